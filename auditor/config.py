@@ -1,0 +1,319 @@
+"""The schema of one audit-retrain cycle: YAML in, validated object out.
+
+Every field has a default that works on the demo, so a pipeline file only says what
+differs. Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auditor.errors import ConfigError
+
+Split = str
+Lang = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SyntheticConfig(_Strict):
+    """The embedded demo corpus (auditor.data.synthetic)."""
+
+    sentences: dict[Split, Annotated[int, Field(ge=1)]] = {"train": 600, "validation": 150, "test": 150}
+    noise_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    # Silver test labels are noisy in real corpora too; the clean copy is kept either way.
+    noisy_splits: list[Split] = ["train"]
+
+
+class DataConfig(_Strict):
+    source: Literal["hub", "conll", "jsonl", "parquet", "disk", "synthetic"] = "synthetic"
+    # hub: a datasets repository and a config name pattern with {lang}
+    dataset: str = "google/xtreme"
+    config: str = "PAN-X.{lang}"
+    # conll/jsonl/parquet: one path (or list of paths) per split; "{lang}" in a path is
+    # expanded for each language of `languages`.
+    files: dict[Split, str | list[str]] | None = None
+    # disk: a datasets.save_to_disk folder
+    path: str | None = None
+    # language -> fraction of each split kept (the chapter's Swiss mix); 1.0 keeps all.
+    languages: dict[Lang, Annotated[float, Field(gt=0.0, le=1.0)]] = {"de": 1.0, "fr": 1.0, "it": 1.0, "en": 1.0}
+    # language used when a file carries none
+    default_lang: Lang | None = None
+    splits: list[Split] = ["train", "validation", "test"]
+    audit: list[Split] = ["train"]
+    # splits used as training data; a non-audited one joins the training side of every fold
+    train_splits: list[Split] = ["train"]
+    # label names when tags are given as integers; otherwise read from the data
+    label_names: list[str] | None = None
+    scheme: Literal["iob2", "iob1"] = "iob2"
+    repair_iob: bool = False
+    # cap the number of sentences per split (after language sampling), for quick runs
+    max_sentences: Annotated[int, Field(ge=1)] | None = None
+    # a corrected copy of the corpus (same ids or same order), for detection quality
+    truth: dict[Split, str | list[str]] | None = None
+    seed: int = 0
+    synthetic: SyntheticConfig = SyntheticConfig()
+
+    @field_validator("splits", "audit", "train_splits")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("must name at least one split")
+        return v
+
+    @model_validator(mode="after")
+    def _check_source(self) -> DataConfig:
+        if self.source in ("conll", "jsonl", "parquet") and not self.files:
+            raise ValueError(f"source '{self.source}' needs `files:` (one path per split)")
+        if self.source == "disk" and not self.path:
+            raise ValueError("source 'disk' needs `path:` (a datasets.save_to_disk folder)")
+        for split in self.audit:
+            if split not in self.splits:
+                raise ValueError(f"audit split '{split}' is not in splits {self.splits}")
+        return self
+
+
+class TinyModelConfig(_Strict):
+    """The built-in offline model: XLM-R architecture, tokenizer trained on the corpus."""
+
+    vocab_size: Annotated[int, Field(ge=100)] = 4000
+    hidden_size: Annotated[int, Field(ge=16)] = 128
+    num_layers: Annotated[int, Field(ge=1)] = 2
+    num_heads: Annotated[int, Field(ge=1)] = 4
+    intermediate_size: Annotated[int, Field(ge=16)] = 256
+
+
+class ModelConfig(_Strict):
+    # a Hub name, a local folder, or "tiny"
+    name: str = "xlm-roberta-base"
+    max_length: Annotated[int, Field(ge=8)] = 512
+    # sub-words shared by consecutive windows when a sentence exceeds max_length
+    stride: Annotated[int, Field(ge=0)] = 128
+    tiny: TinyModelConfig = TinyModelConfig()
+
+    @model_validator(mode="after")
+    def _stride_fits(self) -> ModelConfig:
+        if self.stride >= self.max_length - 2:
+            raise ValueError(f"stride ({self.stride}) must be smaller than max_length - 2 ({self.max_length - 2})")
+        return self
+
+
+class ProbeConfig(_Strict):
+    head: Literal["logreg", "mlp"] = "logreg"
+    hidden_size: Annotated[int, Field(ge=1)] = 256
+    epochs: Annotated[int, Field(ge=1)] = 30
+    learning_rate: Annotated[float, Field(gt=0)] = 1e-3
+    batch_size: Annotated[int, Field(ge=1)] = 64
+
+
+class CrossvalConfig(_Strict):
+    # auto = finetune on a GPU, probe on a CPU
+    mode: Literal["finetune", "probe", "auto"] = "auto"
+    folds: Annotated[int, Field(ge=2)] = 5
+    keep_checkpoints: bool = False
+    calibrate: bool = True
+    # fraction of each fold's training side held out for early validation and temperature scaling
+    holdout: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.1
+    probe: ProbeConfig = ProbeConfig()
+
+
+class TrainingConfig(_Strict):
+    epochs: Annotated[float, Field(gt=0)] = 3
+    batch_size: Annotated[int, Field(ge=1)] = 24
+    eval_batch_size: Annotated[int, Field(ge=1)] = 64
+    learning_rate: Annotated[float, Field(gt=0)] = 5e-5
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    # fraction of the total steps spent warming up
+    warmup: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    group_by_length: bool = True
+    # "auto" = bf16 or fp16 when a GPU supports it
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
+    max_steps: Annotated[int, Field(ge=1)] | None = None
+    seed: int = 42
+
+
+class CleanlabConfig(_Strict):
+    token_method: Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"] = "self_confidence"
+    sentence_method: Literal["min", "softmin"] = "min"
+    filter_by: Literal["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"] = (
+        "prune_by_noise_rate"
+    )
+
+
+class ConsistencyConfig(_Strict):
+    min_count: Annotated[int, Field(ge=2)] = 3
+    max_ngram: Annotated[int, Field(ge=1)] = 4
+    # an occurrence is suspicious when its labelling has at most this share of the form's occurrences
+    minority: Annotated[float, Field(gt=0, lt=1)] = 0.34
+
+
+class WeightsConfig(_Strict):
+    cleanlab: Annotated[float, Field(ge=0)] = 1.0
+    token_loss: Annotated[float, Field(ge=0)] = 1.0
+    sequence_loss: Annotated[float, Field(ge=0)] = 0.0
+    consistency: Annotated[float, Field(ge=0)] = 0.5
+
+
+class ScoringConfig(_Strict):
+    cleanlab: CleanlabConfig = CleanlabConfig()
+    consistency: ConsistencyConfig = ConsistencyConfig()
+    weights: WeightsConfig = WeightsConfig()
+    # flag a token when any signal flags it; keep at most this many issues (None = all)
+    max_issues: Annotated[int, Field(ge=1)] | None = None
+
+
+class ReviewConfig(_Strict):
+    # interactive: open the UI in a terminal, stop otherwise; threshold: accept suggestions
+    # with score <= threshold; oracle: take decisions from known clean tags (synthetic/truth)
+    policy: Literal["interactive", "threshold", "oracle"] = "interactive"
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.1
+    # review only the top fraction of the ranked issues (policies threshold/oracle)
+    top_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+    curator: str | None = None
+
+
+class Experiment(_Strict):
+    # languages to train on: a list, "each" (one experiment per language) or "all"
+    train: list[Lang] | Literal["each", "all"]
+    # languages to test on; default every language of the corpus
+    test: list[Lang] | Literal["all"] = "all"
+
+
+class RetrainConfig(_Strict):
+    enabled: bool = True
+    experiments: list[Experiment] = [Experiment(train="all")]
+    # override training settings for the final models only
+    training: TrainingConfig | None = None
+    # also evaluate on the reviewed test split when the test split was audited
+    reviewed_test: bool = True
+
+
+class CurveConfig(_Strict):
+    enabled: bool = False
+    source: Lang = "de"
+    target: Lang = "fr"
+    sizes: list[Annotated[int, Field(ge=1)]] = [250, 500, 1000, 2000, 4000]
+
+
+class ReportConfig(_Strict):
+    dir: str = "reports"
+    top_sentences: Annotated[int, Field(ge=1)] = 10
+    top_tokens: Annotated[int, Field(ge=1)] = 20
+    figures: bool = True
+
+
+class ExportConfig(_Strict):
+    formats: list[Literal["hf", "parquet", "conll", "jsonl"]] = ["hf"]
+    # default: runs/<name>/export
+    out: str | None = None
+    push_to_hub: str | None = None
+
+
+class PipelineConfig(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "demo"
+    runs_dir: str = "runs"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    crossval: CrossvalConfig = CrossvalConfig()
+    training: TrainingConfig = TrainingConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    review: ReviewConfig = ReviewConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    curve: CurveConfig = CurveConfig()
+    report: ReportConfig = ReportConfig()
+    export: ExportConfig = ExportConfig()
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.name
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.report.dir) / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see pipelines/demo.yaml for the schema)"
+    more = f" (and {len(err.errors()) - 1} more problem(s))" if len(err.errors()) > 1 else ""
+    return f"{source}: {loc}: {msg}{more}"
+
+
+def config_from_dict(raw: dict, source: str = "<config>") -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_error(source, err)) from None
+
+
+def load_config(path: str | os.PathLike, overrides: dict | None = None) -> PipelineConfig:
+    """Read a pipeline YAML file; relative data paths are resolved against the file's folder.
+
+    Raises ConfigError with one line naming the file, the field and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such pipeline file (see pipelines/ for examples)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of fields (name:, data:, model:, ...)")
+    raw = _deep_merge(raw, overrides or {})
+    cfg = config_from_dict(raw, str(path))
+    return _resolve_paths(cfg, path.parent)
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _resolve(p: str, base: Path) -> str:
+    if "://" in p or os.path.isabs(p):
+        return p
+    candidate = base / p
+    # paths are relative to the pipeline file, unless they already exist from the cwd
+    return p if Path(p).exists() and not candidate.exists() else str(candidate)
+
+
+def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
+    def fix(files: dict | None) -> dict | None:
+        if files is None:
+            return None
+        return {
+            k: [_resolve(x, base) for x in v] if isinstance(v, list) else _resolve(v, base) for k, v in files.items()
+        }
+
+    cfg.data.files = fix(cfg.data.files)
+    cfg.data.truth = fix(cfg.data.truth)
+    if cfg.data.path:
+        cfg.data.path = _resolve(cfg.data.path, base)
+    if cfg.model.name not in ("tiny",) and (base / cfg.model.name).exists():
+        cfg.model.name = str(base / cfg.model.name)
+    return cfg
