@@ -173,6 +173,9 @@ class ReviewConfig(_Strict):
     # interactive: open the UI in a terminal, stop otherwise; threshold: accept suggestions
     # with score <= threshold; oracle: take decisions from known clean tags (synthetic/truth)
     policy: Literal["interactive", "threshold", "oracle"] = "interactive"
+    # what an interactive run does without a terminal (CI, batch jobs): stop after scoring
+    # and print the review command, or fall back to an unattended policy
+    unattended: Literal["stop", "threshold", "oracle"] = "stop"
     threshold: Annotated[float, Field(ge=0, le=1)] = 0.1
     # review only the top fraction of the ranked issues (policies threshold/oracle)
     top_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
