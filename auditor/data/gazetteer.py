@@ -97,7 +97,7 @@ PAREN = {
     "en": "( {YEAR} ) |( {LOC} ) |( party ) |( born {YEAR} ) |( band ) ",
 }
 
-# Templates: slots {PER} {ORG} {LOC} {DATE} {YEAR} {NUM}; {P} = an optional parenthesis.
+# Templates: slots {PER} {ORG} {LOC} {DATE} {YEAR} {NUM}; {P} = an optional parenthesis, {PP} = always one.
 TEMPLATES = {
     "de": [
         "{PER} {P} war ein deutscher Politiker der {ORG} .",
@@ -105,7 +105,7 @@ TEMPLATES = {
         "Am {DATE} trat {PER} der {ORG} bei .",
         "Die Stadt liegt am {LOC} im Osten von {LOC} .",
         "als Teil der {LOC} im Osten .",
-        "WEITERLEITUNG {PER} {P}",
+        "WEITERLEITUNG {PER} {PP}",
         "'' {ORG} '' ist ein Verein aus {LOC} .",
         "* {LOC} , {LOC} und {LOC}",
         "Spieler vom {ORG} ausgewählt sowie anschließend bei {ORG} .",
@@ -126,7 +126,7 @@ TEMPLATES = {
         "{PER} est né le {DATE} à {LOC} .",
         "Le {DATE} , {PER} rejoint la {ORG} .",
         "La ville est située sur la {LOC} au nord de {LOC} .",
-        "REDIRECTION {PER} {P}",
+        "REDIRECTION {PER} {PP}",
         "'' {ORG} '' est un club basé à {LOC} .",
         "* {LOC} , {LOC} et {LOC}",
         "Joueur du {ORG} puis entraîneur de l' {ORG} .",
@@ -147,7 +147,7 @@ TEMPLATES = {
         "{PER} è nato il {DATE} a {LOC} .",
         "Il {DATE} {PER} entra nella {ORG} .",
         "La città si trova sul {LOC} a nord di {LOC} .",
-        "REDIRECT {PER} {P}",
+        "REDIRECT {PER} {PP}",
         "'' {ORG} '' è una squadra di {LOC} .",
         "* {LOC} , {LOC} e {LOC}",
         "Giocatore della {ORG} e poi allenatore dell' {ORG} .",
@@ -168,7 +168,7 @@ TEMPLATES = {
         "{PER} was born on {DATE} in {LOC} .",
         "On {DATE} , {PER} joined the {ORG} .",
         "The town lies on the {LOC} north of {LOC} .",
-        "REDIRECT {PER} {P}",
+        "REDIRECT {PER} {PP}",
         "'' {ORG} '' is a club based in {LOC} .",
         "* {LOC} , {LOC} and {LOC}",
         "He played for {ORG} and later coached {ORG} .",

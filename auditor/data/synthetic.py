@@ -20,7 +20,7 @@ from datasets import Dataset, DatasetDict
 from auditor.config import SyntheticConfig
 from auditor.data import gazetteer as gz
 from auditor.data.corpus import CLEAN_COLUMN, dataset_from_records, make_id, sort_label_names
-from auditor.data.iob import Span, SpanDiff, diff_spans, spans, tags_from_spans
+from auditor.data.iob import Span, SpanDiff, diff_spans, tags_from_spans
 from auditor.errors import DataError
 
 ENTITY_TYPES = ("PER", "ORG", "LOC")
@@ -82,9 +82,9 @@ def _render(lex: _Lexicon, template: list[str], rng: random.Random, force_org: t
             s.tokens.append(str(rng.randint(1850, 2020)))
         elif slot == "{NUM}":
             s.tokens.append(str(rng.randint(2, 99)))
-        elif slot == "{P}":
+        elif slot in ("{P}", "{PP}"):
             # PAN-X often has "Name ( explanation )" right after an entity
-            if rng.random() < 0.5 and s.entities:
+            if (slot == "{PP}" or rng.random() < 0.5) and s.entities:
                 start = len(s.tokens)
                 for word in rng.choice(lex.parens).split():
                     if word == "{YEAR}":
@@ -253,4 +253,4 @@ def noise_report(ds: Dataset) -> list[NoiseRecord]:
     return out
 
 
-__all__ = ["LABEL_NAMES", "NOISE_KINDS", "NoiseRecord", "generate_synthetic", "noise_report", "spans"]
+__all__ = ["LABEL_NAMES", "NOISE_KINDS", "NoiseRecord", "generate_synthetic", "noise_report"]

@@ -1,0 +1,119 @@
+"""Model and tokenizer factory: any Hugging Face encoder by name or folder, or the built-in
+tiny model. Remote code is never trusted."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from datasets import DatasetDict
+from transformers import (
+    AutoConfig,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
+from transformers.utils import logging as hf_logging
+
+from auditor.config import ModelConfig
+from auditor.errors import ModelError
+from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current
+
+TINY = "tiny"
+TINY_DIR = "tiny-model"
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' info/warning chatter (newly initialised head, etc.) for a block."""
+    old = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(old)
+
+
+def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, seed: int = 0) -> str:
+    """The name or folder to load for model_cfg.name.
+
+    "tiny": builds work_dir/"tiny-model" from the corpus once (rebuilt only when missing or
+    built from other tiny settings) and returns its path. Otherwise checks the name can be
+    found (a local folder with config.json, the local Hub cache, or the Hub when online) and
+    returns it unchanged. Raises ModelError (one line) when it cannot be found.
+    """
+    if model_cfg.name == TINY:
+        out = Path(work_dir) / TINY_DIR
+        if not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
+            build_tiny_model(corpus, model_cfg.tiny, model_cfg.max_length, out, seed)
+        return str(out)
+    check_model_available(model_cfg.name)
+    return model_cfg.name
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or Path(name).exists()
+
+
+def check_model_available(name: str) -> None:
+    """Raise ModelError unless `name` is a usable model folder or Hub model (see resolve_model)."""
+    path = Path(name).expanduser()
+    if _looks_like_path(name):
+        if not (path / "config.json").is_file():
+            what = "no such folder" if not path.exists() else "the folder has no config.json"
+            raise ModelError(
+                f"model '{name}': {what} (looked at {path.resolve()}); "
+                "give the folder of a saved model (save_pretrained) or a Hub name such as xlm-roberta-base"
+            )
+        return
+    try:
+        with quiet_transformers():
+            AutoConfig.from_pretrained(name, local_files_only=_offline(), trust_remote_code=False)
+    except Exception as err:  # OSError, HF hub/http errors, ValueError for remote-code models
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        where = f"the Hub cache {HF_HUB_CACHE}" + ("" if _offline() else " and the Hugging Face Hub")
+        raise ModelError(
+            f"model '{name}' not found in {where} ({type(err).__name__}); fix: check the name, "
+            "`hf auth login` for a gated model, download it once and set HF_HUB_OFFLINE=1, "
+            "or give a local model folder"
+        ) from None
+
+
+def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
+    """The model's fast tokenizer (word_ids is needed for word alignment); ModelError otherwise."""
+    try:
+        with quiet_transformers():
+            tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=_offline(), trust_remote_code=False)
+    except Exception as err:
+        raise ModelError(f"model '{name_or_path}': cannot load its tokenizer ({type(err).__name__}: {err})".splitlines()[0]) from None
+    if not tok.is_fast:
+        raise ModelError(f"model '{name_or_path}': only a slow tokenizer exists; word alignment needs a fast one")
+    return tok
+
+
+def load_model(name_or_path: str, label_names: list[str]) -> PreTrainedModel:
+    """An encoder with a token-classification head over label_names (id2label/label2id from the
+    corpus). The head is new (randomly initialised from the current torch seed) unless the
+    folder already holds a tagger with the same number of labels."""
+    id2label = dict(enumerate(label_names))
+    try:
+        with quiet_transformers():
+            return AutoModelForTokenClassification.from_pretrained(
+                name_or_path,
+                num_labels=len(label_names),
+                id2label=id2label,
+                label2id={n: i for i, n in id2label.items()},
+                ignore_mismatched_sizes=True,
+                local_files_only=_offline(),
+                trust_remote_code=False,
+            )
+    except Exception as err:
+        raise ModelError(f"model '{name_or_path}': cannot load it ({type(err).__name__}: {err})".splitlines()[0]) from None
