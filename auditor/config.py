@@ -167,6 +167,9 @@ class ScoringConfig(_Strict):
     weights: WeightsConfig = WeightsConfig()
     # flag a token when any signal flags it; keep at most this many issues (None = all)
     max_issues: Annotated[int, Field(ge=1)] | None = None
+    # the model's own disagreement flags a word when its (IOB2-repaired) tag differs from the
+    # given one with at least this probability
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
 class ReviewConfig(_Strict):

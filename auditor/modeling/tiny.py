@@ -20,6 +20,7 @@ from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaMo
 
 from auditor.atomic import atomic_path
 from auditor.config import TinyModelConfig
+from auditor.modeling.factory import quiet_transformers
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, <mask> next
 MARKER = "tiny.json"  # what the folder was built from; a different tiny config rebuilds it
@@ -47,6 +48,8 @@ def train_tokenizer(corpus: DatasetDict, vocab_size: int, max_length: int) -> Pr
         vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", show_progress=False
     )
     tok.train_from_iterator(_corpus_text(corpus), trainer=trainer)
+    vocab = json.loads(tok.to_str())["model"]["vocab"]
+    tok.model = models.Unigram(_canonical_vocab(vocab), unk_id=SPECIAL_TOKENS.index("<unk>"), byte_fallback=False)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
@@ -62,6 +65,29 @@ def train_tokenizer(corpus: DatasetDict, vocab_size: int, max_length: int) -> Pr
         mask_token="<mask>",
         model_max_length=max_length,
     )
+
+
+def _canonical_vocab(vocab: list[list]) -> list[tuple[str, float]]:
+    """The trained vocabulary in an order that does not depend on the trainer's hash maps.
+
+    tokenizers' UnigramTrainer appends the characters it must keep in hash-map order (a
+    different order, hence different ids, in every process), with scores stepping down by
+    1e-4, and its scores carry last-digit float noise from parallel sums. We sort that
+    trailing character block by character, re-deal the same score steps, and round the
+    other scores to 1e-8 (sorted by score, then piece) so the same corpus gives the same
+    tokenizer, byte for byte.
+    """
+    n_special = len(SPECIAL_TOKENS)
+    special = [(p, 0.0) for p, _ in vocab[:n_special]]
+    rest = [(p, float(s)) for p, s in vocab[n_special:]]
+    j = len(rest)
+    while j > 0 and len(rest[j - 1][0]) == 1 and (j == len(rest) or abs(rest[j - 1][1] - rest[j][1] - 1e-4) < 1e-6):
+        j -= 1
+    learned = sorted(((p, round(s, 8)) for p, s in rest[:j]), key=lambda x: (-x[1], x[0]))
+    block = rest[j:]
+    top = round(max((s for _, s in block), default=0.0), 6)
+    chars = [(p, top - 1e-4 * i) for i, p in enumerate(sorted(p for p, _ in block))]
+    return special + learned + chars
 
 
 def build_tiny_model(corpus: DatasetDict, cfg: TinyModelConfig, max_length: int, out_dir: Path, seed: int) -> Path:
@@ -88,7 +114,7 @@ def build_tiny_model(corpus: DatasetDict, cfg: TinyModelConfig, max_length: int,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = XLMRobertaModel(config, add_pooling_layer=False)
-    with atomic_path(out_dir, is_dir=True) as tmp:
+    with atomic_path(out_dir, is_dir=True) as tmp, quiet_transformers():
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / MARKER).write_text(json.dumps(_marker(cfg, max_length, seed), indent=2), encoding="utf-8")

@@ -1,0 +1,357 @@
+"""Decisions + corpus -> cleaned corpus and a changelog (the apply stage).
+
+Every decision writes tags over a word span of one sentence: `accept` the issue's
+suggestion, `relabel` the curator's tags (the span may differ from the issue's),
+`keep` the original given tags; `skip` writes nothing. Decisions are applied in
+decision-time order, so when two decisions touch the same words the later one wins
+(and the overlap is reported as a conflict).
+
+A decision is applied only if the sentence still looks the way the curator saw it: the
+example id exists, its tokens equal the issue's `tokens`, and its given tags on the
+issue's span (and on the decision's span) equal the issue's. Anything else is reported as
+stale and never applied. The output is always valid IOB2: an I-X left behind a changed span
+(e.g. after shrinking an entity) becomes B-X, and each such repair is in the changelog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import Dataset, DatasetDict, Features, Sequence as HFSequence, Value
+
+from auditor.atomic import atomic_path
+from auditor.data.corpus import label_names as corpus_label_names
+from auditor.data.iob import is_tag, violations
+
+if TYPE_CHECKING:
+    from auditor.review.store import Decision
+
+ORIGINAL_COLUMN = "original_ner_tags"
+CHANGED_COLUMN = "changed"
+# the changelog's action for an IOB2 repair made by apply itself (not by a curator)
+REPAIR_ACTION = "iob2-repair"
+REPAIR_CURATOR = "auditor"
+STALE_KINDS = ("issue gone", "sentence gone", "tokens changed", "tags changed", "invalid decision")
+CHANGELOG_SCHEMA = pa.schema(
+    [
+        ("issue_id", pa.string()),
+        ("id", pa.string()),
+        ("split", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("before", pa.list_(pa.string())),
+        ("after", pa.list_(pa.string())),
+        ("action", pa.string()),
+        ("curator", pa.string()),
+        ("at", pa.string()),
+        ("note", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class StaleDecision:
+    """A decision that was not applied, and why (the sentence changed since scoring, ...)."""
+
+    issue_id: str
+    id: str | None
+    action: str
+    kind: str  # one of STALE_KINDS
+    reason: str  # one line for the user
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two decisions on overlapping words of one sentence; `later` (by decision time) won."""
+
+    id: str
+    earlier: str
+    later: str
+    words: tuple[int, ...]
+
+
+@dataclass
+class ApplySummary:
+    """Counts for metrics.json["apply"]; tokens = words whose tag changed."""
+
+    decisions: int
+    by_action: dict[str, int]
+    changed_sentences: int
+    changed_tokens: int
+    stale: int
+    conflicts: int = 0
+    repaired: int = 0
+    stale_kinds: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ApplyResult:
+    cleaned: DatasetDict
+    changelog: pd.DataFrame  # columns of CHANGELOG_SCHEMA, one row per applied decision or repair
+    stale: list[StaleDecision]
+    conflicts: list[Conflict]
+    summary: ApplySummary
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """One decision ready to write: tags for words start..end-1 of sentence `id`."""
+
+    issue_id: str
+    id: str
+    start: int
+    end: int
+    tags: tuple[str, ...]
+    action: str
+    curator: str
+    at: str
+    order: tuple
+
+
+def _iso(at: object) -> str:
+    """Decision time as an ISO-8601 string (the store may hand out datetimes, epoch floats or text)."""
+    if isinstance(at, dt.datetime):
+        return at.isoformat()
+    if isinstance(at, (int, float)):
+        return dt.datetime.fromtimestamp(float(at), tz=dt.timezone.utc).isoformat()
+    return "" if at is None else str(at)
+
+
+def _sort_key(at: object) -> tuple[int, float, str]:
+    """A key ordering decision times of any of those shapes (unparseable text sorts last)."""
+    if isinstance(at, str):
+        try:
+            at = dt.datetime.fromisoformat(at)
+        except ValueError:
+            return (1, 0.0, at)
+    if isinstance(at, dt.datetime):
+        at = at.timestamp() if at.tzinfo else at.replace(tzinfo=dt.timezone.utc).timestamp()
+    if isinstance(at, (int, float)):
+        return (0, float(at), "")
+    return (1, 0.0, "")
+
+
+@dataclass
+class _Sentence:
+    split: str
+    row: int
+    tokens: list[str]
+    tags: list[str]
+
+
+def _index(corpus: DatasetDict, names: list[str]) -> dict[str, _Sentence]:
+    out: dict[str, _Sentence] = {}
+    for split, ds in corpus.items():
+        cols = ds.select_columns(["id", "tokens", "ner_tags"])[:]
+        for row, (id_, toks, tags) in enumerate(zip(cols["id"], cols["tokens"], cols["ner_tags"])):
+            out[id_] = _Sentence(split, row, list(toks), [names[t] for t in tags])
+    return out
+
+
+def _check(
+    d: Decision, position: int, issue: Mapping | None, sent: _Sentence | None, names: set[str]
+) -> _Edit | tuple[str, str]:
+    """The decision as an _Edit, or (stale kind, reason) when it cannot be applied."""
+    if issue is None:
+        return "issue gone", "issue not in the issue table (re-scored since the decision?)"
+    id_ = str(issue["id"])
+    if sent is None:
+        return "sentence gone", f"sentence {id_} is not in the corpus"
+    if list(issue["tokens"]) != sent.tokens:
+        return "tokens changed", f"the words of {id_} changed since scoring"
+    i_start, i_end = int(issue["start"]), int(issue["end"])
+    if sent.tags[i_start:i_end] != list(issue["given"]):
+        return "tags changed", f"the given tags of {id_} words {i_start}-{i_end} changed since scoring"
+    if d.action == "accept" and (d.tags is None or d.start is None or d.end is None):
+        start, end, tags = i_start, i_end, list(issue["suggested"])
+    elif d.action == "keep":
+        start, end, tags = i_start, i_end, sent.tags[i_start:i_end]
+    elif d.action in ("accept", "relabel"):
+        if d.tags is None or d.start is None or d.end is None:
+            return "invalid decision", "relabel without a span and tags"
+        start, end, tags = int(d.start), int(d.end), list(d.tags)
+    else:
+        return "invalid decision", f"unknown action {d.action!r}"
+    if not (0 <= start < end <= len(sent.tokens)):
+        return "invalid decision", f"span {start}-{end} is outside sentence {id_} ({len(sent.tokens)} words)"
+    if len(tags) != end - start:
+        return "invalid decision", f"{len(tags)} tags for the {end - start} words {start}-{end}"
+    bad = [t for t in tags if not is_tag(t) or t not in names]
+    if bad:
+        return "invalid decision", f"tag {bad[0]!r} is not in the corpus label set"
+    # a relabel may reach beyond the issue's span: those words must be unchanged too
+    given = issue.get("tags")
+    if given is not None and len(given) == len(sent.tags) and sent.tags[start:end] != list(given)[start:end]:
+        return "tags changed", f"the given tags of {id_} words {start}-{end} changed since scoring"
+    # equal timestamps (one batch) keep the store's order, which latest() gives as `position`
+    order = (*_sort_key(d.at), position)
+    return _Edit(d.issue_id, id_, start, end, tuple(tags), d.action, str(d.curator), _iso(d.at), order)
+
+
+def _issue_rows(issues: pd.DataFrame) -> dict[str, dict]:
+    cols = [c for c in ("issue_id", "id", "start", "end", "given", "suggested", "tokens", "tags") if c in issues]
+    return {r["issue_id"]: r for r in issues[cols].to_dict("records")}
+
+
+def _apply_sentence(
+    sent: _Sentence, edits: list[_Edit]
+) -> tuple[list[str], list[dict], list[Conflict]]:
+    """Write the edits in time order, then repair IOB2 at the seams; (tags, changelog rows, conflicts)."""
+    tags = list(sent.tags)
+    rows: list[dict] = []
+    conflicts: list[Conflict] = []
+    owner: dict[int, str] = {}  # word -> issue_id of the last edit that wrote it
+    for e in sorted(edits, key=lambda e: e.order):
+        overlap = defaultdict(list)
+        for w in range(e.start, e.end):
+            if w in owner:
+                overlap[owner[w]].append(w)
+            owner[w] = e.issue_id
+        conflicts += [Conflict(e.id, prev, e.issue_id, tuple(ws)) for prev, ws in overlap.items()]
+        before = tags[e.start : e.end]
+        tags[e.start : e.end] = e.tags
+        note = "; ".join(f"overrides {prev} on words {ws[0]}-{ws[-1] + 1}" for prev, ws in overlap.items())
+        rows.append(_row(e.issue_id, e.id, sent.split, e.start, e.end, before, list(e.tags), e.action, e.curator, e.at, note))
+    # only words at or inside written spans can have become violations; elsewhere the input stands
+    seams = {w: owner[w] if w in owner else owner[w - 1] for e in edits for w in range(e.start, e.end + 1) if w < len(tags)}
+    last = {e.issue_id: e for e in edits}
+    for w in violations(tags):
+        if w not in seams:
+            continue
+        fixed = "B-" + tags[w][2:]
+        e = last[seams[w]]
+        rows.append(_row(e.issue_id, e.id, sent.split, w, w + 1, [tags[w]], [fixed], REPAIR_ACTION, REPAIR_CURATOR, e.at,
+                         f"IOB2 repair after applying {e.issue_id}"))
+        tags[w] = fixed
+    return tags, rows, conflicts
+
+
+def _row(issue_id, id_, split, start, end, before, after, action, curator, at, note) -> dict:
+    return {"issue_id": issue_id, "id": id_, "split": split, "start": start, "end": end, "before": before,
+            "after": after, "action": action, "curator": curator, "at": at, "note": note}
+
+
+def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mapping[str, Decision]) -> ApplyResult:
+    """Apply the latest decision per issue to the corpus.
+
+    corpus:    Corpus (id, tokens, ner_tags Sequence(ClassLabel), lang[, clean_ner_tags])
+    issues:    issue table (auditor.tables.ISSUE_COLUMNS; needs issue_id, id, start, end,
+               given, suggested, tokens, and uses tags when present)
+    decisions: issue_id -> Decision (DecisionStore.latest())
+    Returns the cleaned corpus (same columns plus original_ner_tags and changed), the
+    changelog, the stale decisions (not applied), the conflicts, and summary counts.
+    """
+    names = corpus_label_names(corpus)
+    name_set = set(names)
+    index = _index(corpus, names)
+    rows_by_issue = _issue_rows(issues)
+    stale: list[StaleDecision] = []
+    edits: dict[str, list[_Edit]] = defaultdict(list)
+    for position, (issue_id, d) in enumerate(decisions.items()):
+        if d.action == "skip":
+            continue
+        issue = rows_by_issue.get(issue_id)
+        sent = index.get(str(issue["id"])) if issue is not None else None
+        checked = _check(d, position, issue, sent, name_set)
+        if isinstance(checked, tuple):
+            kind, reason = checked
+            stale.append(StaleDecision(issue_id, None if issue is None else str(issue["id"]), d.action, kind, reason))
+        else:
+            edits[checked.id].append(checked)
+
+    new_tags: dict[str, list[str]] = {}
+    changelog: list[dict] = []
+    conflicts: list[Conflict] = []
+    for id_ in sorted(edits):
+        tags, rows, found = _apply_sentence(index[id_], edits[id_])
+        new_tags[id_] = tags
+        changelog += rows
+        conflicts += found
+
+    cleaned = DatasetDict({split: _cleaned_split(ds, new_tags, names) for split, ds in corpus.items()})
+    changed_tokens = sum(
+        sum(a != b for a, b in zip(tags, index[id_].tags)) for id_, tags in new_tags.items()
+    )
+    changed_sentences = sum(tags != index[id_].tags for id_, tags in new_tags.items())
+    summary = ApplySummary(
+        decisions=len(decisions),
+        by_action=dict(sorted(Counter(d.action for d in decisions.values()).items())),
+        changed_sentences=changed_sentences,
+        changed_tokens=changed_tokens,
+        stale=len(stale),
+        conflicts=len(conflicts),
+        repaired=sum(r["action"] == REPAIR_ACTION for r in changelog),
+        stale_kinds=dict(Counter(s.kind for s in stale)),
+    )
+    frame = pd.DataFrame(changelog, columns=CHANGELOG_SCHEMA.names)
+    return ApplyResult(cleaned, frame, stale, conflicts, summary)
+
+
+def _cleaned_split(ds: Dataset, new_tags: Mapping[str, list[str]], names: Sequence[str]) -> Dataset:
+    """The split with ner_tags replaced, original_ner_tags and changed added (same ClassLabel)."""
+    code = {n: i for i, n in enumerate(names)}
+    cols = ds[:]
+    original = cols["ner_tags"]
+    if ORIGINAL_COLUMN in cols:  # re-cleaning a cleaned corpus: the first original stays the original
+        original = cols[ORIGINAL_COLUMN]
+    tags = [
+        [code[t] for t in new_tags[id_]] if id_ in new_tags else list(cur)
+        for id_, cur in zip(cols["id"], cols["ner_tags"])
+    ]
+    cols["ner_tags"] = tags
+    cols[ORIGINAL_COLUMN] = original
+    cols[CHANGED_COLUMN] = [list(t) != list(o) for t, o in zip(tags, original)]
+    features = Features(dict(ds.features))
+    features[ORIGINAL_COLUMN] = HFSequence(ds.features["ner_tags"].feature)
+    features[CHANGED_COLUMN] = Value("bool")
+    return Dataset.from_dict(cols, features=features)
+
+
+def save_cleaned(result: ApplyResult, run_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write run_dir/cleaned (save_to_disk) and run_dir/changelog.parquet, each atomically."""
+    run_dir = Path(run_dir)
+    cleaned_dir = run_dir / "cleaned"
+    changelog_path = run_dir / "changelog.parquet"
+    with atomic_path(cleaned_dir, is_dir=True) as tmp:
+        result.cleaned.save_to_disk(str(tmp))
+    table = pa.Table.from_pandas(result.changelog, schema=CHANGELOG_SCHEMA, preserve_index=False)
+    with atomic_path(changelog_path) as tmp:
+        pq.write_table(table, tmp)
+    return cleaned_dir, changelog_path
+
+
+def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
+    """The apply stage on a run folder: RUN_DIR/corpus + issues.parquet + review.sqlite ->
+    RUN_DIR/cleaned + changelog.parquet, and metrics.json["apply"]."""
+    from datasets import load_from_disk
+
+    from auditor.errors import DataError
+    from auditor.metrics import update_metrics
+    from auditor.review.store import DecisionStore
+    from auditor.tables import read_issues
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "corpus").is_dir():
+        raise DataError(f"{run_dir}: no corpus/ folder, so not a run directory (run `auditor run PIPELINE` first)")
+    issues = read_issues(run_dir / "issues.parquet")
+    store_path = run_dir / "review.sqlite"
+    if not store_path.is_file():
+        raise DataError(f"{store_path}: no decisions yet; review the issues first: auditor review {run_dir}")
+    with DecisionStore(store_path) as store:
+        decisions = store.latest()
+    result = apply_decisions(load_from_disk(str(run_dir / "corpus")), issues, decisions)
+    save_cleaned(result, run_dir)
+    update_metrics(run_dir, "apply", result.summary.to_dict())
+    return result

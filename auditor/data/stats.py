@@ -1,0 +1,247 @@
+"""Corpus statistics (the chapter's sentence and entity counts) and their terminal tables.
+
+`corpus_stats` is pure and JSON-friendly (metrics.json["corpus"]); `print_stats` renders
+it with rich; `inspect_config` turns what a user typed after `auditor inspect` into a
+DataConfig.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from datasets import DatasetDict
+
+from auditor.config import DataConfig
+from auditor.data.corpus import CLEAN_COLUMN, entity_types, label_names
+from auditor.data.iob import diff_spans, spans, violations
+from auditor.data.validate import MAX_LOCATIONS, ValidationReport
+from auditor.errors import DataError
+
+# locations shown in the terminal (the dict keeps MAX_LOCATIONS)
+SHOWN_LOCATIONS = 5
+
+
+@dataclass
+class CorpusStats:
+    """Counts of one corpus. Nested dicts are split -> language or entity type -> count."""
+
+    label_names: list[str]
+    entity_types: list[str]
+    sentences: dict[str, dict[str, int]]
+    tokens: dict[str, dict[str, int]]
+    # entities (spans of the given tags) per split and type
+    entities: dict[str, dict[str, int]]
+    # IOB2 violations: still in the corpus plus those repaired while loading
+    iob_violations: int = 0
+    iob_locations: list[str] = field(default_factory=list)
+    # empty or whitespace-only tokens (kept, flagged)
+    empty_tokens: int = 0
+    empty_locations: list[str] = field(default_factory=list)
+    # only for a corpus with clean tags: sentences whose tags differ, and differing spans per kind
+    noisy_sentences: dict[str, int] | None = None
+    noise_kinds: dict[str, dict[str, int]] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def total_sentences(self) -> int:
+        return sum(n for by_lang in self.sentences.values() for n in by_lang.values())
+
+
+def corpus_stats(corpus: DatasetDict, report: ValidationReport | None = None) -> CorpusStats:
+    """Count sentences, tokens and entities per split; add the loader's findings from `report`."""
+    names = label_names(corpus)
+    stats = CorpusStats(names, entity_types(names), {}, {}, {})
+    with_clean = all(CLEAN_COLUMN in ds.column_names for ds in corpus.values())
+    if with_clean:
+        stats.noisy_sentences, stats.noise_kinds = {}, {}
+    for split, ds in corpus.items():
+        cols = ["id", "tokens", "ner_tags", "lang"] + ([CLEAN_COLUMN] if with_clean else [])
+        sents, toks, ents, kinds = Counter(), Counter(), Counter({t: 0 for t in stats.entity_types}), Counter()
+        noisy = 0
+        for row in ds.select_columns(cols):
+            tags = [names[t] for t in row["ner_tags"]]
+            sents[row["lang"]] += 1
+            toks[row["lang"]] += len(tags)
+            ents.update(t for _, _, t in spans(tags))
+            for i in violations(tags):
+                stats.iob_violations += 1
+                if len(stats.iob_locations) < MAX_LOCATIONS:
+                    stats.iob_locations.append(f"{row['id']} word {i}")
+            for i, tok in enumerate(row["tokens"]):
+                if not tok.strip():
+                    stats.empty_tokens += 1
+                    if len(stats.empty_locations) < MAX_LOCATIONS:
+                        stats.empty_locations.append(f"{row['id']} word {i}")
+            if with_clean and row[CLEAN_COLUMN] != row["ner_tags"]:
+                noisy += 1
+                kinds.update(d.kind for d in diff_spans(tags, [names[t] for t in row[CLEAN_COLUMN]]))
+        stats.sentences[split] = dict(sorted(sents.items()))
+        stats.tokens[split] = dict(sorted(toks.items()))
+        stats.entities[split] = dict(ents)
+        if with_clean:
+            stats.noisy_sentences[split] = noisy
+            stats.noise_kinds[split] = dict(sorted(kinds.items()))
+    if report is not None:
+        # the loader repaired these before they reached the corpus; its locations are file:line
+        stats.iob_violations += report.iob_repaired
+        stats.iob_locations = (report.iob_locations + stats.iob_locations)[:MAX_LOCATIONS]
+        if stats.empty_tokens:  # the loader's file:line locations are more useful than ids
+            stats.empty_locations = report.empty_locations[:MAX_LOCATIONS] or stats.empty_locations
+    return stats
+
+
+def print_stats(stats: CorpusStats, console=None, title: str = "corpus") -> None:
+    """Rich tables: sentences per split and language, entities per type, findings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    langs = sorted({lang for by_lang in stats.sentences.values() for lang in by_lang})
+    t = Table(title=f"{title}: sentences (tokens)")
+    t.add_column("split")
+    for lang in langs:
+        t.add_column(lang, justify="right")
+    t.add_column("total", justify="right")
+    for split, by_lang in stats.sentences.items():
+        cells = [f"{by_lang.get(lang, 0)} ({stats.tokens[split].get(lang, 0)})" for lang in langs]
+        t.add_row(split, *cells, f"{sum(by_lang.values())} ({sum(stats.tokens[split].values())})")
+    console.print(t)
+
+    e = Table(title="entities per type")
+    e.add_column("split")
+    for typ in stats.entity_types:
+        e.add_column(typ, justify="right")
+    if stats.noisy_sentences is not None:
+        e.add_column("noisy sentences", justify="right")
+    for split, by_type in stats.entities.items():
+        row = [str(by_type.get(typ, 0)) for typ in stats.entity_types]
+        if stats.noisy_sentences is not None:
+            kinds = ", ".join(f"{k} {n}" for k, n in stats.noise_kinds[split].items())
+            row.append(f"{stats.noisy_sentences[split]}" + (f" ({kinds})" if kinds else ""))
+        e.add_row(split, *row)
+    console.print(e)
+
+    console.print(f"labels: {' '.join(stats.label_names)}")
+    _print_finding(console, "IOB2 violations", stats.iob_violations, stats.iob_locations)
+    _print_finding(console, "empty or whitespace-only tokens (kept)", stats.empty_tokens, stats.empty_locations)
+
+
+def _print_finding(console, what: str, count: int, locations: list[str]) -> None:
+    if not count:
+        console.print(f"{what}: none")
+        return
+    shown = ", ".join(locations[:SHOWN_LOCATIONS]) + (", ..." if count > SHOWN_LOCATIONS else "")
+    console.print(f"[yellow]{what}: {count}[/] (at {shown})", highlight=False)
+
+
+# --- what `auditor inspect SOURCE` means ---------------------------------------------------
+
+_SPLIT_WORDS = (("test", "test"), ("valid", "validation"), ("dev", "validation"), ("train", "train"))
+
+
+def split_of(path: str | Path) -> str:
+    """The split a file name suggests (train.conll, de-dev.tsv, ...); "train" when none."""
+    name = Path(path).name.lower()
+    return next((split for word, split in _SPLIT_WORDS if word in name), "train")
+
+
+def inspect_config(source: str, fmt: str | None = None, lang: str | None = None) -> DataConfig:
+    """A DataConfig for `auditor inspect`: demo/synthetic, a pipeline YAML, a file or a folder.
+
+    Every split found is kept, every language found is listed (fraction 1.0) unless `lang`
+    selects one, and IOB2 violations are repaired so they can be counted and shown.
+    """
+    if source in ("demo", "synthetic") or fmt == "synthetic":
+        cfg = DataConfig()
+        return cfg.model_copy(update={"languages": {lang: 1.0}}) if lang else cfg
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") and fmt is None:
+        from auditor.config import load_config
+
+        cfg = load_config(path).data.model_copy(update={"repair_iob": True})
+        if lang:
+            cfg.languages = {lang: cfg.languages.get(lang, 1.0)}
+        return cfg
+    if not path.exists():
+        raise DataError(f"{source}: no such file or folder (or use `demo`)")
+    if path.is_dir() and fmt in (None, "disk") and _is_disk(path):
+        return _with_found_languages(DataConfig(source="disk", path=str(path), splits=_disk_splits(path)), lang)
+    files = _files_of(path)
+    order = ["train", "validation", "test"]
+    splits = sorted(files, key=lambda s: order.index(s) if s in order else len(order))
+    fmt = fmt or _format_of(files)
+    cfg = DataConfig(source=fmt, files=files, splits=splits, audit=splits[:1], train_splits=splits[:1])
+    return _with_found_languages(cfg, lang)
+
+
+def _is_disk(path: Path) -> bool:
+    return (path / "dataset_dict.json").is_file() or (path / "dataset_info.json").is_file()
+
+
+def _disk_splits(path: Path) -> list[str]:
+    import json
+
+    if (path / "dataset_dict.json").is_file():
+        return json.loads((path / "dataset_dict.json").read_text())["splits"]
+    return ["train"]
+
+
+def _format_of(files: dict[str, str]) -> str:
+    from auditor.data.sources import detect_format
+
+    # by name only: a "{lang}" pattern is not an existing path
+    return detect_format(Path(next(iter(files.values()))).name)
+
+
+def _files_of(path: Path) -> dict[str, str]:
+    """split -> path (with {lang} for per-language subfolders such as panx/de/train.jsonl.gz)."""
+    if path.is_file():
+        return {split_of(path): str(path)}
+    found = _data_files(path)
+    if found:
+        return {split_of(p): str(p) for p in found}
+    subdirs = sorted(d for d in path.iterdir() if d.is_dir() and _data_files(d))
+    if subdirs:
+        # language folders: keep the file names of the first one as the pattern
+        return {split_of(p): str(path / "{lang}" / p.name) for p in _data_files(subdirs[0])}
+    raise DataError(f"{path}: no data files (.conll/.iob/.tsv/.txt/.jsonl/.parquet, optionally .gz) found")
+
+
+def _data_files(folder: Path) -> list[Path]:
+    from auditor.data.sources import detect_format
+
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.name.endswith(".md"):
+            try:
+                detect_format(p)
+            except DataError:
+                continue
+            out.append(p)
+    seen: set[str] = set()
+    unique = []
+    for p in out:  # one file per split
+        if split_of(p) not in seen:
+            seen.add(split_of(p))
+            unique.append(p)
+    return unique
+
+
+def _with_found_languages(cfg: DataConfig, lang: str | None) -> DataConfig:
+    """List the languages the data holds (or just `lang`) so nothing is dropped."""
+    from auditor.data.build import read_splits
+
+    cfg = cfg.model_copy(update={"repair_iob": True, "default_lang": lang or "und", "languages": {lang or "und": 1.0}})
+    if lang:
+        return cfg
+    files = cfg.files or {}
+    if any("{lang}" in str(v) for v in files.values()):
+        folder = Path(str(next(iter(files.values()))).split("{lang}")[0])
+        langs = sorted(d.name for d in folder.iterdir() if d.is_dir())
+    else:
+        langs = sorted({s.lang for sents in read_splits(cfg).values() for s in sents})
+    return cfg.model_copy(update={"languages": {x: 1.0 for x in langs}})

@@ -1,0 +1,232 @@
+"""Unattended review for batch runs: decisions made by a rule instead of a curator.
+
+threshold: accept the suggestion of every issue scored <= review.threshold among the top
+           review.top_fraction of the ranking (lowest scores first).
+oracle:    decide the top fraction from the corpus's known clean tags (the synthetic corpus,
+           or a corpus given a truth file): clean == suggested -> accept, clean == given ->
+           keep, otherwise relabel the span with the clean tags. An upper bound on what a
+           careful curator could reach with these issues.
+
+Decisions are recorded in the ordinary decision store with curator "policy:<name>", so the
+report and the changelog show where they came from. A decision by anyone else (a human
+curator) is never overwritten. A policy's own earlier decisions are brought in line with
+the current config (re-recorded or undone), so the same config always yields the same
+decisions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from datasets import DatasetDict
+
+from auditor.config import ReviewConfig
+from auditor.data.corpus import CLEAN_COLUMN, label_names
+from auditor.errors import AuditorError
+from auditor.review.store import Decision, DecisionStore
+
+POLICIES = ("threshold", "oracle")
+POLICY_PREFIX = "policy:"
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a policy decides for one issue."""
+
+    action: str
+    start: int | None = None
+    end: int | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass
+class PolicySummary:
+    """What a policy decided; to_dict() is metrics.json["review"].
+
+    total: issues in the table; considered: issues in the top fraction; decided: issues whose
+    current decision comes from this policy; recorded: rows appended by this call (0 on a
+    re-run with the same config); human: issues left alone because someone else decided
+    them; stale: considered issues whose sentence no longer matches the corpus (not decided).
+    """
+
+    policy: str
+    curator: str
+    total: int
+    considered: int
+    decided: int
+    recorded: int
+    human: int
+    stale: int
+    by_action: dict[str, int]
+    top_fraction: float
+    threshold: float | None = None
+
+    @property
+    def note(self) -> str:
+        """One sentence for the report: decisions came from a rule, not from a person."""
+        how = (
+            f"accepted every suggestion scored <= {self.threshold:g}"
+            if self.policy == "threshold"
+            else "took each decision from the corpus's known clean tags"
+        )
+        human = f"; {self.human} issue(s) decided by curators were left as they were" if self.human else ""
+        return (
+            f"No human reviewed these {self.decided} decision(s): the unattended '{self.policy}' policy {how}, "
+            f"over the top {self.top_fraction:.0%} of {self.total} ranked issues{human}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "policy": self.policy,
+            "unattended": True,
+            "curator": self.curator,
+            "total": self.total,
+            "considered": self.considered,
+            "decided": self.decided,
+            "recorded": self.recorded,
+            "human_decisions_kept": self.human,
+            "stale": self.stale,
+            "by_action": dict(self.by_action),
+            "top_fraction": self.top_fraction,
+            "note": self.note,
+        }
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
+
+
+def ranked_top(issues: pd.DataFrame, top_fraction: float) -> pd.DataFrame:
+    """The first ceil(top_fraction * n) issues by score (lower first, ties by issue_id; NaN last)."""
+    ranked = issues.sort_values(["score", "issue_id"], kind="stable", na_position="last")
+    # the epsilon keeps 0.1 * 30 at 3 rather than ceil(3.0000000000000004) = 4
+    n = min(len(ranked), math.ceil(top_fraction * len(ranked) - 1e-9))
+    return ranked.head(n)
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    tokens: list[str]
+    tags: list[str]
+    clean: list[str] | None
+
+
+def _sentences(corpus: DatasetDict, ids: set[str], need_clean: bool) -> dict[str, _Sentence]:
+    names = label_names(corpus)
+    out: dict[str, _Sentence] = {}
+    for split, ds in corpus.items():
+        has_clean = CLEAN_COLUMN in ds.column_names
+        cols = ["id", "tokens", "ner_tags"] + ([CLEAN_COLUMN] if has_clean else [])
+        data = ds.select_columns(cols)[:]
+        for i, id_ in enumerate(data["id"]):
+            if id_ not in ids:
+                continue
+            if need_clean and not has_clean:
+                raise AuditorError(
+                    f"review policy 'oracle' needs known clean tags, but split '{split}' has no {CLEAN_COLUMN} "
+                    "(use the synthetic corpus or data.truth files, or review.policy: threshold | interactive)"
+                )
+            clean = [names[t] for t in data[CLEAN_COLUMN][i]] if has_clean else None
+            out[id_] = _Sentence(list(data["tokens"][i]), [names[t] for t in data["ner_tags"][i]], clean)
+    return out
+
+
+def _matches(issue: dict, sent: _Sentence | None) -> bool:
+    """The sentence is still the one the issue was scored on."""
+    if sent is None or list(issue["tokens"]) != sent.tokens:
+        return False
+    return sent.tags[int(issue["start"]) : int(issue["end"])] == list(issue["given"])
+
+
+def _threshold_target(issue: dict, threshold: float) -> _Target | None:
+    score = issue["score"]
+    if score is None or not (score <= threshold):  # NaN never passes
+        return None
+    return _Target("accept", int(issue["start"]), int(issue["end"]), tuple(issue["suggested"]))
+
+
+def _oracle_target(issue: dict, sent: _Sentence) -> _Target:
+    start, end = int(issue["start"]), int(issue["end"])
+    clean = tuple(sent.clean[start:end])
+    if clean == tuple(issue["suggested"]):
+        return _Target("accept", start, end, clean)
+    if clean == tuple(issue["given"]):
+        return _Target("keep")
+    return _Target("relabel", start, end, clean)
+
+
+def _same(d: Decision, t: _Target, curator: str) -> bool:
+    tags = tuple(d.tags) if d.tags is not None else None
+    return d.curator == curator and (d.action, d.start, d.end, tags) == (t.action, t.start, t.end, t.tags)
+
+
+def apply_policy(
+    issues: pd.DataFrame, corpus: DatasetDict, review_cfg: ReviewConfig, store: DecisionStore
+) -> PolicySummary:
+    """Record the decisions of review_cfg.policy ("threshold" | "oracle") in `store`.
+
+    issues: the issue table (auditor.tables.ISSUE_COLUMNS); corpus: the run's Corpus (the
+    oracle needs clean_ner_tags on the issues' splits, else AuditorError). All new rows are
+    written in one transaction.
+    """
+    policy = review_cfg.policy
+    if policy not in POLICIES:
+        raise AuditorError(f"review policy {policy!r} is not unattended; use one of {', '.join(POLICIES)}")
+    if policy == "oracle" and not any(CLEAN_COLUMN in ds.column_names for ds in corpus.values()):
+        raise AuditorError(
+            "review policy 'oracle' needs known clean tags (clean_ner_tags): use the synthetic corpus or "
+            "data.truth files, or set review.policy to threshold or interactive"
+        )
+    curator = POLICY_PREFIX + policy
+    top = ranked_top(issues, review_cfg.top_fraction).to_dict("records")
+    sentences = _sentences(corpus, {str(r["id"]) for r in top}, need_clean=policy == "oracle")
+    current = store.latest()
+
+    targets: dict[str, _Target] = {}
+    stale = human = 0
+    for issue in top:
+        issue_id = issue["issue_id"]
+        d = current.get(issue_id)
+        if d is not None and not d.curator.startswith(POLICY_PREFIX):
+            human += 1
+            continue
+        if not _matches(issue, sentences.get(str(issue["id"]))):
+            stale += 1
+            continue
+        target = (
+            _threshold_target(issue, review_cfg.threshold)
+            if policy == "threshold"
+            else _oracle_target(issue, sentences[str(issue["id"])])
+        )
+        if target is not None:
+            targets[issue_id] = target
+
+    rows: list[dict] = []
+    for issue_id, t in targets.items():
+        d = current.get(issue_id)
+        if d is None or not _same(d, t, curator):
+            tags = list(t.tags) if t.tags is not None else None
+            rows.append({"issue_id": issue_id, "action": t.action, "start": t.start, "end": t.end, "tags": tags,
+                         "curator": curator})
+    # earlier policy decisions the current config no longer makes are withdrawn
+    for issue_id, d in current.items():
+        if d.curator.startswith(POLICY_PREFIX) and issue_id not in targets:
+            rows.append({"issue_id": issue_id, "action": "undo", "curator": curator})
+    recorded = store.record_many(rows)
+
+    return PolicySummary(
+        policy=policy,
+        curator=curator,
+        total=len(issues),
+        considered=len(top),
+        decided=len(targets),
+        recorded=recorded,
+        human=human,
+        stale=stale,
+        by_action=dict(sorted(Counter(t.action for t in targets.values()).items())),
+        top_fraction=review_cfg.top_fraction,
+        threshold=review_cfg.threshold if policy == "threshold" else None,
+    )

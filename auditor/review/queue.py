@@ -1,0 +1,324 @@
+"""The review queue: the ranked issue table held as columns, filters, shards and status.
+
+The table stays in pyarrow/numpy arrays (100,000 issues load in well under a second); a row
+becomes a Python object (`Issue`) only when the detail view shows it. Views (filters) are
+integer index arrays into the ranked table, so paging and jumping are array look-ups.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from auditor.errors import AuditorError, DataError
+from auditor.review.store import Decision
+from auditor.tables import ISSUE_COLUMNS
+
+# status codes of an issue in the status array (int8); OPEN = no decision (or undone)
+OPEN, ACCEPT, RELABEL, KEEP, SKIP = 0, 1, 2, 3, 4
+STATUS_OF_ACTION = {"accept": ACCEPT, "relabel": RELABEL, "keep": KEEP, "skip": SKIP}
+ACTION_OF_STATUS = {v: k for k, v in STATUS_OF_ACTION.items()}
+STATUS_CHOICES = ("all", "open", "decided", "skipped")
+_SCALAR_COLUMNS = ("issue_id", "id", "lang", "kind", "entity_type", "surface")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Curator `index` of `count` (1-based): the issues whose example id hashes to this shard.
+
+    Hashing the example id (not the issue id) keeps every issue of a sentence with one curator.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+            raise AuditorError(f"--shard {text!r}: expected i/n with 1 <= i <= n, e.g. --shard 1/3")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    def mask(self, example_ids: np.ndarray) -> np.ndarray:
+        """(N,) bool: which example ids belong to this shard (crc32 is stable across runs and machines)."""
+        buckets = np.fromiter((zlib.crc32(str(i).encode()) % self.count for i in example_ids), np.int64, len(example_ids))
+        return buckets == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One issue, materialised for display. start/end: word span [start, end) in `tokens`;
+    given/suggested: tags of that span; tags/predicted/token_losses: whole sentence (nats)."""
+
+    issue_id: str
+    id: str
+    lang: str
+    split: str
+    start: int
+    end: int
+    kind: str
+    entity_type: str
+    surface: str
+    given: list[str]
+    suggested: list[str]
+    score: float
+    tokens: list[str]
+    tags: list[str]
+    predicted: list[str]
+    token_losses: list[float]
+    rank: int  # 0-based position in the full ranked table
+
+
+@dataclass(frozen=True)
+class IssueFilter:
+    """What the queue shows. Empty tuples / None mean "any"; text matches the sentence's words."""
+
+    langs: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    entity_types: tuple[str, ...] = ()
+    min_score: float | None = None
+    max_score: float | None = None
+    text: str = ""
+    status: str = "all"
+
+    @property
+    def active(self) -> bool:
+        return self != IssueFilter()
+
+    def describe(self) -> str:
+        parts = []
+        if self.langs:
+            parts.append("lang " + ",".join(self.langs))
+        if self.kinds:
+            parts.append("kind " + ",".join(self.kinds))
+        if self.entity_types:
+            parts.append("type " + ",".join(self.entity_types))
+        if self.min_score is not None or self.max_score is not None:
+            lo = "" if self.min_score is None else f"{self.min_score:g}"
+            hi = "" if self.max_score is None else f"{self.max_score:g}"
+            parts.append(f"score {lo}..{hi}")
+        if self.text:
+            parts.append(f"“{self.text}”")
+        if self.status != "all":
+            parts.append(self.status)
+        return " · ".join(parts) or "none"
+
+
+class IssueTable:
+    """The ranked issue table (ascending score = most likely wrong first) as columns."""
+
+    def __init__(self, table: pa.Table) -> None:
+        order = pc.sort_indices(table, sort_keys=[("score", "ascending"), ("issue_id", "ascending")])
+        self.table = table.take(order)
+        self.n = self.table.num_rows
+        cols = {c: self.table.column(c).to_numpy(zero_copy_only=False) for c in _SCALAR_COLUMNS}
+        self.issue_ids: np.ndarray = cols["issue_id"]
+        self.example_ids: np.ndarray = cols["id"]
+        self.lang: np.ndarray = cols["lang"]
+        self.kind: np.ndarray = cols["kind"]
+        self.entity_type: np.ndarray = cols["entity_type"]
+        self.surface: np.ndarray = cols["surface"]
+        self.score: np.ndarray = self.table.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
+        self._row_of = {iid: i for i, iid in enumerate(self.issue_ids)}
+        self._sentences: np.ndarray | None = None
+        self._change_keys: np.ndarray | None = None
+        self._change_text: list[str] | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, shard: Shard | None = None) -> IssueTable:
+        """Read RUN_DIR/issues.parquet (columns of auditor.tables.ISSUE_COLUMNS); DataError if unusable."""
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowInvalid) as err:
+            raise DataError(f"{path}: cannot read the issue table ({err}); re-run the score stage") from None
+        missing = set(ISSUE_COLUMNS) - set(table.column_names)
+        if missing:
+            raise DataError(f"{path}: not an auditor issue table (missing {sorted(missing)})")
+        if shard is not None and shard.count > 1:
+            ids = table.column("id").to_numpy(zero_copy_only=False)
+            table = table.filter(pa.array(shard.mask(ids)))
+        return cls(table)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def row(self, i: int) -> Issue:
+        """The issue at rank i (0-based)."""
+        rec = self.table.slice(int(i), 1).to_pylist()[0]
+        return Issue(
+            **{k: rec[k] for k in Issue.__dataclass_fields__ if k not in ("rank",) and k in rec},
+            rank=int(i),
+        )
+
+    def index_of(self, issue_id: str) -> int | None:
+        return self._row_of.get(issue_id)
+
+    def label_types(self) -> list[str]:
+        """Entity types (PER, ORG, ...) found in tags, predicted and suggested, sorted."""
+        types: set[str] = set()
+        for col in ("tags", "predicted", "suggested", "given"):
+            flat = pc.unique(pc.list_flatten(self.table.column(col))).to_pylist()
+            types.update(t[2:] for t in flat if t and t[:2] in ("B-", "I-"))
+        return sorted(types)
+
+    def values(self, column: str) -> list[str]:
+        """Distinct values of a scalar column, sorted (for filter hints)."""
+        return sorted(v for v in pc.unique(self.table.column(column)).to_pylist() if v is not None)
+
+    # --- filtering -------------------------------------------------------------------------
+
+    def _sentence_text(self) -> np.ndarray:
+        if self._sentences is None:
+            self._sentences = pc.binary_join(self.table.column("tokens"), " ").to_numpy(zero_copy_only=False)
+        return self._sentences
+
+    def mask(self, flt: IssueFilter, status: np.ndarray) -> np.ndarray:
+        """(N,) bool: the issues the filter keeps; status is the (N,) status array."""
+        keep = np.ones(self.n, dtype=bool)
+        if flt.langs:
+            keep &= np.isin(self.lang, list(flt.langs))
+        if flt.kinds:
+            keep &= np.isin(self.kind, list(flt.kinds))
+        if flt.entity_types:
+            keep &= np.isin(self.entity_type, list(flt.entity_types))
+        if flt.min_score is not None:
+            keep &= self.score >= flt.min_score
+        if flt.max_score is not None:
+            keep &= self.score <= flt.max_score
+        if flt.text:
+            hits = pc.match_substring(pa.array(self._sentence_text()), flt.text, ignore_case=True)
+            keep &= hits.to_numpy(zero_copy_only=False).astype(bool)
+        if flt.status == "open":
+            keep &= status == OPEN
+        elif flt.status == "decided":
+            keep &= (status != OPEN) & (status != SKIP)
+        elif flt.status == "skipped":
+            keep &= status == SKIP
+        return keep
+
+    # --- bulk ------------------------------------------------------------------------------
+
+    def _changes(self) -> np.ndarray:
+        """(N,) int: equal codes = same surface form and same given -> suggested change."""
+        if self._change_keys is None:
+            given = pc.binary_join(self.table.column("given"), " ")
+            suggested = pc.binary_join(self.table.column("suggested"), " ")
+            keys = pc.binary_join_element_wise(self.table.column("surface"), given, suggested, "\x1f")
+            encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else pc.dictionary_encode(keys)
+            self._change_keys = encoded.indices.to_numpy(zero_copy_only=False)
+        return self._change_keys
+
+    def same_change(self, i: int) -> np.ndarray:
+        """Ranks of every issue with the same surface form and given -> suggested tags as rank i."""
+        keys = self._changes()
+        return np.flatnonzero(keys == keys[i])
+
+
+@dataclass
+class Progress:
+    """Counts for the progress bar; pace from this session's decisions (seconds per decision)."""
+
+    total: int
+    decided: int
+    skipped: int
+    by_action: dict[str, int] = field(default_factory=dict)
+    seconds_left: float | None = None
+
+    @property
+    def reviewed(self) -> int:
+        return self.decided + self.skipped
+
+
+class ReviewQueue:
+    """Issue table + status of every issue + the current filtered view and cursor.
+
+    view: (M,) int ranks of the issues the filter shows, ascending (= ranked order).
+    cursor: position in view, or -1 when the view is empty.
+    """
+
+    def __init__(self, table: IssueTable) -> None:
+        self.table = table
+        self.status = np.zeros(table.n, dtype=np.int8)
+        self.filter = IssueFilter()
+        self.view = np.arange(table.n)
+        self.cursor = 0 if table.n else -1
+
+    def apply_decisions(self, latest: dict[str, Decision]) -> None:
+        """Set every issue's status from the store's latest decisions (ids not in the table are ignored)."""
+        self.status[:] = OPEN
+        for issue_id, decision in latest.items():
+            i = self.table.index_of(issue_id)
+            if i is not None:
+                self.status[i] = STATUS_OF_ACTION.get(decision.action, OPEN)
+
+    def set_status(self, ranks, action: str) -> None:
+        self.status[np.asarray(ranks, dtype=np.int64)] = STATUS_OF_ACTION.get(action, OPEN)
+
+    def set_filter(self, flt: IssueFilter) -> None:
+        """Show the issues the filter keeps; the cursor stays on the same issue when it is still shown."""
+        current = self.current_rank()
+        self.filter = flt
+        self.view = np.flatnonzero(self.table.mask(flt, self.status))
+        self.cursor = -1 if not len(self.view) else 0
+        if current is not None:
+            self.goto_rank(current, nearest=True)
+
+    # --- cursor ----------------------------------------------------------------------------
+
+    def current_rank(self) -> int | None:
+        return int(self.view[self.cursor]) if self.cursor >= 0 else None
+
+    def current(self) -> Issue | None:
+        rank = self.current_rank()
+        return None if rank is None else self.table.row(rank)
+
+    def move(self, delta: int) -> None:
+        if len(self.view):
+            self.cursor = int(np.clip(self.cursor + delta, 0, len(self.view) - 1))
+
+    def goto(self, position: int) -> None:
+        if len(self.view):
+            self.cursor = int(np.clip(position, 0, len(self.view) - 1))
+
+    def goto_rank(self, rank: int, nearest: bool = False) -> bool:
+        """Put the cursor on rank (or, with nearest, on the first shown issue at or after it)."""
+        pos = int(np.searchsorted(self.view, rank))
+        if pos < len(self.view) and (self.view[pos] == rank or nearest):
+            self.cursor = pos
+            return True
+        if nearest and len(self.view):
+            self.cursor = len(self.view) - 1
+        return False
+
+    def next_open(self, after: bool = True) -> bool:
+        """Move to the next open issue of the view after the cursor (wrapping); False if none."""
+        open_pos = np.flatnonzero(self.status[self.view] == OPEN)
+        if not len(open_pos):
+            return False
+        start = self.cursor + 1 if after else self.cursor
+        later = open_pos[open_pos >= start]
+        self.cursor = int(later[0] if len(later) else open_pos[0])
+        return True
+
+    # --- counts ----------------------------------------------------------------------------
+
+    def progress(self, seconds_per_decision: float | None = None) -> Progress:
+        counts = np.bincount(self.status, minlength=5)
+        by_action = {ACTION_OF_STATUS[s]: int(counts[s]) for s in (ACCEPT, RELABEL, KEEP, SKIP)}
+        n_open = int(counts[OPEN])
+        left = None if seconds_per_decision is None else n_open * seconds_per_decision
+        decided = int(counts[ACCEPT] + counts[RELABEL] + counts[KEEP])
+        return Progress(self.table.n, decided, int(counts[SKIP]), by_action, left)

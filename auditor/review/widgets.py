@@ -1,0 +1,283 @@
+"""Widgets of the review UI: the sentence view, the virtual issue list, the progress line.
+
+Colours come from component classes styled in app.tcss with theme variables ($accent,
+$success, $error, ...), so they stay legible on dark and light themes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
+
+STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+_LOSS_FULL = 4.0  # nats at which the loss bar is full (p ≈ 0.02 for the given tag)
+_LABEL_WIDTH = 9
+
+
+def _types(tags: list[str]) -> str:
+    """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
+    seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
+    return "+".join(dict.fromkeys(seen)) or "O"
+
+
+def change_text(given: list[str], suggested: list[str]) -> str:
+    """Short description of an issue's fix, e.g. 'PER→ORG'."""
+    return f"{_types(given)}→{_types(suggested)}"
+
+
+@dataclass(frozen=True)
+class SpanEdit:
+    """A relabel in progress: the curator's entity span [start, end) and its type (None = O).
+
+    covers: the span the decision will record (the union with the issue's span, so words
+    dropped from the entity become O); tags: one tag per word of `covers`.
+    """
+
+    start: int
+    end: int
+    entity_type: str | None
+    issue_start: int
+    issue_end: int
+
+    @property
+    def covers(self) -> tuple[int, int]:
+        return min(self.start, self.issue_start), max(self.end, self.issue_end)
+
+    @property
+    def tags(self) -> list[str]:
+        lo, hi = self.covers
+        out = []
+        for i in range(lo, hi):
+            if self.entity_type is None or not self.start <= i < self.end:
+                out.append("O")
+            else:
+                out.append(("B-" if i == self.start else "I-") + self.entity_type)
+        return out
+
+
+class SentenceView(Widget):
+    """The current issue's sentence: words with given and suggested tags aligned per word,
+    the flagged span highlighted, per-word loss as a shaded bar, and the issue's facts."""
+
+    COMPONENT_CLASSES = {
+        "sentence-view--meta",
+        "sentence-view--label",
+        "sentence-view--span",
+        "sentence-view--given-wrong",
+        "sentence-view--suggested",
+        "sentence-view--edit",
+        "sentence-view--dim",
+        "sentence-view--loss-low",
+        "sentence-view--loss-mid",
+        "sentence-view--loss-high",
+    }
+    DEFAULT_CSS = """
+    SentenceView { height: auto; }
+    """
+
+    issue: reactive[Issue | None] = reactive(None, layout=True)
+    edit: reactive[SpanEdit | None] = reactive(None, layout=True)
+    position: reactive[str] = reactive("")
+
+    def __init__(self, *, show_meta: bool = True, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.show_meta = show_meta
+        self.span_line = 0  # first line of the block holding the span (to scroll it into view)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"sentence-view--{name}", partial=True)
+
+    def _loss_style(self, loss: float) -> Style:
+        return self._style("loss-low" if loss < 0.7 else "loss-mid" if loss < 2.3 else "loss-high")
+
+    def render(self) -> Text:
+        issue = self.issue
+        if issue is None:
+            return Text("No issue to show: the filter matches nothing, or the queue is empty.", style=self._style("dim"))
+        lines: list[Text] = []
+        if self.show_meta:
+            lines.extend(self._meta(issue))
+        lines.extend(self._columns(issue, max(20, self.size.width or 80)))
+        return Text("\n").join(lines)
+
+    def _meta(self, issue: Issue) -> list[Text]:
+        meta = Text(no_wrap=True, overflow="ellipsis")
+        meta.append(f" {issue.kind} ", self._style("span"))
+        meta.append(f"  {change_text(issue.given, issue.suggested)}", self._style("suggested"))
+        meta.append(f"  score {issue.score:.3f}  lang {issue.lang}  {issue.id}", self._style("meta"))
+        if self.position:
+            meta.append(f"  {self.position}", self._style("dim"))
+        return [meta, Text()]
+
+    def _cells(self, issue: Issue) -> list[tuple[str, str, str, str, float]]:
+        """Per word: token, given tag, suggested (or edited) tag, new-tag row marker, loss."""
+        edit = self.edit
+        lo, hi = edit.covers if edit else (issue.start, issue.end)
+        new_tags = edit.tags if edit else issue.suggested
+        cells = []
+        for i, token in enumerate(issue.tokens):
+            given = issue.tags[i] if i < len(issue.tags) else "?"
+            new = new_tags[i - lo] if lo <= i < hi and i - lo < len(new_tags) else ""
+            loss = issue.token_losses[i] if i < len(issue.token_losses) else 0.0
+            cells.append((token, given, new, "", float(loss or 0.0)))
+        return cells
+
+    def _columns(self, issue: Issue, width: int) -> list[Text]:
+        """Words packed into blocks of aligned columns no wider than `width` cells."""
+        cells = self._cells(issue)
+        avail = max(8, width - _LABEL_WIDTH)
+        widths = [min(avail, max(cell_len(tok), len(g), len(n), 4)) for tok, g, n, _, _ in cells]
+        blocks: list[list[int]] = [[]]
+        used = 0
+        for i, w in enumerate(widths):
+            if blocks[-1] and used + w + 1 > avail:
+                blocks.append([])
+                used = 0
+            blocks[-1].append(i)
+            used += w + 1
+        edit = self.edit
+        span = (edit.start, edit.end) if edit else (issue.start, issue.end)
+        covers = edit.covers if edit else (issue.start, issue.end)
+        new_label = "relabel" if edit else "suggest"
+        lines: list[Text] = []
+        self.span_line = 0
+        for b, block in enumerate(blocks):
+            if any(span[0] <= i < span[1] for i in block) and not self.span_line:
+                self.span_line = len(lines) + (2 if self.show_meta else 0)
+            rows = [Text(f"{lab:<{_LABEL_WIDTH}}", self._style("label"), no_wrap=True)
+                    for lab in ("word", "given", new_label, "loss")]
+            for i in block:
+                tok, given, new, _, loss = cells[i]
+                w = widths[i]
+                in_span = span[0] <= i < span[1]
+                in_cover = covers[0] <= i < covers[1]
+                tok_text = tok if cell_len(tok) <= w else tok[: w - 1] + "…"
+                rows[0].append(tok_text + " " * (w - cell_len(tok_text)), self._style("edit" if edit and in_span else "span") if in_span else None)
+                rows[0].append(" ")
+                wrong = in_cover and new and new != given
+                rows[1].append(f"{given:<{w}}", self._style("given-wrong") if wrong else self._style("dim") if given == "O" else None)
+                rows[1].append(" ")
+                rows[2].append(f"{new:<{w}}", self._style("suggested") if new and new != given else self._style("dim"))
+                rows[2].append(" ")
+                level = min(len(_BLOCKS) - 1, int(round(loss / _LOSS_FULL * (len(_BLOCKS) - 1))))
+                bar = (_BLOCKS[level] * 2 + f"{loss:.1f}")[:w]
+                rows[3].append(f"{bar:<{w}}", self._loss_style(loss))
+                rows[3].append(" ")
+            lines.extend(rows)
+            if b < len(blocks) - 1:
+                lines.append(Text())
+        return lines
+
+
+class IssueList(ScrollView, can_focus=False):
+    """The ranked queue as a virtual list: only the rows on screen are ever rendered."""
+
+    COMPONENT_CLASSES = {"issue-list--cursor", "issue-list--decided", "issue-list--skipped", "issue-list--score"}
+    DEFAULT_CSS = """
+    IssueList { height: 1fr; }
+    """
+
+    class Selected(Message):
+        """The user clicked a row: position in the queue's view."""
+
+        def __init__(self, position: int) -> None:
+            super().__init__()
+            self.position = position
+
+    def __init__(self, queue: ReviewQueue, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.queue = queue
+
+    def sync(self) -> None:
+        """Call after the view or the cursor changed: resize, keep the cursor visible, repaint."""
+        self.virtual_size = Size(max(1, self.size.width), len(self.queue.view))
+        cursor, top, height = self.queue.cursor, int(self.scroll_offset.y), max(1, self.size.height)
+        if cursor >= 0 and cursor < top:
+            self.scroll_to(y=cursor, animate=False, immediate=True)
+        elif cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.sync()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        position = y + int(self.scroll_offset.y)
+        view = self.queue.view
+        if position >= len(view):
+            return Strip.blank(width, self.rich_style)
+        text = self._row(int(view[position]), position == self.queue.cursor, width)
+        segments = list(text.render(self.app.console))
+        return Strip(segments).adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
+
+    def _row(self, rank: int, is_cursor: bool, width: int) -> Text:
+        t = self.queue.table
+        status = int(self.queue.status[rank])
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(f" {STATUS_GLYPH[status]} ")
+        text.append(f"{rank + 1:>6} ", self.get_component_rich_style("issue-list--score", partial=True))
+        text.append(f"{t.score[rank]:.3f} ", self.get_component_rich_style("issue-list--score", partial=True))
+        text.append(f"{t.lang[rank]:<3}{t.kind[rank]:<9}")
+        surface = str(t.surface[rank])
+        text.append(surface)
+        if width >= 70:
+            text.append(f"  {t.entity_type[rank]}")
+        if status in (ACCEPT, RELABEL, KEEP):
+            text.stylize(self.get_component_rich_style("issue-list--decided", partial=True))
+        elif status == SKIP:
+            text.stylize(self.get_component_rich_style("issue-list--skipped", partial=True))
+        text.truncate(width, overflow="ellipsis", pad=True)
+        if is_cursor:
+            text.stylize(self.get_component_rich_style("issue-list--cursor", partial=True))
+        return text
+
+    def on_click(self, event) -> None:
+        position = event.y + int(self.scroll_offset.y)
+        if 0 <= position < len(self.queue.view):
+            self.post_message(self.Selected(position))
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class ProgressLine(Static):
+    """reviewed/total with a bar, decisions by action, estimated time left at this session's pace."""
+
+    COMPONENT_CLASSES = {"progress-line--bar", "progress-line--rest", "progress-line--dim"}
+
+    def show(self, progress: Progress, filter_text: str, shown: int) -> None:
+        p = progress
+        frac = p.reviewed / p.total if p.total else 1.0
+        bar_w = 12
+        full = int(round(frac * bar_w))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{p.reviewed}/{p.total} ")
+        text.append("━" * full, self.get_component_rich_style("progress-line--bar", partial=True))
+        text.append("━" * (bar_w - full), self.get_component_rich_style("progress-line--rest", partial=True))
+        text.append(f" {frac:.0%}  ")
+        a = p.by_action
+        text.append(f"✓{a.get('accept', 0)} ✎{a.get('relabel', 0)} ={a.get('keep', 0)} »{a.get('skip', 0)}")
+        left = "—" if p.seconds_left is None else format_duration(p.seconds_left)
+        text.append(f"  left ~{left}", self.get_component_rich_style("progress-line--dim", partial=True))
+        if filter_text != "none":
+            text.append(f"  filter: {filter_text} ({shown})", self.get_component_rich_style("progress-line--dim", partial=True))
+        self.update(text)

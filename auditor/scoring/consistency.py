@@ -1,0 +1,136 @@
+"""Model-free label consistency: the same surface form labelled differently across the corpus.
+
+A *form* is a word n-gram (n = 1..max_ngram, within a sentence) that carries a non-O tag in
+at least one occurrence. An occurrence's *labelling* is its tag tuple plus whether the entity
+continues to the right (so "Vereinte Nationen" as a whole ORG differs from the first two words
+of "Vereinte Nationen Sicherheitsrat"). For a form seen at least `min_count` times, an
+occurrence whose labelling has share s of the form's occurrences gives each of its words that
+is tagged unlike the form's majority labelling the score s.
+
+Per n-gram size a word keeps its lowest score; across sizes it keeps the highest, so a longer
+context that is labelled consistently ("Paris Saint-Germain" always ORG) vouches for a word that
+a shorter form ("Paris", mostly LOC) would call a minority. Words without such evidence score
+1.0. Everything is hashed with pandas.factorize on int64 keys: linear time, no pairwise loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditor.config import ConsistencyConfig
+from auditor.scoring.frame import CorpusArrays
+
+
+@dataclass
+class ConsistencySignal:
+    """Per word of the whole corpus (CorpusArrays order):
+
+    score: (N,) float64 in [0, 1], share of the form's occurrences labelled like this one
+           (1.0 = labelled like the majority, or no repeated form covers the word);
+    suggestion: (N,) int64 tag id of the majority labelling at this word, -1 where none;
+    flagged: (N,) bool, score <= cfg.minority.
+    """
+
+    score: np.ndarray
+    suggestion: np.ndarray
+    flagged: np.ndarray
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(keys, sort=False)
+    return codes.astype(np.int64), len(uniques)
+
+
+def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> ConsistencySignal:
+    """Score every word of the corpus by how consistently its surface forms are labelled."""
+    n = len(arrays.labels)
+    labels = arrays.labels
+    n_labels = len(arrays.label_names)
+    is_inside = np.array([name.startswith("I-") for name in arrays.label_names] + [False])
+    o_index = arrays.label_names.index("O") if "O" in arrays.label_names else -1
+    best = np.full(n, np.nan)
+    best_sugg = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return ConsistencySignal(np.ones(0), np.full(0, -1, dtype=np.int64), np.zeros(0, dtype=bool))
+
+    words, n_words = _factorize(arrays.tokens)
+    sentence_end = np.repeat(arrays.offsets[1:], arrays.lengths)
+    pos = np.arange(n, dtype=np.int64)
+    # running n-gram keys for the n-grams starting at `starts`
+    starts = pos
+    form_key = words
+    label_key = labels.copy()
+    has_entity = labels != o_index
+    n_label_keys = n_labels
+    for size in range(1, cfg.max_ngram + 1):
+        if size > 1:
+            keep = starts + size <= sentence_end[starts]
+            starts, form_key, label_key, has_entity = starts[keep], form_key[keep], label_key[keep], has_entity[keep]
+            if len(starts) == 0:
+                break
+            last = starts + size - 1
+            form_key, _ = _factorize(form_key * n_words + words[last])
+            label_key, n_label_keys = _factorize(label_key * n_labels + labels[last])
+            has_entity = has_entity | (labels[last] != o_index)
+        right = starts + size
+        continues = np.zeros(len(starts), dtype=bool)
+        inside_sentence = right < sentence_end[starts]
+        continues[inside_sentence] = is_inside[labels[right[inside_sentence]]]
+        labelling = label_key * 2 + continues
+        score, sugg = _score_size(starts, size, form_key, labelling, has_entity, labels, cfg.min_count)
+        # across sizes keep the most lenient verdict (a consistent longer context vouches)
+        better = ~np.isnan(score) & (np.isnan(best) | (score > best))
+        best[better] = score[better]
+        best_sugg[better] = sugg[better]
+    final = np.where(np.isnan(best), 1.0, best)
+    best_sugg[final >= 1.0] = -1
+    return ConsistencySignal(score=final, suggestion=best_sugg, flagged=final <= cfg.minority)
+
+
+def _score_size(
+    starts: np.ndarray,
+    size: int,
+    form: np.ndarray,
+    labelling: np.ndarray,
+    has_entity: np.ndarray,
+    labels: np.ndarray,
+    min_count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per word: min share over the eligible size-n occurrences covering it (NaN = none)."""
+    n = len(labels)
+    score = np.full(n, np.nan)
+    sugg = np.full(n, -1, dtype=np.int64)
+    n_forms = int(form.max()) + 1
+    form_count = np.bincount(form, minlength=n_forms)
+    form_entity = np.bincount(form, weights=has_entity, minlength=n_forms) > 0
+    eligible = (form_count[form] >= min_count) & form_entity[form]
+    if not eligible.any():
+        return score, sugg
+    starts, form, labelling = starts[eligible], form[eligible], labelling[eligible]
+    pair, n_pairs = _factorize(form * (int(labelling.max()) + 1) + labelling)
+    pair_count = np.bincount(pair, minlength=n_pairs)
+    share = pair_count[pair] / form_count[form]
+    # the majority labelling of each form, ties broken by first occurrence (deterministic)
+    first = np.full(n_pairs, len(pair), dtype=np.int64)
+    np.minimum.at(first, pair, np.arange(len(pair)))
+    pair_form = form[first]
+    order = np.lexsort((first, -pair_count, pair_form))
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = pair_form[order][1:] != pair_form[order][:-1]
+    majority_start = np.empty(int(form.max()) + 1, dtype=np.int64)
+    majority_start[pair_form[order][head]] = starts[first[order][head]]
+    rep = majority_start[form]
+    for j in range(size):
+        word = starts + j
+        majority_tag = labels[rep + j]
+        differs = labels[word] != majority_tag
+        value = np.where(differs, share, 1.0)
+        # positions starts + j are distinct for a fixed j, so plain fancy indexing is safe
+        current = score[word]
+        lower = np.isnan(current) | (value < current)
+        score[word[lower]] = value[lower]
+        sugg[word[lower]] = np.where(differs[lower], majority_tag[lower], -1)
+    return score, sugg

@@ -1,0 +1,247 @@
+"""How well the ranking finds known label errors (clean tags from the synthetic corpus or a truth file).
+
+Two levels:
+- sentence: a sentence is an error when its given tags differ from its clean tags. Every audited
+  sentence is ranked by each method, so recall can reach 1.
+- span: a true error span is an entity span of the given or the clean tags that the other does
+  not have (the symmetric difference of the span sets). The issues are ranked by each method; an
+  issue is a hit when it overlaps a true error span of its sentence. Recall@k = share of true
+  error spans overlapped by the top k issues, so errors no issue covers cap recall and AP.
+
+Methods: combined (the issue score), cleanlab, token_loss, sequence_loss (the chapter's method),
+consistency, each alone, and random (seeded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from datasets import DatasetDict
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from auditor.config import ScoringConfig
+from auditor.data.iob import spans
+from auditor.errors import DataError
+from auditor.scoring.frame import ScoringFrame
+from auditor.scoring.ranking import SIGNALS, SignalValues, combined_score, single_signal_score
+from auditor.scoring.score import compute_signals, sentence_signal_values
+from auditor.tables import OofPredictions
+
+DEFAULT_KS = (10, 50, 100, 500)
+METHODS = ("combined", *SIGNALS, "random")
+RANDOM_SEED = 0
+
+
+@dataclass
+class MethodRow:
+    """Detection quality of one ranking: AP, AUROC and precision/recall at each k."""
+
+    method: str
+    ap: float
+    auroc: float
+    precision_at: dict[str, float]
+    recall_at: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "ap": self.ap,
+            "auroc": self.auroc,
+            "precision_at": dict(self.precision_at),
+            "recall_at": dict(self.recall_at),
+        }
+
+
+@dataclass
+class DetectionReport:
+    noise_rate: float  # share of audited sentences whose given tags differ from the clean tags
+    n_sentences: int
+    n_error_sentences: int
+    n_error_spans: int
+    n_issues: int
+    ks: tuple[int, ...]
+    sentence: list[MethodRow] = field(default_factory=list)
+    span: list[MethodRow] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "noise_rate": self.noise_rate,
+            "n_sentences": self.n_sentences,
+            "n_error_sentences": self.n_error_sentences,
+            "n_error_spans": self.n_error_spans,
+            "n_issues": self.n_issues,
+            "sentence": [r.to_dict() for r in self.sentence],
+            "span": [r.to_dict() for r in self.span],
+        }
+
+    def row(self, level: str, method: str) -> MethodRow:
+        return next(r for r in getattr(self, level) if r.method == method)
+
+    def table_rows(self) -> tuple[list[str], list[list[str]]]:
+        """Header and rows (level, method, AP, AUROC, P@k..., R@k...) as formatted strings."""
+        header = ["level", "method", "AP", "AUROC"] + [f"P@{k}" for k in self.ks] + [f"R@{k}" for k in self.ks]
+        rows = []
+        for level in ("sentence", "span"):
+            for r in getattr(self, level):
+                rows.append(
+                    [level, r.method, _fmt(r.ap), _fmt(r.auroc)]
+                    + [_fmt(r.precision_at[str(k)]) for k in self.ks]
+                    + [_fmt(r.recall_at[str(k)]) for k in self.ks]
+                )
+        return header, rows
+
+    def to_markdown(self) -> str:
+        header, rows = self.table_rows()
+        lines = [
+            f"noise rate {self.noise_rate:.3f}: {self.n_error_sentences} of {self.n_sentences} sentences, "
+            f"{self.n_error_spans} error spans, {self.n_issues} issues",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+        ]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def evaluate_detection(
+    corpus: DatasetDict,
+    issues: pd.DataFrame,
+    preds: OofPredictions,
+    cfg: ScoringConfig,
+    ks: tuple[int, ...] = DEFAULT_KS,
+) -> DetectionReport:
+    """Detection quality of the issue table and of each signal alone against clean_ner_tags.
+
+    corpus: needs clean_ner_tags on every split; issues: the score stage's table (ISSUE_COLUMNS);
+    preds: the out-of-fold predictions the issues came from. Raises DataError without clean tags.
+    """
+    frame, signals = compute_signals(corpus, preds, cfg)
+    if frame.clean is None:
+        raise DataError(
+            "detection quality needs known clean tags (clean_ner_tags): use the synthetic corpus "
+            "or pass a corrected copy with --truth"
+        )
+    is_error = _sentence_errors(frame)
+    values = sentence_signal_values(frame, signals)
+    sentence_rows = _sentence_rows(values, is_error, cfg, ks)
+    true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
+    span_rows = _span_rows(issues, true_spans, ks)
+    n_spans = sum(len(v) for v in true_spans.values())
+    return DetectionReport(
+        noise_rate=float(is_error.mean()) if len(is_error) else 0.0,
+        n_sentences=frame.n_sentences,
+        n_error_sentences=int(is_error.sum()),
+        n_error_spans=n_spans,
+        n_issues=len(issues),
+        ks=tuple(ks),
+        sentence=sentence_rows,
+        span=span_rows,
+    )
+
+
+def _sentence_errors(frame: ScoringFrame) -> np.ndarray:
+    """(S,) bool: the sentence's given tags differ from its clean tags somewhere."""
+    diff = (frame.labels != frame.clean).astype(np.int64)
+    csum = np.concatenate([[0], np.cumsum(diff)])
+    return (csum[frame.offsets[1:]] - csum[frame.offsets[:-1]]) > 0
+
+
+def _true_error_spans(frame: ScoringFrame, error_sentences: np.ndarray) -> dict[str, list[tuple[int, int]]]:
+    """id -> word ranges of the entity spans that given and clean tags do not share."""
+    names = np.asarray(frame.label_names, dtype=object)
+    out: dict[str, list[tuple[int, int]]] = {}
+    for s in error_sentences:
+        a, b = frame.offsets[s], frame.offsets[s + 1]
+        given = set(spans(names[frame.labels[a:b]].tolist()))
+        clean = set(spans(names[frame.clean[a:b]].tolist()))
+        diff = sorted((x[0], x[1]) for x in given ^ clean)
+        if diff:
+            out[str(frame.ids[s])] = diff
+    return out
+
+
+def _sentence_rows(values: SignalValues, is_error: np.ndarray, cfg: ScoringConfig, ks) -> list[MethodRow]:
+    scores = {"combined": combined_score(values, cfg.weights)}
+    for name in SIGNALS:
+        scores[name] = single_signal_score(values, name)
+    scores["random"] = np.random.default_rng(RANDOM_SEED).random(len(is_error))
+    rows = []
+    for method in METHODS:
+        order = np.lexsort((np.arange(len(is_error)), scores[method]))
+        hits = is_error[order]
+        n_pos = int(is_error.sum())
+        prec = {str(k): _precision_at(hits, k) for k in ks}
+        rec = {str(k): (float(hits[:k].sum()) / n_pos if n_pos else float("nan")) for k in ks}
+        rows.append(MethodRow(method, _ap(is_error, scores[method]), _auroc(is_error, scores[method]), prec, rec))
+    return rows
+
+
+def _span_rows(issues: pd.DataFrame, true_spans: dict[str, list[tuple[int, int]]], ks) -> list[MethodRow]:
+    n_true = sum(len(v) for v in true_spans.values())
+    # which true span (global index) each issue overlaps; -1 = none (a false alarm)
+    index: dict[str, list[tuple[int, int, int]]] = {}
+    g = 0
+    for sid, ranges in true_spans.items():
+        index[sid] = [(s, e, g + i) for i, (s, e) in enumerate(ranges)]
+        g += len(ranges)
+    covered = [
+        [t for s, e, t in index.get(sid, []) if s < end and start < e]
+        for sid, start, end in zip(issues["id"], issues["start"], issues["end"])
+    ]
+    hit = np.array([bool(c) for c in covered], dtype=bool)
+    scores = {
+        "combined": issues["score"].to_numpy(dtype=np.float64),
+        "cleanlab": issues["cleanlab_score"].to_numpy(dtype=np.float64),
+        "token_loss": np.exp(-issues["token_loss"].to_numpy(dtype=np.float64)),
+        "sequence_loss": np.exp(-issues["sequence_loss"].to_numpy(dtype=np.float64)),
+        "consistency": issues["consistency_score"].to_numpy(dtype=np.float64),
+        "random": np.random.default_rng(RANDOM_SEED).random(len(issues)),
+    }
+    tiebreak = issues["issue_id"].to_numpy(dtype=object)
+    rows = []
+    for method in METHODS:
+        order = np.lexsort((tiebreak, scores[method])) if len(issues) else np.zeros(0, dtype=np.int64)
+        recall_curve = _recall_curve([covered[i] for i in order], n_true)
+        hits = hit[order]
+        prec = {str(k): _precision_at(hits, k) for k in ks}
+        rec = {str(k): (float(recall_curve[min(k, len(order)) - 1]) if len(order) else 0.0) for k in ks}
+        # AP with recall over all true spans: sum of precision@k at each k that covers a new span
+        precision_curve = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+        gain = np.diff(np.concatenate([[0.0], recall_curve]))
+        ap = float((precision_curve * gain).sum()) if n_true else float("nan")
+        rows.append(MethodRow(method, ap, _auroc(hit, scores[method]), prec, rec))
+    return rows
+
+
+def _recall_curve(covered_in_order: list[list[int]], n_true: int) -> np.ndarray:
+    """(M,) share of true spans covered by the first k+1 issues."""
+    seen: set[int] = set()
+    out = np.zeros(len(covered_in_order))
+    for i, c in enumerate(covered_in_order):
+        seen.update(c)
+        out[i] = len(seen) / n_true if n_true else 0.0
+    return out
+
+
+def _precision_at(hits: np.ndarray, k: int) -> float:
+    """Share of hits among the top k (among all items when fewer than k)."""
+    n = min(k, len(hits))
+    return float(hits[:n].mean()) if n else float("nan")
+
+
+def _ap(y: np.ndarray, score: np.ndarray) -> float:
+    if y.sum() == 0:
+        return float("nan")
+    return float(average_precision_score(y, -score))
+
+
+def _auroc(y: np.ndarray, score: np.ndarray) -> float:
+    if y.all() or not y.any():
+        return float("nan")
+    return float(roc_auc_score(y, -score))

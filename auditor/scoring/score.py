@@ -1,0 +1,224 @@
+"""The score stage: out-of-fold probabilities + corpus -> the ranked issue table and a summary.
+
+Signals per word (losses, cleanlab, model disagreement, label consistency) are computed on flat
+arrays; only sentences with a flagged word are turned into spans in Python.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from datasets import DatasetDict
+from tqdm.auto import tqdm
+
+from auditor.config import ScoringConfig
+from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
+from auditor.scoring.consistency import consistency_signal
+from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
+from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
+from auditor.scoring.ranking import SignalValues, check_weights, combined_score
+from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
+from auditor.tables import ISSUE_COLUMNS, OofPredictions
+
+TOP_TOKENS = 20
+
+
+@dataclass
+class WordSignals:
+    """Every signal of the audited words (ScoringFrame order).
+
+    losses: (N,) nats; sequence_sum, sequence_mean: (S,) nats; cleanlab: CleanlabSignal;
+    consistency: (N,) share in [0, 1]; majority: (N,) tag id of the form's majority labelling
+    or -1; predicted: (N,) model tag ids in valid IOB2; confidence: (N,) probability of the
+    model's tag; flagged: (N,) bool, any signal flags the word.
+    """
+
+    losses: np.ndarray
+    sequence_sum: np.ndarray
+    sequence_mean: np.ndarray
+    cleanlab: CleanlabSignal
+    consistency: np.ndarray
+    majority: np.ndarray
+    consistency_flagged: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    flagged: np.ndarray
+
+
+def compute_signals(
+    corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = False
+) -> tuple[ScoringFrame, WordSignals]:
+    """Align the predictions with the corpus and compute every word-level signal."""
+    check_weights(cfg.weights)
+    with tqdm(total=4, desc="scoring", unit="step", disable=not progress) as bar:
+        arrays = corpus_arrays(corpus)
+        frame = build_frame(arrays, preds)
+        losses = token_losses(frame.probs, frame.labels)
+        seq_sum, seq_mean = sequence_losses(losses, frame.offsets)
+        scheme = LabelScheme.from_names(frame.label_names)
+        predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
+        confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
+        bar.update()
+        bar.set_postfix_str("cleanlab")
+        cl = cleanlab_signal(frame, cfg.cleanlab)
+        bar.update()
+        bar.set_postfix_str("consistency")
+        cons = consistency_signal(arrays, cfg.consistency)
+        bar.update()
+        consistency = cons.score[frame.corpus_pos]
+        cons_flagged = cons.flagged[frame.corpus_pos]
+        disagree = (predicted != frame.labels) & (confidence >= cfg.min_confidence)
+        flagged = cl.is_issue | disagree | cons_flagged
+        bar.update()
+    return frame, WordSignals(
+        losses=losses,
+        sequence_sum=seq_sum,
+        sequence_mean=seq_mean,
+        cleanlab=cl,
+        consistency=consistency,
+        majority=cons.suggestion[frame.corpus_pos],
+        consistency_flagged=cons_flagged,
+        predicted=predicted,
+        confidence=confidence,
+        flagged=flagged,
+    )
+
+
+def sentence_signal_values(frame: ScoringFrame, signals: WordSignals) -> SignalValues:
+    """The four signals aggregated per audited sentence (S,): worst word, or the sentence sum."""
+    from auditor.scoring.losses import sentence_max, sentence_min
+
+    return SignalValues(
+        cleanlab=sentence_min(signals.cleanlab.token_quality, frame.offsets),
+        token_loss=sentence_max(signals.losses, frame.offsets),
+        sequence_loss=signals.sequence_sum,
+        consistency=sentence_min(signals.consistency, frame.offsets),
+    )
+
+
+@dataclass
+class ScoringSummary:
+    """What metrics.json["scoring"] holds; see to_dict."""
+
+    n_issues: int
+    n_sentences: int
+    n_tokens: int
+    n_flagged_sentences: int
+    by_kind: dict[str, int]
+    by_lang: dict[str, int]
+    by_type: dict[str, int]
+    top_tokens: list[dict] = field(default_factory=list)
+    loss_per_tag: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "n_issues": self.n_issues,
+            "n_sentences": self.n_sentences,
+            "n_tokens": self.n_tokens,
+            "n_flagged_sentences": self.n_flagged_sentences,
+            "by_kind": dict(self.by_kind),
+            "by_lang": dict(self.by_lang),
+            "by_type": dict(self.by_type),
+            "top_tokens": list(self.top_tokens),
+            "loss_per_tag": list(self.loss_per_tag),
+        }
+
+
+@dataclass
+class ScoringResult:
+    issues: pd.DataFrame  # columns ISSUE_COLUMNS, ranked by score (lower first)
+    summary: ScoringSummary
+
+
+def score_corpus(corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = True) -> ScoringResult:
+    """Rank likely label errors of the audited sentences (those present in `preds`).
+
+    The whole corpus (all splits) is evidence for the consistency signal. Returns the issue
+    table (ISSUE_COLUMNS, ranked by `score`, lower = more likely wrong) and a summary.
+    Raises DataError when the predictions do not match the corpus.
+    """
+    frame, signals = compute_signals(corpus, preds, cfg, progress)
+    issues = build_issues(frame, signals, cfg, progress)
+    if cfg.max_issues is not None:
+        issues = issues.head(cfg.max_issues).reset_index(drop=True)
+    summary = ScoringSummary(
+        n_issues=len(issues),
+        n_sentences=frame.n_sentences,
+        n_tokens=frame.n_tokens,
+        n_flagged_sentences=int(issues["id"].nunique()),
+        by_kind=_counts(issues["kind"]),
+        by_lang=_counts(issues["lang"]),
+        by_type=_counts(issues["entity_type"]),
+        top_tokens=_records(top_tokens_by_loss(frame, n=TOP_TOKENS), "token"),
+        loss_per_tag=_records(loss_per_tag(frame), "tag"),
+    )
+    return ScoringResult(issues=issues, summary=summary)
+
+
+def _counts(col: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(Counter(col.tolist()).items())}
+
+
+def _records(table: pd.DataFrame, key: str) -> list[dict]:
+    return [
+        {key: str(r[key]), "count": int(r["count"]), "mean": float(r["mean"]), "sum": float(r["sum"])}
+        for r in table.to_dict("records")
+    ]
+
+
+def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, progress: bool = False) -> pd.DataFrame:
+    """One row per reviewable span of each sentence with a flagged word (ISSUE_COLUMNS), ranked."""
+    names = np.asarray(frame.label_names, dtype=object)
+    rows: dict[str, list] = {c: [] for c in ISSUE_COLUMNS}
+    span_values: dict[str, list[float]] = {"cleanlab": [], "token_loss": [], "consistency": [], "sequence": []}
+    flagged_sentences = np.unique(frame.sentence[signals.flagged])
+    for s in tqdm(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
+        a, b = int(frame.offsets[s]), int(frame.offsets[s + 1])
+        given = names[frame.labels[a:b]].tolist()
+        predicted = names[signals.predicted[a:b]].tolist()
+        majority = [
+            names[m] if (f and m >= 0) else None
+            for m, f in zip(signals.majority[a:b], signals.consistency_flagged[a:b])
+        ]
+        suggested = suggested_sentence(predicted, given, majority)
+        tokens = frame.tokens[a:b].tolist()
+        for start, end in regions(signals.flagged[a:b], given, suggested):
+            if given[start:end] == suggested[start:end]:
+                continue  # a doubt without a different labelling to offer is not reviewable
+            kind, entity_type = classify(given[start:end], suggested[start:end])
+            rows["issue_id"].append(f"{frame.ids[s]}:{start}-{end}")
+            rows["id"].append(str(frame.ids[s]))
+            rows["lang"].append(str(frame.langs[s]))
+            rows["split"].append(str(frame.splits[s]))
+            rows["start"].append(start)
+            rows["end"].append(end)
+            rows["kind"].append(kind)
+            rows["entity_type"].append(entity_type)
+            rows["surface"].append(" ".join(tokens[start:end]))
+            rows["given"].append(given[start:end])
+            rows["suggested"].append(suggested[start:end])
+            rows["tokens"].append(tokens)
+            rows["tags"].append(given)
+            rows["predicted"].append(predicted)
+            rows["token_losses"].append(signals.losses[a:b].tolist())
+            rows["sequence_loss"].append(float(signals.sequence_sum[s]))
+            rows["sequence_loss_mean"].append(float(signals.sequence_mean[s]))
+            span_values["cleanlab"].append(float(signals.cleanlab.token_quality[a + start : a + end].min()))
+            span_values["token_loss"].append(float(signals.losses[a + start : a + end].max()))
+            span_values["consistency"].append(float(signals.consistency[a + start : a + end].min()))
+    values = SignalValues(
+        cleanlab=np.asarray(span_values["cleanlab"], dtype=np.float64),
+        token_loss=np.asarray(span_values["token_loss"], dtype=np.float64),
+        sequence_loss=np.asarray(rows["sequence_loss"], dtype=np.float64),
+        consistency=np.asarray(span_values["consistency"], dtype=np.float64),
+    )
+    rows["cleanlab_score"] = values.cleanlab.tolist()
+    rows["token_loss"] = values.token_loss.tolist()
+    rows["consistency_score"] = values.consistency.tolist()
+    rows["score"] = combined_score(values, cfg.weights).tolist()
+    df = pd.DataFrame({c: rows[c] for c in ISSUE_COLUMNS})
+    df = df.astype({"start": "int32", "end": "int32"})
+    return df.sort_values(["score", "issue_id"], kind="stable").reset_index(drop=True)
