@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Dataset, DatasetDict, Features, Sequence as HFSequence, Value
+from datasets import Dataset, DatasetDict, DatasetInfo, Features, Sequence as HFSequence, Value
+from datasets.table import InMemoryTable
 
 from auditor.atomic import atomic_path
 from auditor.data.corpus import label_names as corpus_label_names
@@ -146,17 +147,21 @@ def _sort_key(at: object) -> tuple[int, float, str]:
 @dataclass
 class _Sentence:
     split: str
-    row: int
     tokens: list[str]
     tags: list[str]
 
 
-def _index(corpus: DatasetDict, names: list[str]) -> dict[str, _Sentence]:
+def _index(corpus: DatasetDict, names: list[str], wanted: set[str]) -> dict[str, _Sentence]:
+    """id -> sentence, for the ids in `wanted` only (decoding every sentence costs seconds on PAN-X)."""
     out: dict[str, _Sentence] = {}
     for split, ds in corpus.items():
-        cols = ds.select_columns(["id", "tokens", "ner_tags"])[:]
-        for row, (id_, toks, tags) in enumerate(zip(cols["id"], cols["tokens"], cols["ner_tags"])):
-            out[id_] = _Sentence(split, row, list(toks), [names[t] for t in tags])
+        ids = ds.select_columns(["id"])[:]["id"]
+        rows = [i for i, id_ in enumerate(ids) if id_ in wanted]
+        if not rows:
+            continue
+        cols = ds.select(rows).select_columns(["id", "tokens", "ner_tags"])[:]
+        for id_, toks, tags in zip(cols["id"], cols["tokens"], cols["ner_tags"]):
+            out[id_] = _Sentence(split, list(toks), [names[t] for t in tags])
     return out
 
 
@@ -205,42 +210,42 @@ def _issue_rows(issues: pd.DataFrame) -> dict[str, dict]:
     return {r["issue_id"]: r for r in issues[cols].to_dict("records")}
 
 
-def _apply_sentence(
-    sent: _Sentence, edits: list[_Edit]
-) -> tuple[list[str], list[dict], list[Conflict]]:
+def _apply_sentence(sent: _Sentence, edits: list[_Edit]) -> tuple[list[str], list[dict], list[Conflict]]:
     """Write the edits in time order, then repair IOB2 at the seams; (tags, changelog rows, conflicts)."""
     tags = list(sent.tags)
     rows: list[dict] = []
     conflicts: list[Conflict] = []
-    owner: dict[int, str] = {}  # word -> issue_id of the last edit that wrote it
+    owner: dict[int, _Edit] = {}  # word -> the last edit that wrote it
     for e in sorted(edits, key=lambda e: e.order):
-        overlap = defaultdict(list)
+        overlap: dict[str, list[int]] = defaultdict(list)
         for w in range(e.start, e.end):
             if w in owner:
-                overlap[owner[w]].append(w)
-            owner[w] = e.issue_id
+                overlap[owner[w].issue_id].append(w)
+            owner[w] = e
         conflicts += [Conflict(e.id, prev, e.issue_id, tuple(ws)) for prev, ws in overlap.items()]
-        before = tags[e.start : e.end]
-        tags[e.start : e.end] = e.tags
         note = "; ".join(f"overrides {prev} on words {ws[0]}-{ws[-1] + 1}" for prev, ws in overlap.items())
-        rows.append(_row(e.issue_id, e.id, sent.split, e.start, e.end, before, list(e.tags), e.action, e.curator, e.at, note))
-    # only words at or inside written spans can have become violations; elsewhere the input stands
-    seams = {w: owner[w] if w in owner else owner[w - 1] for e in edits for w in range(e.start, e.end + 1) if w < len(tags)}
-    last = {e.issue_id: e for e in edits}
+        rows.append(_row(e, sent.split, e.start, e.end, tags[e.start : e.end], list(e.tags), note=note))
+        tags[e.start : e.end] = e.tags
+    # only words inside or right after a written span can have become violations; anywhere
+    # else the sentence stays exactly as the corpus had it
+    seams = {w: owner.get(w, e) for e in edits for w in range(e.start, min(e.end + 1, len(tags)))}
     for w in violations(tags):
-        if w not in seams:
-            continue
-        fixed = "B-" + tags[w][2:]
-        e = last[seams[w]]
-        rows.append(_row(e.issue_id, e.id, sent.split, w, w + 1, [tags[w]], [fixed], REPAIR_ACTION, REPAIR_CURATOR, e.at,
-                         f"IOB2 repair after applying {e.issue_id}"))
-        tags[w] = fixed
+        if w in seams:
+            e = seams[w]
+            fixed = "B-" + tags[w][2:]
+            note = f"IOB2 repair after applying {e.issue_id}"
+            rows.append(_row(e, sent.split, w, w + 1, [tags[w]], [fixed], REPAIR_ACTION, REPAIR_CURATOR, note))
+            tags[w] = fixed
     return tags, rows, conflicts
 
 
-def _row(issue_id, id_, split, start, end, before, after, action, curator, at, note) -> dict:
-    return {"issue_id": issue_id, "id": id_, "split": split, "start": start, "end": end, "before": before,
-            "after": after, "action": action, "curator": curator, "at": at, "note": note}
+def _row(
+    e: _Edit, split: str, start: int, end: int, before: list[str], after: list[str],
+    action: str | None = None, curator: str | None = None, note: str = "",
+) -> dict:
+    """One changelog row (CHANGELOG_SCHEMA) for edit e; action/curator default to the edit's."""
+    return {"issue_id": e.issue_id, "id": e.id, "split": split, "start": start, "end": end, "before": before,
+            "after": after, "action": action or e.action, "curator": curator or e.curator, "at": e.at, "note": note}
 
 
 def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mapping[str, Decision]) -> ApplyResult:
@@ -255,8 +260,9 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
     """
     names = corpus_label_names(corpus)
     name_set = set(names)
-    index = _index(corpus, names)
     rows_by_issue = _issue_rows(issues)
+    wanted = {str(rows_by_issue[i]["id"]) for i in decisions if i in rows_by_issue}
+    index = _index(corpus, names, wanted)
     stale: list[StaleDecision] = []
     edits: dict[str, list[_Edit]] = defaultdict(list)
     for position, (issue_id, d) in enumerate(decisions.items()):
@@ -281,9 +287,7 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
         conflicts += found
 
     cleaned = DatasetDict({split: _cleaned_split(ds, new_tags, names) for split, ds in corpus.items()})
-    changed_tokens = sum(
-        sum(a != b for a, b in zip(tags, index[id_].tags)) for id_, tags in new_tags.items()
-    )
+    changed_tokens = sum(sum(a != b for a, b in zip(tags, index[id_].tags)) for id_, tags in new_tags.items())
     changed_sentences = sum(tags != index[id_].tags for id_, tags in new_tags.items())
     summary = ApplySummary(
         decisions=len(decisions),
@@ -302,21 +306,22 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
 def _cleaned_split(ds: Dataset, new_tags: Mapping[str, list[str]], names: Sequence[str]) -> Dataset:
     """The split with ner_tags replaced, original_ner_tags and changed added (same ClassLabel)."""
     code = {n: i for i, n in enumerate(names)}
-    cols = ds[:]
-    original = cols["ner_tags"]
-    if ORIGINAL_COLUMN in cols:  # re-cleaning a cleaned corpus: the first original stays the original
-        original = cols[ORIGINAL_COLUMN]
-    tags = [
-        [code[t] for t in new_tags[id_]] if id_ in new_tags else list(cur)
-        for id_, cur in zip(cols["id"], cols["ner_tags"])
-    ]
-    cols["ner_tags"] = tags
-    cols[ORIGINAL_COLUMN] = original
-    cols[CHANGED_COLUMN] = [list(t) != list(o) for t, o in zip(tags, original)]
+    # built in Arrow: Dataset.from_dict would re-encode every example (seconds on PAN-X)
+    table = ds.with_format("arrow")[:]
+    cols = ds.select_columns(["id", "ner_tags"] + ([ORIGINAL_COLUMN] if ORIGINAL_COLUMN in ds.column_names else []))[:]
+    # re-cleaning a cleaned corpus: the first original stays the original
+    original = cols.get(ORIGINAL_COLUMN, cols["ner_tags"])
+    tags = [[code[t] for t in new_tags[id_]] if id_ in new_tags else cur for id_, cur in zip(cols["id"], cols["ner_tags"])]
+    changed = [t != o for t, o in zip(tags, original)]
     features = Features(dict(ds.features))
     features[ORIGINAL_COLUMN] = HFSequence(ds.features["ner_tags"].feature)
     features[CHANGED_COLUMN] = Value("bool")
-    return Dataset.from_dict(cols, features=features)
+    schema = features.arrow_schema
+    table = table.drop_columns([c for c in (ORIGINAL_COLUMN, CHANGED_COLUMN) if c in table.column_names])
+    table = table.set_column(table.column_names.index("ner_tags"), "ner_tags", pa.array(tags, schema.field("ner_tags").type))
+    table = table.append_column(ORIGINAL_COLUMN, pa.array(original, schema.field(ORIGINAL_COLUMN).type))
+    table = table.append_column(CHANGED_COLUMN, pa.array(changed, pa.bool_()))
+    return Dataset(InMemoryTable(table.cast(schema)), info=DatasetInfo(features=features))
 
 
 def save_cleaned(result: ApplyResult, run_dir: str | os.PathLike) -> tuple[Path, Path]:

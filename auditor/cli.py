@@ -148,7 +148,8 @@ def tag(
     if (text is None) == (file is None):
         raise AuditorError("give either a sentence or --file FILE (one sentence per line), not both or neither")
     texts = [text] if text is not None else read_sentences(file)
-    result = tag_texts(target, texts, model=model, experiment=experiment)
+    # a long file takes a while on a CPU: show the prediction bar (stderr, so --json stays clean)
+    result = tag_texts(target, texts, model=model, experiment=experiment, progress=len(texts) > 50)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -196,3 +197,188 @@ def apply_cmd(
         for st in result.stale[:5]:
             console.print(f"  {st.issue_id}: {st.reason}")
     console.print(f"cleaned corpus: {run_dir / 'cleaned'}; changelog: {run_dir / 'changelog.parquet'}")
+
+
+@app.command()
+def analyze(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory (runs/<name>) with a trained model")],
+    split: Annotated[str, typer.Option("--split", help="the corpus split to analyse")] = "validation",
+    model: Annotated[str, typer.Option("--model", help="the 'before' or 'after' cleaning model")] = "after",
+    experiment: Annotated[Optional[str], typer.Option("--experiment", help="the retrain experiment (default: 'all', else the first)")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="only this language's sentences")] = None,
+    sentences: Annotated[int, typer.Option("--sentences", help="how many of the worst sentences to print", min=0)] = 3,
+) -> None:
+    """The chapter's error analysis: loss by token and tag, confusion matrix, worst sentences.
+
+    Writes the tables to metrics.json["analysis"] and the confusion matrix figure to
+    <run>/analysis/confusion_<split>.png.
+    """
+    from rich.console import Console
+
+    from auditor.analysis.error_analysis import run_analysis
+    from auditor.analysis.render import confusion_table, loss_table, sentence_table
+
+    result = run_analysis(run_dir, split=split, model=model, experiment=experiment, lang=lang)
+    d = result.to_dict()
+    console = Console()
+    where = f", {lang}" if lang else ""
+    console.print(
+        f"[bold]{model}[/bold] model of experiment '{result.experiment}' on {split}{where}: "
+        f"{result.n_sentences} sentences, {result.n_words} words, word accuracy {result.accuracy:.3f}"
+    )
+    console.print(loss_table(d["top_tokens"], "token", "Tokens with the highest summed loss (nats)"))
+    console.print(loss_table(d["loss_per_tag"], "tag", "Loss per gold tag (nats)"))
+    console.print(confusion_table(d["confusion"]["labels"], d["confusion"]["matrix"], "Normalized confusion matrix"))
+    for s in d["worst_sentences"][:sentences]:
+        console.print(sentence_table(s))
+    console.print(f"figure: {result.figure}\ntables: {Path(run_dir) / 'metrics.json'} (section \"analysis\")")
+
+
+@app.command()
+def curve(
+    pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file (model, training, data)")],
+    target: Annotated[Optional[str], typer.Option("--target", help="the language to fine-tune on (default: curve.target)")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="zero-shot source language(s), e.g. de or de+fr (default: curve.source)")] = None,
+    sizes: Annotated[Optional[str], typer.Option("--sizes", help="training sizes, comma-separated, e.g. 250,500,1000")] = None,
+    run: Annotated[Optional[Path], typer.Option("--run", help="the run directory (its corpus, cleaned corpus and models); default: the pipeline's")] = None,
+) -> None:
+    """Learning curve: F1 on the target language vs fine-tuning sentences, against zero-shot
+    transfer from the source, before and after cleaning when the run has a cleaned corpus."""
+    from rich.console import Console
+
+    from auditor.analysis.curve import run_curve
+    from auditor.analysis.render import curve_table
+    from auditor.config import load_config
+
+    overrides: dict = {"curve": {}}
+    if target:
+        overrides["curve"]["target"] = target
+    if source:
+        overrides["curve"]["source"] = source
+    if sizes:
+        try:
+            overrides["curve"]["sizes"] = [int(s) for s in sizes.split(",") if s.strip()]
+        except ValueError:
+            raise AuditorError(f"--sizes: expected comma-separated integers such as 250,500,1000, got '{sizes}'") from None
+    cfg = load_config(pipeline, overrides)
+    run_dir = run or cfg.run_dir
+    if run is not None and not run.is_dir():
+        raise AuditorError(f"--run {run}: no such run directory")
+    from datasets import load_from_disk
+
+    if (run_dir / "corpus").is_dir():
+        corpus = load_from_disk(str(run_dir / "corpus"))
+    else:
+        from auditor.data.build import load_corpus
+
+        corpus = load_corpus(cfg.data, progress=True)
+    cleaned = load_from_disk(str(run_dir / "cleaned")) if (run_dir / "cleaned").is_dir() else None
+    result = run_curve(corpus, cleaned, cfg, run_dir)
+    console = Console()
+    console.print(curve_table(result))
+    if result.sizes and max(cfg.curve.sizes) > max(result.sizes):
+        console.print(f"[yellow]sizes above {max(result.sizes)} (all of {result.target}'s training sentences) were capped[/yellow]")
+    console.print(f"figure: {result.figure}\nnumbers: {run_dir / 'metrics.json'} (section \"curve\")")
+
+
+@app.command("evaluate-detection")
+def evaluate_detection_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a scored run directory (issues.parquet, predictions.parquet, corpus/)")],
+    truth: Annotated[
+        Optional[Path], typer.Option("--truth", help="a corrected copy of the corpus (CoNLL/JSONL) with the clean tags")
+    ] = None,
+) -> None:
+    """How well the issues find known label errors: AP, AUROC, precision/recall@k per method.
+
+    Clean tags come from --truth or from the corpus's clean_ner_tags (the synthetic corpus).
+    The table is printed and stored in RUN_DIR/metrics.json under "detection".
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from auditor.scoring.detection import evaluate_run_dir
+
+    report = evaluate_run_dir(run_dir, truth)
+    header, rows = report.table_rows()
+    table = Table(
+        title=f"detection quality (noise rate {report.noise_rate:.3f}: {report.n_error_sentences} of "
+        f"{report.n_sentences} sentences, {report.n_error_spans} error spans, {report.n_issues} issues)"
+    )
+    for h in header:
+        table.add_column(h, justify="left" if h in ("level", "method") else "right")
+    for r in rows:
+        table.add_row(*r)
+    console = Console()
+    console.print(table)
+    console.print(f"stored in {run_dir / 'metrics.json'} (section \"detection\")")
+
+
+@app.command("export")
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder holding cleaned/ (after apply)")],
+    fmt: Annotated[str, typer.Option("--format", help="hf | parquet | conll | jsonl")] = "hf",
+    out: Annotated[Optional[Path], typer.Option("--out", help="destination folder (default: RUN_DIR/export/FORMAT)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an earlier export in --out")] = False,
+    push: Annotated[Optional[str], typer.Option("--push-to-hub", help="also upload to this Hub dataset repo (private)")] = None,
+) -> None:
+    """Export the cleaned corpus with a dataset card (and the changelog); optionally push it to the Hub."""
+    from auditor.export import FORMATS, export_corpus, push_to_hub
+
+    if fmt not in FORMATS:
+        raise AuditorError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if not (run_dir / "cleaned").is_dir():
+        raise AuditorError(f"{run_dir}: no cleaned corpus (cleaned/); run `auditor apply {run_dir}` first")
+    from datasets import load_from_disk
+
+    cleaned = load_from_disk(str(run_dir / "cleaned"))
+    dest = export_corpus(cleaned, fmt, out or run_dir / "export" / fmt, force=force, run_dir=run_dir)
+    typer.echo(f"exported {fmt}: {dest}")
+    if push:
+        url = push_to_hub(dest if fmt == "hf" else cleaned, push, private=True)
+        typer.echo(f"pushed (private): {url}")
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder (runs/<name>)")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="report folder (default: reports/<run name>)")] = None,
+) -> None:
+    """Write report.md, a self-contained report.html and the figures for a run."""
+    from auditor.reporting.build import build_report, default_report_dir
+
+    paths = build_report(run_dir, out or default_report_dir(run_dir))
+    typer.echo(f"markdown: {paths.markdown}")
+    typer.echo(f"html:     {paths.html}")
+    for fig in paths.figures:
+        typer.echo(f"figure:   {fig}")
+
+
+@app.command("crossval")
+def crossval_cmd(
+    pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file")],
+    fold: Annotated[
+        Optional[list[int]], typer.Option("--fold", help="run only this fold (repeatable), e.g. one per cluster job")
+    ] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="default: the pipeline's runs/<name>")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Out-of-fold word probabilities; merged into RUN_DIR/predictions.parquet once every fold is done."""
+    from auditor.config import load_config
+    from auditor.data.build import load_corpus
+    from auditor.modeling.crossval import run_crossval
+
+    cfg = load_config(pipeline)
+    target = run_dir or cfg.run_dir
+    result = run_crossval(load_corpus(cfg.data), cfg, target, folds=fold, progress=not quiet)
+    for f in result.folds:
+        f1 = "-" if f.f1 is None else f"{f.f1:.3f}"
+        typer.echo(
+            f"fold {f.fold}: F1 {f1}  ECE {f.ece_before:.3f} -> {f.ece_after:.3f} (T={f.temperature:.2f})  "
+            f"train {f.n_train}  held-out {f.n_heldout}  {f.seconds:.1f}s"
+        )
+    if result.complete:
+        typer.echo(f"{result.mode}: {result.words_per_second:.0f} words/s; predictions: {result.predictions}")
+    else:
+        done = {f.fold for f in result.folds}
+        missing = [k for k in range(result.n_folds) if k not in done]
+        typer.echo(f"waiting for fold(s) {missing}; the merge happens when the last one finishes")

@@ -216,6 +216,31 @@ def test_no_decisions_gives_an_unchanged_copy():
     assert result.summary.to_dict()["changed_sentences"] == 0
 
 
+def test_cleaning_a_cleaned_corpus_keeps_the_first_original(tmp_path):
+    issues = pd.DataFrame([issue("de/train/000002", 3, 4, ["B-LOC"])])
+    with DecisionStore(tmp_path / "a.sqlite") as first:
+        first.record("de/train/000002:3-4", "accept", 3, 4, ["B-LOC"])
+        once = apply_decisions(make_corpus(), issues, first.latest()).cleaned
+    again_sentences = {"de/train/000002": (SENTENCES["de/train/000002"][0], ["B-PER", "I-PER", "O", "B-LOC"])}
+    issues2 = pd.DataFrame([issue("de/train/000002", 0, 2, ["B-ORG", "I-ORG"], sentences=again_sentences)])
+    with DecisionStore(tmp_path / "b.sqlite") as second:
+        second.record("de/train/000002:0-2", "accept", 0, 2, ["B-ORG", "I-ORG"])
+        twice = apply_decisions(once, issues2, second.latest()).cleaned["train"]
+    assert tags_of(twice, "de/train/000002") == ["B-ORG", "I-ORG", "O", "B-LOC"]
+    assert tags_of(twice, "de/train/000002", ORIGINAL_COLUMN) == SENTENCES["de/train/000002"][1]
+    assert dict(zip(twice["id"], twice[CHANGED_COLUMN]))["de/train/000002"] is True
+
+
+def test_a_selected_subset_of_a_split_is_cleaned_row_for_row(store):
+    corpus = make_corpus()
+    subset = DatasetDict({"train": corpus["train"].select([3, 0])})
+    store.record("de/train/000000:2-4", "accept", 2, 4, ["B-LOC", "I-LOC"])
+    result = apply_decisions(subset, pd.DataFrame([issue("de/train/000000", 2, 4, ["B-LOC", "I-LOC"])]), store.latest())
+    assert list(result.cleaned["train"]["id"]) == ["de/train/000003", "de/train/000000"]
+    assert tags_of(result.cleaned["train"], "de/train/000000")[2:4] == ["B-LOC", "I-LOC"]
+    assert tags_of(result.cleaned["train"], "de/train/000003") == SENTENCES["de/train/000003"][1]
+
+
 def test_save_cleaned_round_trips(tmp_path, store):
     issues = pd.DataFrame([issue("de/train/000002", 3, 4, ["B-LOC"])])
     store.record("de/train/000002:3-4", "accept", 3, 4, ["B-LOC"])
@@ -261,8 +286,10 @@ def test_cli_apply_writes_cleaned_changelog_and_metrics(tmp_path):
     from auditor.metrics import read_metrics
 
     run = make_run(tmp_path)
+    corpus_files = sorted((run / "corpus").rglob("*"))
     out = CliRunner().invoke(app, ["apply", str(run)])
     assert out.exit_code == 0, out.output
+    assert sorted((run / "corpus").rglob("*")) == corpus_files  # the input corpus is untouched
     assert "1 sentence" in out.output
     assert tags_of(load_from_disk(str(run / "cleaned"))["train"], "de/train/000002")[-1] == "B-LOC"
     assert (run / "changelog.parquet").is_file()

@@ -18,6 +18,8 @@ auditor.evaluation).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,8 @@ from auditor.errors import ConfigError, DataError
 ANALYSIS_DIR = "analysis"
 METRICS_SECTION = "curve"
 _LABEL_PREFERENCE = ("clean", "reviewed", "silver")
+# the Corpus columns a tagger trains on (cleaning adds bookkeeping columns that must not leak in)
+_TRAIN_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
 
 
 @dataclass(frozen=True)
@@ -95,13 +99,18 @@ def curve_sizes(requested: list[int], available: int) -> list[int]:
     return sorted({min(n, available) for n in requested if available > 0})
 
 
-def _same_sentences(pool: Dataset, ids: list[str]) -> Dataset:
-    """pool's rows reordered to follow `ids` (the cleaned corpus keeps the original ids)."""
-    where = {i: k for k, i in enumerate(pool["id"])}
+def _same_sentences(corpus: DatasetDict, splits: list[str], ids: list[str]) -> Dataset:
+    """The rows of `splits` with the given ids, in ids order (the cleaned corpus keeps the
+    original ids, so "after" trains on the same sentences as "before", relabelled)."""
+    from datasets import concatenate_datasets
+
+    parts = [corpus[s].select_columns(_TRAIN_COLUMNS) for s in splits if s in corpus]
+    rows = concatenate_datasets(parts) if parts else None
+    where = {i: k for k, i in enumerate(rows["id"])} if rows is not None else {}
     missing = [i for i in ids if i not in where]
     if missing:
         raise DataError(f"curve: the cleaned corpus lacks training sentence {missing[0]}; re-run the apply stage")
-    return pool.select([where[i] for i in ids])
+    return rows.select([where[i] for i in ids])
 
 
 def _reusable(path: Path, names: list[str]) -> bool:
@@ -135,15 +144,8 @@ def run_curve(
     numbers to metrics.json["curve"]. Raises DataError/ConfigError for unknown languages.
     """
     from auditor.data.corpus import label_names
-    from auditor.evaluation import (
-        corpus_languages,
-        eval_sets,
-        predict_tags,
-        seqeval_scores,
-        training_data,
-    )
+    from auditor.evaluation import corpus_languages, eval_sets, training_data
     from auditor.modeling.factory import resolve_model
-    from auditor.modeling.training import load_tagger, train_tagger
 
     run_dir = Path(run_dir)
     source = cfg.curve.source.split("+")
@@ -152,8 +154,7 @@ def run_curve(
     names = label_names(original)
     if cleaned is not None and label_names(cleaned) != names:
         raise DataError("curve: the cleaned corpus has a different label set than the original; re-run apply")
-    training_cfg = cfg.retrain.training or cfg.training
-    seed = training_cfg.seed
+    seed = (cfg.retrain.training or cfg.training).seed
     corpora = {"before": original}
     if cleaned is not None:
         corpora["after"] = DatasetDict({s: cleaned[s] if s in cleaned else original[s] for s in original})
@@ -166,31 +167,14 @@ def run_curve(
     pool_before, _ = training_data(original, cfg.data.train_splits, [target], seed)
     sizes = curve_sizes(list(cfg.curve.sizes), len(pool_before))
     ids = list(pool_before["id"])
+    pools = {"before": pool_before}
+    if "after" in corpora:
+        pools["after"] = _same_sentences(corpora["after"], list(cfg.data.train_splits), ids)
     model_path = resolve_model(cfg.model, original, run_dir)
 
     result = CurveResult(source=source_name, target=target, labels=labels, sizes=sizes)
-    bar = tqdm(total=len(corpora) * (1 + len(sizes)), desc="learning curve", unit="model", disable=not progress)
-
-    def score(tagger) -> float:
-        return seqeval_scores(gold, predict_tags(tagger, test.data, cfg, progress=False)).f1
-
-    for model, corpus in corpora.items():
-        saved = run_dir / "models" / model / source_name
-        if _reusable(saved, names):
-            zero_shot = load_tagger(saved)
-            result.reused[model] = str(saved)
-        else:
-            train, _ = training_data(corpus, cfg.data.train_splits, source, seed)
-            zero_shot = train_tagger(train, None, names, model_path, cfg.model, training_cfg, None, progress=False)
-        result.zero_shot[model] = score(zero_shot)
-        bar.update()
-        pool = pool_before if model == "before" else _same_sentences(training_data(corpus, cfg.data.train_splits, [target], seed)[0], ids)
-        for n in sizes:
-            bar.set_postfix_str(f"{model} n={n}")
-            tagger = train_tagger(pool.select(range(n)), None, names, model_path, cfg.model, training_cfg, None, progress=False)
-            result.points.append(CurvePoint(n, model, score(tagger)))
-            bar.update()
-    bar.close()
+    with _quiet_datasets():
+        _train_and_score(result, corpora, pools, cfg, run_dir, names, model_path, test.data, gold, progress)
 
     if write:
         from auditor.metrics import update_metrics
@@ -201,3 +185,53 @@ def run_curve(
         result.figure = learning_curve_figure(result.sizes, result.series(), result.zero_shot, target, out)
         update_metrics(run_dir, METRICS_SECTION, result.to_dict())
     return result
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No per-call datasets bars (select/flatten) under the curve's own progress bar."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
+def _train_and_score(
+    result: CurveResult, corpora: dict[str, DatasetDict], pools: dict[str, Dataset], cfg: PipelineConfig,
+    run_dir: Path, names: list[str], model_path: str, test_data: Dataset, gold: list[list[str]], progress: bool,
+) -> None:
+    """Fill result.zero_shot and result.points: per model, the zero-shot tagger, then one
+    tagger per size fine-tuned on the first n sentences of that model's target pool."""
+    from auditor.evaluation import predict_tags, seqeval_scores, training_data
+    from auditor.modeling.training import load_tagger, train_tagger
+
+    source = result.source.split("+")
+    training_cfg = cfg.retrain.training or cfg.training
+    bar = tqdm(total=len(corpora) * (1 + len(result.sizes)), desc="learning curve", unit="model", disable=not progress)
+
+    def score(tagger) -> float:
+        return seqeval_scores(gold, predict_tags(tagger, test_data, cfg, progress=False)).f1
+
+    for model, corpus in corpora.items():
+        saved = run_dir / "models" / model / result.source
+        if _reusable(saved, names):
+            zero_shot = load_tagger(saved)
+            result.reused[model] = str(saved)
+        else:
+            train, _ = training_data(corpus, cfg.data.train_splits, source, training_cfg.seed)
+            zero_shot = train_tagger(train, None, names, model_path, cfg.model, training_cfg, None, progress=False)
+        result.zero_shot[model] = score(zero_shot)
+        bar.update()
+        pool = pools[model]
+        for n in result.sizes:
+            bar.set_postfix_str(f"{model} n={n}")
+            tagger = train_tagger(pool.select(range(n)), None, names, model_path, cfg.model, training_cfg, None, progress=False)
+            result.points.append(CurvePoint(n, model, score(tagger)))
+            bar.update()
+    bar.close()
+

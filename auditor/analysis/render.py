@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +48,7 @@ def entities_line(sentence: TaggedSentence) -> Text:
 
 def loss_table(rows: list[dict], key: str, title: str) -> Table:
     """A (key, count, mean, sum) table of losses in nats."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, min_width=len(title))
     table.add_column(key)
     for name in ("count", "mean", "sum"):
         table.add_column(name, justify="right")
@@ -80,3 +81,24 @@ def sentence_table(sentence: dict) -> Table:
         style = "bold red" if lab != pred else ""
         table.add_row(Text(tok), Text(lab, style=style), Text(pred, style=style), f"{loss:.2f}")
     return table
+
+
+def curve_table(result) -> Group:
+    """Learning curve numbers: one row per training size, one F1 column per model, zero-shot first."""
+    series = result.series()
+    models = list(result.zero_shot)
+    # a heading line rather than a table title: rich wraps titles to the (narrow) table width
+    heading = Text(
+        f"F1 on {result.target} test ({result.labels} tags): zero-shot from {result.source} "
+        f"vs fine-tuned on {result.target}",
+        style="italic",
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(f"{result.target} train sentences", justify="right")
+    for m in models:
+        table.add_column(f"F1 {m}", justify="right")
+    table.add_row(f"zero-shot ({result.source})", *(f"{result.zero_shot[m]:.3f}" for m in models), style="italic")
+    for i, n in enumerate(result.sizes):
+        cells = [series.get(m, [None] * len(result.sizes))[i] for m in models]
+        table.add_row(str(n), *("—" if v is None else f"{v:.3f}" for v in cells))
+    return Group(heading, table)

@@ -118,7 +118,9 @@ def _from_word_ids(ids: list[int], word_ids: list[int | None], n_words: int) -> 
     return EncodedSentence(list(ids), first)
 
 
-def _encode_with_unk(tokenizer: PreTrainedTokenizerBase, words: list[str], word_ids: list[int | None]) -> EncodedSentence:
+def _encode_with_unk(
+    tokenizer: PreTrainedTokenizerBase, words: list[str], word_ids: list[int | None]
+) -> EncodedSentence:
     if tokenizer.unk_token is None:
         raise ModelError(
             f"{tokenizer.name_or_path}: the tokenizer has no unknown token, so words it turns into nothing "

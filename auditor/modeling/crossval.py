@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -35,7 +36,13 @@ from auditor.errors import ConfigError, DataError
 from auditor.modeling.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
-from auditor.modeling.probe import cached_word_features, encode_word_features, head_logits, train_probe_head
+from auditor.modeling.probe import (
+    WordFeatures,
+    cached_word_features,
+    encode_word_features,
+    head_logits,
+    train_probe_head,
+)
 from auditor.modeling.training import train_tagger
 from auditor.tables import OofPredictions
 
@@ -178,14 +185,18 @@ def plan_folds(corpus: DatasetDict, cfg: PipelineConfig) -> FoldPlan:
     """Folds over cfg.data.audit, training side extended by non-audited cfg.data.train_splits."""
     missing = [s for s in set(cfg.data.audit) | set(cfg.data.train_splits) if s not in corpus]
     if missing:
-        raise DataError(f"corpus has no split(s) {sorted(missing)} (it has {sorted(corpus)}); check data.audit / data.train_splits")
+        raise DataError(
+            f"corpus has no split(s) {sorted(missing)} (it has {sorted(corpus)}); check data.audit / data.train_splits"
+        )
     audited = [corpus[s].select_columns(_BASE_COLUMNS) for s in cfg.data.audit]
     extra = [corpus[s].select_columns(_BASE_COLUMNS) for s in cfg.data.train_splits if s not in cfg.data.audit]
     pool = concatenate_datasets(audited + extra)
     n_audited = sum(len(d) for d in audited)
     k = cfg.crossval.folds
     if n_audited < k:
-        raise ConfigError(f"crossval.folds is {k} but the audited splits {cfg.data.audit} hold only {n_audited} sentence(s)")
+        raise ConfigError(
+            f"crossval.folds is {k} but the audited splits {cfg.data.audit} hold only {n_audited} sentence(s)"
+        )
     ids = pool["id"]
     if len(set(ids)) != len(ids):
         raise DataError("sentence ids are not unique across the audited and training splits; rebuild the corpus")
@@ -237,7 +248,13 @@ def _seqeval_f1(label_names: list[str], gold: list[list[int]], logits: list[np.n
 
 
 def _finish_fold(
-    ctx: _FoldContext, k: int, train: np.ndarray, hold: np.ndarray, held: np.ndarray, logits_of: LogitsFn, started: float
+    ctx: _FoldContext,
+    k: int,
+    train: np.ndarray,
+    hold: np.ndarray,
+    held: np.ndarray,
+    logits_of: LogitsFn,
+    started: float,
 ) -> tuple[FoldResult, OofPredictions]:
     """Calibrate on the holdout, predict the held-out sentences, measure."""
     hold_logits = logits_of(hold)
@@ -272,7 +289,6 @@ def _finish_fold(
 
 def _finetune_fold(ctx: _FoldContext, k: int):
     """Train fold k's tagger; returns (result, predictions, tagger with its fitted temperature)."""
-
     started = time.perf_counter()
     plan, cfg = ctx.plan, ctx.cfg
     train, hold = plan.train_and_holdout(k)
@@ -284,6 +300,7 @@ def _finetune_fold(ctx: _FoldContext, k: int):
         cfg.model,
         cfg.training,
         progress=ctx.progress,
+        progress_desc=f"fold {k} train",
     )
 
     def logits_of(index: np.ndarray) -> list[np.ndarray]:
@@ -299,11 +316,12 @@ def _finetune_fold(ctx: _FoldContext, k: int):
     return result, oof, tagger
 
 
-def _probe_fold(ctx: _FoldContext, k: int, features) -> tuple[FoldResult, OofPredictions]:
+def _probe_fold(ctx: _FoldContext, k: int, features: WordFeatures) -> tuple[FoldResult, OofPredictions]:
+    """Train fold k's head on the frozen word vectors; returns (result, predictions)."""
     started = time.perf_counter()
     plan, cfg = ctx.plan, ctx.cfg
     train, hold = plan.train_and_holdout(k)
-    y = np.concatenate([np.asarray(ctx.tags[i], dtype=np.int64) for i in train]) if len(train) else np.zeros(0, np.int64)
+    y = np.asarray([t for i in train for t in ctx.tags[i]], dtype=np.int64)
     head = train_probe_head(
         features.rows(train),
         y,
@@ -340,10 +358,29 @@ def _read_part(run_dir: Path, k: int, fp: str) -> tuple[FoldResult, float] | Non
         return None
     if raw.get("fingerprint") != fp:
         return None
-    return FoldResult(**raw["result"]), float(raw.get("encode_seconds", 0.0))
+    try:
+        return FoldResult(**raw["result"]), float(raw.get("encode_seconds", 0.0))
+    except (KeyError, TypeError, ValueError):  # written by another version: recompute
+        return None
 
 
-def _write_part(run_dir: Path, k: int, fp: str, result: FoldResult, oof: OofPredictions, encode_seconds: float, write_extra=None) -> None:
+def _is_main_process() -> bool:
+    """False in the non-zero ranks of `torchrun`/`accelerate launch`: they train with rank 0
+    (the Trainer's DDP) but leave the files to it."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _write_part(
+    run_dir: Path,
+    k: int,
+    fp: str,
+    result: FoldResult,
+    oof: OofPredictions,
+    encode_seconds: float,
+    write_extra: Callable[[Path], None] | None = None,
+) -> None:
+    if not _is_main_process():
+        return
     with atomic_path(fold_dir(run_dir, k), is_dir=True) as tmp:
         oof.write(tmp / PART_FILE)
         if write_extra is not None:
@@ -362,7 +399,10 @@ def merge_folds(run_dir: Path, plan: FoldPlan) -> OofPredictions:
     rows = np.asarray([position.get(str(i), -1) for i in merged.ids], dtype=np.int64)
     counts = np.bincount(rows[rows >= 0], minlength=len(n_words))
     if (rows < 0).any() or not np.array_equal(counts, n_words):
-        raise DataError(f"{run_dir / FOLDS_DIR}: fold parts do not cover the audited words exactly once; delete the folder and re-run crossval")
+        raise DataError(
+            f"{run_dir / FOLDS_DIR}: fold parts do not cover the audited words exactly once; "
+            "delete the folder and re-run crossval"
+        )
     order = np.lexsort((merged.word_index, rows))
     return OofPredictions(
         ids=merged.ids[order],
@@ -397,7 +437,14 @@ def run_crossval(
 
 
 def _run_folds(
-    corpus: DatasetDict, cfg: PipelineConfig, run_dir: Path, plan: FoldPlan, mode: str, fp: str, todo: list[int], progress: bool
+    corpus: DatasetDict,
+    cfg: PipelineConfig,
+    run_dir: Path,
+    plan: FoldPlan,
+    mode: str,
+    fp: str,
+    todo: list[int],
+    progress: bool,
 ) -> None:
     labels = corpus_label_names(corpus)
     model_path = resolve_model(cfg.model, corpus, run_dir, seed=cfg.training.seed)
@@ -408,7 +455,12 @@ def _run_folds(
             run_dir / FOLDS_DIR / "probe-features",
             fp,
             lambda: encode_word_features(
-                model_path, list(plan.pool["tokens"]), cfg.model.max_length, cfg.model.stride, cfg.training.eval_batch_size, progress
+                model_path,
+                list(plan.pool["tokens"]),
+                cfg.model.max_length,
+                cfg.model.stride,
+                cfg.training.eval_batch_size,
+                progress,
             ),
         )
         encode_seconds = features.seconds
@@ -431,7 +483,7 @@ def _collect(run_dir: Path, plan: FoldPlan, mode: str, fp: str, remerge: bool) -
     words = sum(audited_lens[i] for r in results for i in plan.heldout(r.fold))
     seconds = sum(r.seconds for r in results) + encode_seconds
     predictions = None
-    if len(found) == plan.k:
+    if len(found) == plan.k and _is_main_process():
         predictions = run_dir / PREDICTIONS_FILE
         marker = run_dir / FOLDS_DIR / MERGED_FILE
         if remerge or not (predictions.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == fp):

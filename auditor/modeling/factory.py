@@ -61,7 +61,8 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    flags = (os.environ.get(v, "").upper() for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(f in ("1", "ON", "YES", "TRUE") for f in flags)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -93,13 +94,18 @@ def check_model_available(name: str) -> None:
         ) from None
 
 
+def _one_line(msg: str) -> str:
+    return " ".join(msg.split())
+
+
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
     """The model's fast tokenizer (word_ids is needed for word alignment); ModelError otherwise."""
     try:
         with quiet_transformers():
             tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=_offline(), trust_remote_code=False)
     except Exception as err:
-        raise ModelError(f"model '{name_or_path}': cannot load its tokenizer ({type(err).__name__}: {err})".splitlines()[0]) from None
+        msg = f"model '{name_or_path}': cannot load its tokenizer ({type(err).__name__}: {err})"
+        raise ModelError(_one_line(msg)) from None
     if not tok.is_fast:
         raise ModelError(f"model '{name_or_path}': only a slow tokenizer exists; word alignment needs a fast one")
     return tok
@@ -122,4 +128,4 @@ def load_model(name_or_path: str, label_names: list[str]) -> PreTrainedModel:
                 trust_remote_code=False,
             )
     except Exception as err:
-        raise ModelError(f"model '{name_or_path}': cannot load it ({type(err).__name__}: {err})".splitlines()[0]) from None
+        raise ModelError(_one_line(f"model '{name_or_path}': cannot load it ({type(err).__name__}: {err})")) from None

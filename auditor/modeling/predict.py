@@ -31,13 +31,18 @@ def sentence_windows(
     return make_windows(encoded, max_length, stride, prefix, suffix)
 
 
+def pad_id(tokenizer: PreTrainedTokenizerFast) -> int:
+    """The id to pad windows with (masked out anyway; 0 when the tokenizer defines none)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
 @torch.inference_mode()
 def word_vectors(
     windows: list[Window],
     n_words: Sequence[int],
     forward: Forward,
     dim: int,
-    pad_id: int,
+    pad_token_id: int,
     device: torch.device,
     batch_size: int = 64,
     progress: bool = True,
@@ -54,7 +59,7 @@ def word_vectors(
     for lo in range(0, len(order), batch_size):
         batch = [windows[i] for i in order[lo : lo + batch_size]]
         width = max(len(w.input_ids) for w in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        ids = torch.full((len(batch), width), pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for r, w in enumerate(batch):
             ids[r, : len(w.input_ids)] = torch.tensor(w.input_ids)
@@ -89,7 +94,7 @@ def predict_word_logits(
         [len(t) for t in tokens],
         forward,
         len(tagger.label_names),
-        tagger.tokenizer.pad_token_id,
+        pad_id(tagger.tokenizer),
         model.device,
         batch_size,
         progress,

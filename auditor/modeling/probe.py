@@ -23,7 +23,7 @@ from transformers import AutoModel
 from auditor.atomic import atomic_path
 from auditor.config import ProbeConfig
 from auditor.modeling.factory import load_tokenizer, quiet_transformers
-from auditor.modeling.predict import sentence_windows, word_vectors
+from auditor.modeling.predict import pad_id, sentence_windows, word_vectors
 
 
 @dataclass
@@ -67,9 +67,8 @@ def encode_word_features(
 
     windows = sentence_windows(tokenizer, sentences, max_length, stride)
     n_words = [len(s) for s in sentences]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     per_sentence = word_vectors(
-        windows, n_words, forward, encoder.config.hidden_size, pad, device, batch_size, progress, desc="encode"
+        windows, n_words, forward, encoder.config.hidden_size, pad_id(tokenizer), device, batch_size, progress, "encode"
     )
     offsets = np.concatenate([[0], np.cumsum(n_words)]).astype(np.int64)
     vectors = np.concatenate(per_sentence) if per_sentence else np.zeros((0, encoder.config.hidden_size), np.float32)
@@ -83,14 +82,16 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute) -> WordFeat
     if meta_file.is_file():
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("fingerprint") == fingerprint:
-            return WordFeatures(
-                np.load(cache_dir / "vectors.npy").astype(np.float32), np.load(cache_dir / "offsets.npy"), meta["seconds"]
-            )
+            vectors = np.load(cache_dir / "vectors.npy").astype(np.float32)
+            return WordFeatures(vectors, np.load(cache_dir / "offsets.npy"), meta["seconds"])
     feats: WordFeatures = compute()
+    # use exactly what a resumed run will read back, so resuming gives identical numbers
+    feats.vectors = feats.vectors.astype(np.float16).astype(np.float32)
     with atomic_path(cache_dir, is_dir=True) as tmp:
         np.save(tmp / "vectors.npy", feats.vectors.astype(np.float16))
         np.save(tmp / "offsets.npy", feats.offsets)
-        (tmp / "meta.json").write_text(json.dumps({"fingerprint": fingerprint, "seconds": feats.seconds}), encoding="utf-8")
+        meta = {"fingerprint": fingerprint, "seconds": feats.seconds}
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return feats
 
 

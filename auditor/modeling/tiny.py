@@ -70,23 +70,26 @@ def train_tokenizer(corpus: DatasetDict, vocab_size: int, max_length: int) -> Pr
 def _canonical_vocab(vocab: list[list]) -> list[tuple[str, float]]:
     """The trained vocabulary in an order that does not depend on the trainer's hash maps.
 
-    tokenizers' UnigramTrainer appends the characters it must keep in hash-map order (a
-    different order, hence different ids, in every process), with scores stepping down by
-    1e-4, and its scores carry last-digit float noise from parallel sums. We sort that
-    trailing character block by character, re-deal the same score steps, and round the
-    other scores to 1e-8 (sorted by score, then piece) so the same corpus gives the same
-    tokenizer, byte for byte.
+    tokenizers' UnigramTrainer appends the single characters it must keep in hash-map order
+    (a different order, hence different ids, in every process), with scores stepping down
+    by ~1e-4, and its scores carry last-digit float noise from parallel sums. We round the
+    scores to 1e-8, sort the learned pieces by (score, piece), and deal the trailing block's
+    scores (same values) to its characters in sorted order, so the same corpus gives the
+    same tokenizer, byte for byte.
     """
     n_special = len(SPECIAL_TOKENS)
     special = [(p, 0.0) for p, _ in vocab[:n_special]]
-    rest = [(p, float(s)) for p, s in vocab[n_special:]]
+    rest = [(p, round(float(s), 8)) for p, s in vocab[n_special:]]
+    # the block: the trailing run of single characters whose scores step by at most ~1e-4
     j = len(rest)
-    while j > 0 and len(rest[j - 1][0]) == 1 and (j == len(rest) or abs(rest[j - 1][1] - rest[j][1] - 1e-4) < 1e-6):
-        j -= 1
-    learned = sorted(((p, round(s, 8)) for p, s in rest[:j]), key=lambda x: (-x[1], x[0]))
+    if rest and len(rest[-1][0]) == 1:
+        j = len(rest) - 1
+        while j > 0 and len(rest[j - 1][0]) == 1 and abs(rest[j - 1][1] - rest[j][1]) <= 2e-4:
+            j -= 1
+    learned = sorted(rest[:j], key=lambda x: (-x[1], x[0]))
     block = rest[j:]
-    top = round(max((s for _, s in block), default=0.0), 6)
-    chars = [(p, top - 1e-4 * i) for i, p in enumerate(sorted(p for p, _ in block))]
+    scores = sorted((s for _, s in block), reverse=True)
+    chars = list(zip(sorted(p for p, _ in block), scores))
     return special + learned + chars
 
 

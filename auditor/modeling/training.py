@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from datasets import Dataset
 from seqeval.metrics import f1_score
+from tqdm.auto import tqdm
 from transformers import (
     AutoModelForTokenClassification,
     DataCollatorForTokenClassification,
@@ -24,7 +25,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
 from auditor.config import ModelConfig, TrainingConfig
 from auditor.errors import ConfigError, ModelError
@@ -116,7 +117,11 @@ def precision_flags(precision: str) -> dict[str, bool]:
 
 
 def seqeval_metrics(label_names: list[str]):
-    """compute_metrics for the Trainer: entity-level seqeval F1 over labelled positions."""
+    """compute_metrics for the Trainer: entity-level seqeval F1 over labelled positions.
+
+    Scored per window: a word in the overlap of two windows of a sentence longer than
+    max_length counts in both. (Cross-validation reports the exact word-level F1.)
+    """
 
     def compute(pred) -> dict[str, float]:
         logits, labels = pred.predictions, pred.label_ids
@@ -131,16 +136,37 @@ def seqeval_metrics(label_names: list[str]):
     return compute
 
 
-class _QuietProgress(ProgressCallback):
-    """The Trainer's progress bar without the metric dicts it prints on every log."""
+class _TrainProgress(TrainerCallback):
+    """A labelled, transient training bar showing the last eval F1 (replaces the Trainer's
+    unlabelled bars and the metric dicts it prints on every log)."""
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        return
+    def __init__(self, desc: str):
+        self.desc = desc
+        self.bar: tqdm | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.bar is not None and metrics and "eval_f1" in metrics:
+            self.bar.set_postfix(eval_f1=f"{metrics['eval_f1']:.3f}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def training_arguments(
-    training_cfg: TrainingConfig, output_dir: str, has_eval: bool, progress: bool, save: bool = False
+    training_cfg: TrainingConfig, output_dir: str, has_eval: bool, save: bool = False
 ) -> TrainingArguments:
+    """The Trainer settings for training_cfg: no checkpoints unless `save`, no reporting, quiet
+    logs, seeds, warm-up as a fraction of the steps, bf16/fp16 per training.precision."""
     return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=float(training_cfg.epochs),
@@ -158,7 +184,8 @@ def training_arguments(
         report_to="none",
         seed=training_cfg.seed,
         data_seed=training_cfg.seed,
-        disable_tqdm=not progress,
+        # our own bar (_TrainProgress) replaces the Trainer's
+        disable_tqdm=True,
         log_level="error",
         # transformers 5 replaced group_by_length=True by this sampler choice
         train_sampling_strategy="group_by_length" if training_cfg.group_by_length else "random",
@@ -178,6 +205,7 @@ def train_tagger(
     out_dir: Path | None = None,
     progress: bool = True,
     keep_checkpoints: bool = False,
+    progress_desc: str = "train",
 ) -> TrainedTagger:
     """Fine-tune model_name_or_path on `train` (Corpus rows: tokens, ner_tags) and return the tagger.
 
@@ -191,11 +219,13 @@ def train_tagger(
     tokenizer = load_tokenizer(model_name_or_path)
     model = load_model(model_name_or_path, label_names)
     train_ds = tagging_dataset(tokenizer, train, model_cfg.max_length, model_cfg.stride)
-    eval_ds = tagging_dataset(tokenizer, eval, model_cfg.max_length, model_cfg.stride) if eval is not None and len(eval) else None
+    eval_ds = None
+    if eval is not None and len(eval):
+        eval_ds = tagging_dataset(tokenizer, eval, model_cfg.max_length, model_cfg.stride)
     with tempfile.TemporaryDirectory(prefix="auditor-train-") as tmp:
         save_ckpt = keep_checkpoints and out_dir is not None
         args = training_arguments(
-            training_cfg, str(out_dir / "checkpoints") if save_ckpt else tmp, eval_ds is not None, progress, save_ckpt
+            training_cfg, str(out_dir / "checkpoints") if save_ckpt else tmp, eval_ds is not None, save_ckpt
         )
         with quiet_transformers():
             trainer = Trainer(
@@ -208,13 +238,14 @@ def train_tagger(
                 compute_metrics=seqeval_metrics(label_names) if eval_ds is not None else None,
             )
             trainer.remove_callback(PrinterCallback)
-            if trainer.pop_callback(ProgressCallback) is not None:
-                trainer.add_callback(_QuietProgress())
+            trainer.remove_callback(ProgressCallback)
+            if progress:
+                trainer.add_callback(_TrainProgress(progress_desc))
             trainer.train()
     f1s = [h["eval_f1"] for h in trainer.state.log_history if "eval_f1" in h]
     model = trainer.model
     model.eval()
-    tagger = TrainedTagger(model=model, tokenizer=tokenizer, label_names=list(label_names), eval_f1=f1s[-1] if f1s else None)
+    tagger = TrainedTagger(model, tokenizer, list(label_names), eval_f1=f1s[-1] if f1s else None)
     if out_dir is not None:
         tagger.save(Path(out_dir))
     return tagger

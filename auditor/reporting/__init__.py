@@ -66,6 +66,8 @@ class TaggedSentence:
     predicted: list[str]
     losses: list[float] | None = None
     flagged: bool = False
+    clean: list[str] | None = None  # known clean tags (synthetic corpus or truth file)
+    given_name: str = "given"  # what the reference row is called ("gold" for a test split)
 
 
 @dataclass

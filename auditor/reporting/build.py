@@ -12,7 +12,6 @@ building twice from the same inputs gives identical files.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,6 @@ from auditor.errors import AuditorError, DataError
 from auditor.metrics import read_metrics, update_metrics
 from auditor.reporting import Column, Document, Figure, Paragraph, Section, Table, TaggedSentence
 from auditor.reporting import figures as figs
-
-log = logging.getLogger(__name__)
 
 # what each metrics.json section is and which stage writes it, for "missing" notes
 SECTIONS = {
@@ -101,7 +98,7 @@ def _read_config(run_dir: Path) -> tuple[PipelineConfig, bool, list[str]]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return config_from_dict(raw, str(path)), True, []
     except (yaml.YAMLError, AuditorError, UnicodeDecodeError) as err:
-        return PipelineConfig(name=_safe_name(run_dir.name)), False, [f"config.yaml unreadable ({err})"]
+        return PipelineConfig(name=_safe_name(run_dir.name)), False, [f"config.yaml ({str(err).splitlines()[0]})"]
 
 
 def _safe_name(name: str) -> str:
@@ -118,7 +115,7 @@ def _try(inputs: RunInputs, name: str, read):
     try:
         return read(path)
     except Exception as err:  # a broken artifact must not stop the report; it is named in it
-        inputs.problems.append(f"{name} unreadable ({str(err).splitlines()[0] if str(err) else type(err).__name__})")
+        inputs.problems.append(f"{name} ({str(err).splitlines()[0] if str(err) else type(err).__name__})")
         return None
 
 
@@ -165,6 +162,7 @@ class OofView:
     predicted: list[np.ndarray]
     word_losses: list[np.ndarray]
     losses: np.ndarray
+    clean: list[np.ndarray] | None = None  # known clean label indices, when the corpus has them
     skipped: int = 0  # sentences whose prediction length does not match the corpus
 
 
@@ -172,26 +170,32 @@ def oof_view(predictions, corpus) -> OofView:
     """Join predictions (OofPredictions) with the corpus's given tags by sentence id."""
     names = predictions.label_names
     corpus_names = None
-    rows: dict[str, tuple[list[str], list[int], str]] = {}
+    from auditor.data.corpus import CLEAN_COLUMN, has_clean_tags
+
+    with_clean = has_clean_tags(corpus)
+    rows: dict[str, tuple[list[str], list[int], str, list[int] | None]] = {}
     for ds in corpus.values():
         corpus_names = list(ds.features["ner_tags"].feature.names)
-        for i, tokens, tags, lang in zip(ds["id"], ds["tokens"], ds["ner_tags"], ds["lang"]):
-            rows[i] = (tokens, tags, lang)
+        clean_col = ds[CLEAN_COLUMN] if with_clean else [None] * len(ds)
+        for i, tokens, tags, lang, clean in zip(ds["id"], ds["tokens"], ds["ner_tags"], ds["lang"], clean_col):
+            rows[i] = (tokens, tags, lang, clean)
     # map corpus label indices onto the predictions' label order (same set, maybe other order)
     remap = np.array([names.index(n) if n in names else -1 for n in (corpus_names or [])])
-    view = OofView(list(names), [], [], [], [], [], [], np.zeros(0))
+    view = OofView(list(names), [], [], [], [], [], [], np.zeros(0), clean=[] if with_clean else None)
     losses = []
     for sid, probs in sorted(predictions.by_sentence().items()):
         row = rows.get(sid)
         if row is None or len(row[1]) != len(probs) or (len(row[1]) and remap[row[1]].min() < 0):
             view.skipped += 1
             continue
-        tokens, tags, lang = row
+        tokens, tags, lang, clean = row
         given = remap[np.asarray(tags, dtype=int)]
         word_losses = -np.log(np.clip(probs[np.arange(len(given)), given], 1e-12, None))
         view.ids.append(sid)
         view.langs.append(lang)
         view.tokens.append(list(tokens))
+        if view.clean is not None:
+            view.clean.append(remap[np.asarray(clean, dtype=int)])
         view.given.append(given)
         view.predicted.append(probs.argmax(axis=1))
         view.word_losses.append(word_losses)
@@ -226,7 +230,6 @@ class _Builder:
         self.sections: list[Section] = []
         self.derived: dict = {"tables": {}}
         self.figures: list[Path] = []
-        self.missing: list[str] = []
         self._view: OofView | None = None
         self._view_done = False
 
@@ -248,7 +251,6 @@ class _Builder:
 
     def missing_note(self, sec: Section, key: str) -> None:
         what, stage = SECTIONS[key]
-        self.missing.append(key)
         sec.blocks.append(Paragraph(f"Not in this run: no {what} in metrics.json (written by {stage}).", note=True))
 
     @property
@@ -281,24 +283,31 @@ class _Builder:
             ["cross-validation", f"{cfg.crossval.mode}, {cfg.crossval.folds} folds"],
             ["review policy", cfg.review.policy + (f" (unattended: {cfg.review.unattended})" if cfg.review.policy == "interactive" else "")],
         ]
-        if not self.inputs.config_found:
-            sec.blocks.append(Paragraph("No readable config.yaml in the run directory: the settings below are the defaults.", note=True))
-        self.table(sec, Table("overview", [Column("setting"), Column("value")], rows))
+        if self.inputs.config_found:
+            self.table(sec, Table("overview", [Column("setting"), Column("value")], rows))
+        else:
+            # the defaults would be a guess: better say nothing about the settings
+            sec.blocks.append(Paragraph("No readable config.yaml in the run directory: the run's settings are unknown.", note=True))
         for p in self.inputs.problems:
             sec.blocks.append(Paragraph(f"Could not read {p}.", note=True))
 
     def corpus(self) -> None:
         sec = self.section("Corpus", "corpus")
         corpus = self.inputs.corpus
+        stats = self.m.get("corpus") or {}
         if corpus is not None:
             self.table(sec, corpus_table(corpus))
-            return
-        stats = self.m.get("corpus")
-        if stats:
-            sec.blocks.append(Paragraph("The corpus folder is missing; these counts come from metrics.json."))
-            self.table(sec, nested_table("corpus_metrics", stats, ["split", "lang"]))
-        else:
+        elif stats.get("sentences"):
+            sec.blocks.append(Paragraph("The corpus folder is missing; these counts come from metrics.json.", note=True))
+            self.table(sec, corpus_stats_table(stats))
+        if not stats:
             self.missing_note(sec, "corpus")
+            return
+        findings = [
+            f"{stats.get('iob_violations', 0)} IOB2 violations (repaired or still present)",
+            f"{stats.get('empty_tokens', 0)} empty tokens",
+        ]
+        sec.blocks.append(Paragraph(f"Labels: {' '.join(stats.get('label_names', []))}. Loader findings: {'; '.join(findings)}."))
 
     def crossval(self) -> None:
         sec = self.section("Cross-validation", "crossval")
@@ -340,7 +349,10 @@ class _Builder:
             self.missing_note(sec, "scoring")
         else:
             n_sent, n_flag = sc.get("n_sentences"), sc.get("n_flagged_sentences")
-            share = f" ({n_flag / n_sent:.1%} of {n_sent:,})" if n_sent and n_flag is not None else ""
+            share = ""
+            if n_sent and n_flag is not None:
+                self.derived["flagged_sentence_share"] = n_flag / n_sent
+                share = f" ({n_flag / n_sent:.1%} of {n_sent:,})"
             sec.blocks.append(
                 Paragraph(f"{sc.get('n_issues', 0):,} issues in {n_flag if n_flag is not None else '?'} sentences{share}.")
             )
@@ -386,13 +398,19 @@ class _Builder:
             policy = rv.get("policy", "?")
             total, decided = rv.get("total"), rv.get("decided")
             sec.blocks.append(Paragraph(f"Policy: {policy}. {decided} of {total} issues decided."))
-            if policy in POLICY_STATEMENTS:
-                sec.blocks.append(Paragraph(POLICY_STATEMENTS[policy], note=True))
+            # the review stage's own statement names the policy's details; ours is the fallback
+            statement = rv.get("note") or POLICY_STATEMENTS.get(policy)
+            if statement:
+                sec.blocks.append(Paragraph(statement, note=True))
             if rv.get("by_action"):
                 self.table(sec, counts_table("review_by_action", "action", rv["by_action"]))
+            details = details_table("review_details", rv, {"policy", "total", "decided", "by_action", "note"})
+            if details.rows:
+                self.table(sec, details)
         decisions = self.inputs.decisions
-        if decisions:
-            by = Counter((d.curator or "?", d.action) for d in decisions.values())
+        if decisions and any(d.action != "undo" for d in decisions.values()):
+            # an undo row reopens the issue: it is not a decision
+            by = Counter((d.curator or "?", d.action) for d in decisions.values() if d.action != "undo")
             curators = sorted({c for c, _ in by})
             actions = sorted({a for _, a in by})
             rows = [[c, *[by.get((c, a), 0) for a in actions], sum(by.get((c, a), 0) for a in actions)] for c in curators]
@@ -416,6 +434,9 @@ class _Builder:
         sec.blocks.append(Paragraph(text))
         if ap.get("by_action"):
             self.table(sec, counts_table("apply_by_action", "action", ap["by_action"]))
+        details = details_table("apply_details", ap, {"decisions", "by_action", "changed_sentences", "changed_tokens"})
+        if details.rows:
+            self.table(sec, details)
 
     def retrain(self) -> None:
         sec = self.section("F1 before and after cleaning", "retrain")
@@ -441,6 +462,11 @@ class _Builder:
             )
         )
         for labels in label_sets:
+            if labels == "silver" and "clean" in label_sets and _same_scores(result, "silver", "clean"):
+                sec.blocks.append(
+                    Paragraph("The silver test tags equal the clean ones (the test split carries no noise): one table for both.")
+                )
+                continue
             self.table(sec, f1_delta_table(result, labels))
         self.table(sec, per_type_table(result, primary))
         if self.want_figures:
@@ -448,52 +474,83 @@ class _Builder:
             self.figure(sec, path, f"Entity F1 per test language before and after cleaning ({primary} test tags).")
 
     def errors(self) -> None:
-        sec = self.section("Error analysis", "errors")
+        """The out-of-fold view: what the audit models think of the given tags."""
+        sec = self.section("Error analysis (out-of-fold)", "errors")
         view = self.view()
-        analysis = self.m.get("analysis") or {}
         top_n, n_sent = self.cfg.report.top_tokens, self.cfg.report.top_sentences
         if view is not None and view.ids:
             if view.skipped:
                 sec.blocks.append(Paragraph(f"{view.skipped} predicted sentences did not match the corpus and were left out.", note=True))
-            self._confusion(sec, view.label_names, normalized_confusion(view), "out-of-fold predictions")
+            self._confusion(sec, "confusion", view.label_names, normalized_confusion(view), "out-of-fold predictions")
             self._loss_histogram(sec, view)
-        elif analysis.get("confusion"):
-            conf = analysis["confusion"]
-            matrix = np.asarray(conf["matrix"], dtype=float)
-            sums = matrix.sum(axis=1, keepdims=True)
-            self._confusion(sec, conf["labels"], np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0), "error analysis")
         else:
-            sec.blocks.append(Paragraph("No out-of-fold predictions with their corpus: no confusion matrix or loss distribution.", note=True))
-
-        top = analysis.get("top_tokens") or (self.m.get("scoring") or {}).get("top_tokens")
-        if top:
-            self.table(sec, loss_table("top_tokens", "token", "Tokens with the highest summed loss (nats).", top[:top_n]))
-        per_tag = analysis.get("loss_per_tag") or (self.m.get("scoring") or {}).get("loss_per_tag")
-        if per_tag:
-            self.table(sec, loss_table("loss_per_tag", "tag", "Loss per given tag (nats).", per_tag))
+            sec.blocks.append(
+                Paragraph("No out-of-fold predictions with their corpus: no confusion matrix or loss distribution.", note=True)
+            )
+        scoring = self.m.get("scoring") or {}
+        if scoring.get("top_tokens"):
+            caption = "Tokens with the highest summed loss of their given tags (nats)."
+            self.table(sec, loss_table("top_tokens", "token", caption, scoring["top_tokens"][:top_n]))
+        if scoring.get("loss_per_tag"):
+            self.table(sec, loss_table("loss_per_tag", "tag", "Loss per given tag (nats).", scoring["loss_per_tag"]))
 
         sentences = self._worst_sentences(view, n_sent)
         if sentences:
-            sub = self.section(f"The {len(sentences)} highest-loss sentences", "worst", level=3)
+            sub = self.section(f"Highest-loss sentences (top {len(sentences)})", "worst", level=3)
             sub.blocks.append(
-                Paragraph("Given tags (silver) above the model's out-of-fold prediction; words where they disagree are marked.")
+                Paragraph(
+                    "Each word with its given (silver) tag, the out-of-fold prediction"
+                    + (", the known clean tag (bold where the given tag is wrong)" if sentences[0].clean is not None else "")
+                    + " and the word's loss in nats; words where given and predicted tags differ are marked."
+                )
             )
             sub.blocks.extend(sentences)
-            self.derived["worst_sentences"] = [
-                {"id": s.id, "lang": s.lang, "loss": s.loss, "tokens": s.tokens, "given": s.given, "predicted": s.predicted, "losses": s.losses}
-                for s in sentences
-            ]
-        if not analysis:
-            self.missing.append("analysis")
+            self.derived["worst_sentences"] = [_sentence_dict(s) for s in sentences]
 
-    def _confusion(self, sec: Section, labels: list[str], matrix: np.ndarray, source: str) -> None:
-        self.derived["confusion"] = {"labels": list(labels), "matrix": matrix.tolist(), "source": source}
+    def analysis(self) -> None:
+        """`auditor analyze`: the chapter's error analysis of a final tagger on a held-out split."""
+        an = self.m.get("analysis")
+        if not an:
+            return  # optional; named among the missing sections
+        sec = self.section("Error analysis of the final tagger", "analysis")
+        what = f"the {an.get('model', '?')} tagger" + (f" of experiment {an['experiment']}" if an.get("experiment") else "")
+        where = f"the {an.get('split', '?')} split" + (f" ({an['lang']})" if an.get("lang") else "")
+        acc = an.get("accuracy")
+        acc_text = f", word accuracy {acc:.3f}" if isinstance(acc, (int, float)) else ""
+        sec.blocks.append(
+            Paragraph(f"{what[0].upper()}{what[1:]} on {where}: {an.get('n_sentences', '?')} sentences, {an.get('n_words', '?')} words{acc_text}.")
+        )
+        conf = an.get("confusion") or {}
+        if conf.get("matrix"):
+            matrix = np.asarray(conf["matrix"], dtype=float)
+            self._confusion(sec, "analysis_confusion", conf["labels"], matrix, "final tagger's predictions")
+        if an.get("top_tokens"):
+            caption = "Tokens with the highest summed loss (nats)."
+            self.table(sec, loss_table("analysis_top_tokens", "token", caption, an["top_tokens"][: self.cfg.report.top_tokens]))
+        if an.get("loss_per_tag"):
+            self.table(sec, loss_table("analysis_loss_per_tag", "tag", "Loss per gold tag (nats).", an["loss_per_tag"]))
+        worst = an.get("worst_sentences") or []
+        if worst:
+            sub = self.section("The final tagger's highest-loss sentences", "analysis-worst", level=3)
+            sub.blocks.append(Paragraph("Each word with its gold tag, the tagger's prediction and the word's loss in nats."))
+            sub.blocks.extend(
+                TaggedSentence(
+                    id=w["id"], lang=w.get("lang") or w["id"].split("/")[0], loss=float(sum(w.get("losses") or [0.0])),
+                    tokens=list(w["tokens"]), given=list(w["labels"]), predicted=list(w["predictions"]),
+                    losses=[float(x) for x in w["losses"]] if w.get("losses") else None, given_name="gold",
+                )
+                for w in worst[: self.cfg.report.top_sentences]
+            )
+            self.derived["analysis_sentence_losses"] = [float(sum(w.get("losses") or [0.0])) for w in worst[: self.cfg.report.top_sentences]]
+
+    def _confusion(self, sec: Section, key: str, labels: list[str], matrix: np.ndarray, source: str) -> None:
+        self.derived[key] = {"labels": list(labels), "matrix": matrix.tolist(), "source": source}
         if self.want_figures:
-            path = figs.confusion_matrix_figure(matrix, labels, self.report_dir / "confusion_matrix.png")
-            self.figure(sec, path, f"Normalized confusion matrix of the {source} against the given tags (rows sum to 1).")
+            path = figs.confusion_matrix_figure(matrix, labels, self.report_dir / f"{key}.png")
+            self.figure(sec, path, f"Normalized confusion matrix of the {source} (rows = given tag, each row sums to 1).")
         else:
             cols = [Column("given"), *[Column(lab, "num", ".2f") for lab in labels]]
-            self.table(sec, Table("confusion", cols, [[lab, *row] for lab, row in zip(labels, matrix.tolist())]))
+            self.table(sec, Table(key, cols, [[lab, *row] for lab, row in zip(labels, matrix.tolist())]))
 
     def _loss_histogram(self, sec: Section, view: OofView) -> None:
         flagged = np.array([i in self.flagged_ids for i in view.ids], dtype=bool)
@@ -535,6 +592,7 @@ class _Builder:
                     predicted=[names[k] for k in view.predicted[i]],
                     losses=[float(x) for x in view.word_losses[i]],
                     flagged=view.ids[i] in flagged,
+                    clean=[names[k] for k in view.clean[i]] if view.clean is not None else None,
                 )
                 for i in order
             ]
@@ -548,15 +606,7 @@ class _Builder:
                 )
                 for r in first.itertuples()
             ]
-        worst = (self.m.get("analysis") or {}).get("worst_sentences") or []
-        return [
-            TaggedSentence(
-                id=w["id"], lang=w.get("lang", w["id"].split("/")[0]), loss=float(sum(w.get("losses") or [0.0])),
-                tokens=list(w["tokens"]), given=list(w["labels"]), predicted=list(w["predictions"]),
-                losses=[float(x) for x in w["losses"]] if w.get("losses") else None,
-            )
-            for w in worst[:n]
-        ]
+        return []
 
     def curve(self) -> None:
         cv = self.m.get("curve")
@@ -570,7 +620,8 @@ class _Builder:
         )
         points = cv.get("points") or []
         if points:
-            models = sorted({p["model"] for p in points})
+            # before, after, then any other model name
+            models = sorted({p["model"] for p in points}, key=lambda m: (("before", "after").index(m) if m in ("before", "after") else 2, m))
             sizes = sorted({int(p["size"]) for p in points})
             f1 = {(int(p["size"]), p["model"]): p["f1"] for p in points}
             rows = [[s, *[f1.get((s, m)) for m in models]] for s in sizes]
@@ -582,14 +633,22 @@ class _Builder:
                 self.figure(sec, path, f"F1 on {tgt} against the number of {tgt} training sentences; dashed: zero-shot from {src}.")
 
     def document(self) -> Document:
-        for step in (self.overview, self.corpus, self.crossval, self.issues, self.detection, self.review, self.apply, self.retrain, self.errors, self.curve):
+        for step in (self.overview, self.corpus, self.crossval, self.issues, self.detection, self.review, self.apply, self.retrain, self.errors, self.analysis, self.curve):
             step()
         missing = [k for k in SECTIONS if k not in self.m]
         self.derived["missing"] = missing
         if missing:
             items = "; ".join(f"{SECTIONS[k][0]} ({SECTIONS[k][1]})" for k in missing)
             self.sections[0].blocks.insert(0, Paragraph(f"Not in this run: {items}.", note=True))
-        return Document(f"Label audit report: {self.cfg.name}", _subtitle(self.m, self.cfg), self.sections)
+        subtitle = _subtitle(self.cfg) if self.inputs.config_found else f"Run directory: {self.inputs.run_dir.name}."
+        return Document(f"Label audit report: {self.cfg.name}", subtitle, self.sections)
+
+
+def _sentence_dict(s: TaggedSentence) -> dict:
+    return {
+        "id": s.id, "lang": s.lang, "loss": s.loss, "tokens": s.tokens, "given": s.given,
+        "predicted": s.predicted, "losses": s.losses, "clean": s.clean, "flagged": s.flagged,
+    }
 
 
 _LABEL_TEXT = {
@@ -599,7 +658,7 @@ _LABEL_TEXT = {
 }
 
 
-def _subtitle(metrics: dict, cfg: PipelineConfig) -> str:
+def _subtitle(cfg: PipelineConfig) -> str:
     langs = ", ".join(cfg.data.languages)
     return f"Corpus languages: {langs}. Model: {cfg.model.name}."
 
@@ -665,6 +724,16 @@ def _corpus_row(split: str, lang: str, c: Counter, types: list[str], with_clean:
     return row + [c["noisy"]] if with_clean else row
 
 
+def corpus_stats_table(stats: dict) -> Table:
+    """Sentences and tokens per split and language from metrics.json["corpus"] (CorpusStats.to_dict())."""
+    rows = []
+    for split, by_lang in stats["sentences"].items():
+        for lang, n in by_lang.items():
+            rows.append([split, lang, n, (stats.get("tokens") or {}).get(split, {}).get(lang)])
+    cols = [Column("split"), Column("language"), Column("sentences", "num", ",d"), Column("tokens", "num", ",d")]
+    return Table("corpus_metrics", cols, rows)
+
+
 def nested_table(key: str, data: dict, level_names: list[str]) -> Table:
     """A table from nested dicts whose leaves are numbers: one row per path of dict keys.
 
@@ -689,6 +758,17 @@ def nested_table(key: str, data: dict, level_names: list[str]) -> Table:
     cols = [Column(n) for n in names] + [Column(f.replace("_", " "), "num", ",.6g") for f in fields]
     out = [[*p, *([""] * (depth - len(p))), *[leaves.get(f) for f in fields]] for p, leaves in rows]
     return Table(key, cols, out)
+
+
+def details_table(key: str, section: dict, shown: set[str]) -> Table:
+    """The scalar fields of a metrics section not shown elsewhere, as (field, value) rows."""
+    rows = []
+    for k, v in section.items():
+        if k in shown or isinstance(v, (dict, list)) or v is None:
+            continue
+        text = ("yes" if v else "no") if isinstance(v, bool) else (f"{v:,.6g}" if isinstance(v, (int, float)) else str(v))
+        rows.append([k.replace("_", " "), text])
+    return Table(key, [Column("detail"), Column("value")], rows)
 
 
 def counts_table(key: str, title: str, counts: dict) -> Table:
@@ -740,6 +820,13 @@ def _retrain_cells(result, labels: str) -> tuple[list[str], dict[tuple[str, str,
     return langs, cells
 
 
+def _same_scores(result, a: str, b: str) -> bool:
+    """True when label sets a and b gave identical F1 for every (experiment, model, language)."""
+    _, ca = _retrain_cells(result, a)
+    _, cb = _retrain_cells(result, b)
+    return ca.keys() == cb.keys() and all(ca[k].f1 == cb[k].f1 and ca[k].support == cb[k].support for k in ca)
+
+
 def f1_delta_table(result, labels: str) -> Table:
     """Per experiment: a before row, an after row and a delta row; columns = test languages + mean."""
     langs, cells = _retrain_cells(result, labels)
@@ -762,25 +849,26 @@ def f1_delta_table(result, labels: str) -> Table:
 
 
 def per_type_table(result, labels: str) -> Table:
-    """F1 per entity type before/after and the difference, per experiment and test language."""
+    """F1 per entity type before, after and the difference: one row per (experiment, test language),
+    three columns per type."""
     langs, cells = _retrain_cells(result, labels)
     types = sorted({t for s in cells.values() for t in s.per_type})
-    rows, kinds = [], []
+    rows = []
     for exp in result.experiments:
         for lang in langs:
             before, after = cells.get((exp.name, "before", lang)), cells.get((exp.name, "after", lang))
             if before is None and after is None:
                 continue
+            row = [exp.name, lang]
             for t in types:
-                b = before.per_type.get(t) if before else None
-                a = after.per_type.get(t) if after else None
-                bf, af = (b.f1 if b else None), (a.f1 if a else None)
-                support = (b or a).support if (b or a) else None
-                delta = af - bf if af is not None and bf is not None else None
-                rows.append([exp.name, lang, t, support, bf, af, delta])
-                kinds.append("delta-last")
-    cols = [Column("trained on"), Column("test"), Column("type"), Column("support", "num", ",d"), Column("F1 before", "num"), Column("F1 after", "num"), Column("Δ", "delta")]
-    return Table(f"per_type_{labels}", cols, rows, f"F1 per entity type against the {labels} test tags.", None)
+                b = before.per_type[t].f1 if before and t in before.per_type else None
+                a = after.per_type[t].f1 if after and t in after.per_type else None
+                row += [b, a, a - b if a is not None and b is not None else None]
+            rows.append(row)
+    cols = [Column("trained on"), Column("test")]
+    for t in types:
+        cols += [Column(f"{t} before", "num"), Column(f"{t} after", "num"), Column(f"{t} Δ", "delta")]
+    return Table(f"per_type_{labels}", cols, rows, f"F1 per entity type against the {labels} test tags.")
 
 
 def f1_bars(result, labels: str) -> list[figs.F1Bars]:
@@ -802,6 +890,12 @@ def build_document(inputs: RunInputs, report_dir: Path) -> tuple[Document, dict,
     builder = _Builder(inputs, report_dir)
     doc = builder.document()
     return doc, builder.derived, builder.figures
+
+
+def default_report_dir(run_dir: Path) -> Path:
+    """Where a run's report goes by default: the config's report.dir/<name>, i.e. reports/<run name>."""
+    cfg, _, _ = _read_config(Path(run_dir))
+    return cfg.report_dir
 
 
 def build_report(run_dir: Path, report_dir: Path) -> ReportPaths:

@@ -61,7 +61,9 @@ def f1_before_after(bars: Sequence[F1Bars], labels: str, path: Path) -> Path:
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
     axes[0].set_ylabel(f"entity F1 ({labels} test tags)")
-    axes[0].legend(loc="lower left", fontsize=8, framealpha=0.9)
+    # above the panels: inside, it would cover the bars of low-F1 languages
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside upper center", ncols=2, fontsize=8, frameon=False)
     return save_png(fig, path)
 
 
@@ -90,7 +92,6 @@ def loss_histogram(edges: np.ndarray, unflagged: np.ndarray, flagged: np.ndarray
     widths = np.diff(edges)
     ax.bar(edges[:-1], unflagged, widths, align="edge", color=BEFORE_COLOR, label="not flagged")
     ax.bar(edges[:-1], flagged, widths, bottom=unflagged, align="edge", color=FLAGGED_COLOR, label="flagged")
-    ax.set_yscale("symlog", linthresh=10)
     ax.set_xlabel("sequence loss (sum of word cross-entropies, nats)")
     ax.set_ylabel("sentences")
     ax.legend(fontsize=8)
@@ -140,6 +141,8 @@ def learning_curve_figure(
         if model in zero_shot and zero_shot[model] is not None:
             ax.axhline(zero_shot[model], linestyle="--", color=color, label=f"zero-shot ({model})")
     ax.set_xscale("log")
+    ax.set_xticks(list(sizes), [str(s) for s in sizes])
+    ax.minorticks_off()
     ax.set_xlabel(f"{target} training sentences")
     ax.set_ylabel(f"F1 on {target}")
     ax.set_ylim(0, 1.05)

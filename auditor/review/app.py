@@ -23,6 +23,7 @@ class ReviewApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "auditor review"
+    ENABLE_COMMAND_PALETTE = False  # every action has its own key; ctrl+p would only take footer room
     BINDINGS = [
         Binding("q", "quit", "quit"),
         Binding("question_mark", "help", "help"),

@@ -114,12 +114,20 @@ class IssueFilter:
         return " · ".join(parts) or "none"
 
 
+def span_types(tags: list[str]) -> str:
+    """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
+    seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
+    return "+".join(dict.fromkeys(seen)) or "O"
+
+
 class IssueTable:
     """The ranked issue table (ascending score = most likely wrong first) as columns."""
 
     def __init__(self, table: pa.Table) -> None:
         order = pc.sort_indices(table, sort_keys=[("score", "ascending"), ("issue_id", "ascending")])
-        self.table = table.take(order)
+        ranked = np.array_equal(order.to_numpy(), np.arange(table.num_rows))
+        # write_issues stores the table ranked already; reordering the list columns is the slow part
+        self.table = table if ranked else table.take(order)
         self.n = self.table.num_rows
         cols = {c: self.table.column(c).to_numpy(zero_copy_only=False) for c in _SCALAR_COLUMNS}
         self.issue_ids: np.ndarray = cols["issue_id"]
@@ -220,6 +228,17 @@ class IssueTable:
             encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else pc.dictionary_encode(keys)
             self._change_keys = encoded.indices.to_numpy(zero_copy_only=False)
         return self._change_keys
+
+    def change_text(self, i: int) -> str:
+        """The issue's fix as types, e.g. 'PER→ORG' (cached per row: cheap to repaint)."""
+        if self._change_text is None:
+            self._change_text = [None] * self.n  # type: ignore[list-item]
+        text = self._change_text[i]
+        if text is None:
+            given = self.table.column("given")[i].as_py()
+            suggested = self.table.column("suggested")[i].as_py()
+            text = self._change_text[i] = f"{span_types(given)}→{span_types(suggested)}"
+        return text
 
     def same_change(self, i: int) -> np.ndarray:
         """Ranks of every issue with the same surface form and given -> suggested tags as rank i."""

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -46,29 +47,31 @@ def _first_type(tags: list[str]) -> str | None:
     return next((t[2:] for t in tags if t[:2] in ("B-", "I-")), None)
 
 
-HELP_TEXT = """\
-[b]Deciding[/b] (each decision is saved at once and moves to the next issue)
-  a        accept the suggested tags
-  k        keep the original tags (they were right)
-  r        relabel: ←/→ move the start, shift+←/→ move the end,
-           a type key (shown on screen) or x/0 for O, enter to save, esc to cancel
-  s        skip (decide later)
-  u        undo the last decision of this session (a bulk decision as a whole)
-  b        bulk: the same decision for every open issue with the same words
-           and the same given→suggested change (shows how many first)
-
-[b]Moving[/b]
-  n ↓ / p ↑        next / previous issue
-  pgdn / pgup      a page down / up;  home / end  first / last
-  g  tab           next unreviewed issue
-
-[b]Finding[/b]
-  f        filter by language, kind, entity type, score range, status
-  /        search the sentences' words
-  esc      clear the filter
-
-  ?        this help        q   quit (reopening resumes at the first unreviewed issue)
-"""
+# (keys, what they do) per section; the help screen and the README show the same list
+HELP: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Deciding: each decision is saved at once and moves to the next issue", [
+        ("a", "accept the suggested tags"),
+        ("k", "keep the original tags (they were right)"),
+        ("r", "relabel: ←/→ move the start, shift+←/→ the end, a type key (shown on screen) "
+              "or x/0 for O, enter saves, esc cancels"),
+        ("s", "skip (decide later)"),
+        ("u", "undo the last decision of this session (a bulk decision as a whole)"),
+        ("b", "bulk: the same decision for every open issue with the same words and the same "
+              "given→suggested change (shows how many first)"),
+    ]),
+    ("Moving", [
+        ("n ↓  p ↑", "next / previous issue"),
+        ("pgdn pgup", "a page down / up"),
+        ("home end", "first / last issue"),
+        ("g  tab", "next unreviewed issue"),
+    ]),
+    ("Finding", [
+        ("f", "filter by language, kind, entity type, score range, status"),
+        ("/", "search the words of the sentences"),
+        ("esc", "clear the filter"),
+    ]),
+    ("", [("?", "this help"), ("q", "quit; reopening resumes at the first unreviewed issue")]),
+]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -77,8 +80,17 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog"):
             yield Static("Keys", classes="dialog-title")
-            yield Static(Text.from_markup(HELP_TEXT))
-            yield Static("esc close", classes="dialog-hint")
+            with VerticalScroll(id="help-body"):
+                for title, rows in HELP:
+                    if title:
+                        yield Static(title, classes="help-section")
+                    table = Table.grid(padding=(0, 2))
+                    table.add_column(no_wrap=True, style="bold", min_width=10)
+                    table.add_column(ratio=1)
+                    for keys, what in rows:
+                        table.add_row(keys, what)
+                    yield Static(table, classes="help-keys")
+            yield Static("esc close   ↑↓ scroll", classes="dialog-hint")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)
@@ -148,12 +160,20 @@ class RelabelScreen(ModalScreen[tuple[int, int, list[str]] | None]):
 
     def _show(self) -> None:
         self.query_one("#relabel-view", SentenceView).edit = self.span
+        self.call_after_refresh(self._scroll_span)
         keys = "  ".join(f"{k} {t}" for k, t in self.type_keys.items())
         current = self.span.entity_type or "O"
         self.query_one("#relabel-keys", Static).update(
             f"type: [b]{current}[/b]   {keys}  x/0 O\n"
             "←/→ start  shift+←/→ end  enter save  esc cancel"
         )
+
+    def _scroll_span(self) -> None:
+        """Keep the block of words holding the edited span in view (long sentences wrap)."""
+        line = self.query_one("#relabel-view", SentenceView).span_line
+        box = self.query_one("#relabel-sentence", VerticalScroll)
+        if not box.scroll_y <= line < box.scroll_y + box.size.height - 4:
+            box.scroll_to(y=line, animate=False)
 
     def action_move(self, edge: str, delta: int) -> None:
         s = self.span
@@ -283,7 +303,8 @@ class ReviewScreen(Screen):
         Binding("pageup", "page(-1)", "page up", show=False),
         Binding("home", "jump('first')", "first", show=False),
         Binding("end", "jump('last')", "last", show=False),
-        Binding("g,tab", "next_open", "unreviewed", priority=True),
+        Binding("g", "next_open", "open"),
+        Binding("tab", "next_open", "next open", show=False, priority=True),
         Binding("f", "filter('lang')", "filter"),
         Binding("slash", "filter('text')", "search", show=False),
         Binding("escape", "clear_filter", "clear filter", show=False),
@@ -329,10 +350,9 @@ class ReviewScreen(Screen):
     def _scroll_span(self) -> None:
         view = self.query_one("#sentence", SentenceView)
         detail = self.query_one("#detail", VerticalScroll)
-        if view.span_line >= detail.size.height:
-            detail.scroll_to(y=view.span_line - 1, animate=False)
-        else:
-            detail.scroll_home(animate=False)
+        target = view.span_line - 1 if view.span_line >= detail.size.height else 0
+        if int(detail.scroll_y) != target:  # an unneeded scroll would cost a second repaint
+            detail.scroll_to(y=target, animate=False)
 
     def _pace(self) -> float | None:
         """Seconds per decision: median gap of this session's last 20 decisions (breaks capped at 2 min)."""

@@ -90,21 +90,24 @@ def _is_busy(err: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _retrying(fn: Callable[[], T]) -> T:
+def _retrying(fn: Callable[[], T], path: Path) -> T:
     """Run fn, retrying with jittered exponential backoff while another writer holds the lock.
 
     The busy timeout already waits inside SQLite; this covers the cases it does not (a lock
-    taken while opening WAL, or a timeout under heavy contention).
+    taken while switching to WAL, or a timeout under heavy contention). Other SQLite errors
+    (read-only file, full disk) become one-line StoreErrors: nothing was written.
     """
     delay = 0.01
     for attempt in range(_MAX_ATTEMPTS):
         try:
             return fn()
         except sqlite3.OperationalError as err:
-            if not _is_busy(err) or attempt == _MAX_ATTEMPTS - 1:
-                raise StoreError(f"decision store is busy ({err}); try again") from None
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 1.0)
+            if _is_busy(err) and attempt < _MAX_ATTEMPTS - 1:
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 1.0)
+                continue
+            hint = "another process keeps it locked; try again" if _is_busy(err) else "check the file and its folder"
+            raise StoreError(f"{path}: cannot write the decision store ({err}); {hint}") from None
     raise AssertionError("unreachable")
 
 
@@ -163,9 +166,9 @@ class DecisionStore:
                 "move it away or pass --store with another path"
             )
         if not tables:
-            _retrying(self._create)
+            _retrying(self._create, self.path)
         self._check_meta()
-        _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+        _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), self.path)
         # FULL: a committed decision survives a power cut too, not only a killed process
         self._conn.execute("PRAGMA synchronous=FULL")
 
@@ -229,7 +232,7 @@ class DecisionStore:
             with self._transaction():
                 self._insert(decisions)
 
-        _retrying(attempt)
+        _retrying(attempt, self.path)
 
     def record(
         self, issue_id: str, action: str, start: int | None = None, end: int | None = None, tags: list[str] | None = None

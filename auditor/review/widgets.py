@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue, span_types
 
 STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -27,15 +27,18 @@ _LOSS_FULL = 4.0  # nats at which the loss bar is full (p ≈ 0.02 for the given
 _LABEL_WIDTH = 9
 
 
-def _types(tags: list[str]) -> str:
-    """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
-    seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
-    return "+".join(dict.fromkeys(seen)) or "O"
+def foreground(style: Style) -> Style:
+    """A component style without its background: text colour and attributes only, so the
+    widget's own background (and a modal's dimming of it) shows through."""
+    return Style(
+        color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
+        underline=style.underline, strike=style.strike,
+    )
 
 
 def change_text(given: list[str], suggested: list[str]) -> str:
     """Short description of an issue's fix, e.g. 'PER→ORG'."""
-    return f"{_types(given)}→{_types(suggested)}"
+    return f"{span_types(given)}→{span_types(suggested)}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ class SentenceView(Widget):
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"sentence-view--{name}", partial=True)
+        style = self.get_component_rich_style(f"sentence-view--{name}")
+        return style if name in ("span", "edit") else foreground(style)
 
     def _loss_style(self, loss: float) -> Style:
         return self._style("loss-low" if loss < 0.7 else "loss-mid" if loss < 2.3 else "loss-high")
@@ -122,8 +126,8 @@ class SentenceView(Widget):
             meta.append(f"  {self.position}", self._style("dim"))
         return [meta, Text()]
 
-    def _cells(self, issue: Issue) -> list[tuple[str, str, str, str, float]]:
-        """Per word: token, given tag, suggested (or edited) tag, new-tag row marker, loss."""
+    def _cells(self, issue: Issue) -> list[tuple[str, str, str, float]]:
+        """Per word: token, given tag, suggested (or edited) tag ('' outside the span), loss (nats)."""
         edit = self.edit
         lo, hi = edit.covers if edit else (issue.start, issue.end)
         new_tags = edit.tags if edit else issue.suggested
@@ -132,14 +136,14 @@ class SentenceView(Widget):
             given = issue.tags[i] if i < len(issue.tags) else "?"
             new = new_tags[i - lo] if lo <= i < hi and i - lo < len(new_tags) else ""
             loss = issue.token_losses[i] if i < len(issue.token_losses) else 0.0
-            cells.append((token, given, new, "", float(loss or 0.0)))
+            cells.append((token, given, new, float(loss or 0.0)))
         return cells
 
     def _columns(self, issue: Issue, width: int) -> list[Text]:
         """Words packed into blocks of aligned columns no wider than `width` cells."""
         cells = self._cells(issue)
         avail = max(8, width - _LABEL_WIDTH)
-        widths = [min(avail, max(cell_len(tok), len(g), len(n), 4)) for tok, g, n, _, _ in cells]
+        widths = [min(avail, max(cell_len(tok), len(g), len(n), 4)) for tok, g, n, _ in cells]
         blocks: list[list[int]] = [[]]
         used = 0
         for i, w in enumerate(widths):
@@ -157,10 +161,12 @@ class SentenceView(Widget):
         for b, block in enumerate(blocks):
             if any(span[0] <= i < span[1] for i in block) and not self.span_line:
                 self.span_line = len(lines) + (2 if self.show_meta else 0)
-            rows = [Text(f"{lab:<{_LABEL_WIDTH}}", self._style("label"), no_wrap=True)
-                    for lab in ("word", "given", new_label, "loss")]
+            # the label is a styled span, not the Text's base style, which every cell would inherit
+            rows = [Text(no_wrap=True) for _ in range(4)]
+            for row, lab in zip(rows, ("word", "given", new_label, "loss")):
+                row.append(f"{lab:<{_LABEL_WIDTH}}", self._style("label"))
             for i in block:
-                tok, given, new, _, loss = cells[i]
+                tok, given, new, loss = cells[i]
                 w = widths[i]
                 in_span = span[0] <= i < span[1]
                 in_cover = covers[0] <= i < covers[1]
@@ -173,7 +179,7 @@ class SentenceView(Widget):
                 rows[2].append(f"{new:<{w}}", self._style("suggested") if new and new != given else self._style("dim"))
                 rows[2].append(" ")
                 level = min(len(_BLOCKS) - 1, int(round(loss / _LOSS_FULL * (len(_BLOCKS) - 1))))
-                bar = (_BLOCKS[level] * 2 + f"{loss:.1f}")[:w]
+                bar = _BLOCKS[level] + (f"{loss:.1f}" if loss < 9.95 else f"{loss:.0f}")
                 rows[3].append(f"{bar:<{w}}", self._loss_style(loss))
                 rows[3].append(" ")
             lines.extend(rows)
@@ -185,7 +191,9 @@ class SentenceView(Widget):
 class IssueList(ScrollView, can_focus=False):
     """The ranked queue as a virtual list: only the rows on screen are ever rendered."""
 
-    COMPONENT_CLASSES = {"issue-list--cursor", "issue-list--decided", "issue-list--skipped", "issue-list--score"}
+    COMPONENT_CLASSES = {
+        "issue-list--cursor", "issue-list--decided", "issue-list--skipped", "issue-list--score", "issue-list--change",
+    }
     DEFAULT_CSS = """
     IssueList { height: 1fr; }
     """
@@ -229,20 +237,25 @@ class IssueList(ScrollView, can_focus=False):
         status = int(self.queue.status[rank])
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(f" {STATUS_GLYPH[status]} ")
-        text.append(f"{rank + 1:>6} ", self.get_component_rich_style("issue-list--score", partial=True))
-        text.append(f"{t.score[rank]:.3f} ", self.get_component_rich_style("issue-list--score", partial=True))
+        text.append(f"{rank + 1:>{len(str(t.n))}} ", foreground(self.get_component_rich_style("issue-list--score")))
+        text.append(f"{t.score[rank]:.3f} ", foreground(self.get_component_rich_style("issue-list--score")))
         text.append(f"{t.lang[rank]:<3}{t.kind[rank]:<9}")
+        change = t.change_text(rank)
+        room = width - text.cell_len - len(change) - 2
         surface = str(t.surface[rank])
+        if room > 4 and cell_len(surface) > room:
+            surface = surface[: room - 1] + "…"
         text.append(surface)
-        if width >= 70:
-            text.append(f"  {t.entity_type[rank]}")
+        if room > 4:
+            text.append(" " * max(1, room - cell_len(surface) + 1))
+            text.append(change, foreground(self.get_component_rich_style("issue-list--change")))
         if status in (ACCEPT, RELABEL, KEEP):
-            text.stylize(self.get_component_rich_style("issue-list--decided", partial=True))
+            text.stylize(foreground(self.get_component_rich_style("issue-list--decided")))
         elif status == SKIP:
-            text.stylize(self.get_component_rich_style("issue-list--skipped", partial=True))
+            text.stylize(foreground(self.get_component_rich_style("issue-list--skipped")))
         text.truncate(width, overflow="ellipsis", pad=True)
         if is_cursor:
-            text.stylize(self.get_component_rich_style("issue-list--cursor", partial=True))
+            text.stylize(self.get_component_rich_style("issue-list--cursor"))
         return text
 
     def on_click(self, event) -> None:
@@ -271,13 +284,13 @@ class ProgressLine(Static):
         full = int(round(frac * bar_w))
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{p.reviewed}/{p.total} ")
-        text.append("━" * full, self.get_component_rich_style("progress-line--bar", partial=True))
-        text.append("━" * (bar_w - full), self.get_component_rich_style("progress-line--rest", partial=True))
+        text.append("━" * full, foreground(self.get_component_rich_style("progress-line--bar")))
+        text.append("━" * (bar_w - full), foreground(self.get_component_rich_style("progress-line--rest")))
         text.append(f" {frac:.0%}  ")
         a = p.by_action
         text.append(f"✓{a.get('accept', 0)} ✎{a.get('relabel', 0)} ={a.get('keep', 0)} »{a.get('skip', 0)}")
-        left = "—" if p.seconds_left is None else format_duration(p.seconds_left)
-        text.append(f"  left ~{left}", self.get_component_rich_style("progress-line--dim", partial=True))
+        left = "time left —" if p.seconds_left is None else f"~{format_duration(p.seconds_left)} left"
+        text.append(f"  {left}", foreground(self.get_component_rich_style("progress-line--dim")))
         if filter_text != "none":
-            text.append(f"  filter: {filter_text} ({shown})", self.get_component_rich_style("progress-line--dim", partial=True))
+            text.append(f"  filter: {filter_text} ({shown})", foreground(self.get_component_rich_style("progress-line--dim")))
         self.update(text)

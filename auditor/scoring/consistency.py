@@ -1,16 +1,19 @@
 """Model-free label consistency: the same surface form labelled differently across the corpus.
 
-A *form* is a word n-gram (n = 1..max_ngram, within a sentence) that carries a non-O tag in
-at least one occurrence. An occurrence's *labelling* is its tag tuple plus whether the entity
-continues to the right (so "Vereinte Nationen" as a whole ORG differs from the first two words
-of "Vereinte Nationen Sicherheitsrat"). For a form seen at least `min_count` times, an
+A *form* is a word n-gram (n = 1..max_ngram, within a sentence) that is exactly an entity span
+in at least one occurrence (n-grams of context words around an entity are not forms: a rare
+context must not overrule the evidence of the entity's own name). An occurrence's *labelling*
+is its tag tuple plus whether the entity continues to the right (so "Vereinte Nationen" as a
+whole ORG differs from the first two words of "Vereinte Nationen Sicherheitsrat"). For a form seen at least `min_count` times, an
 occurrence whose labelling has share s of the form's occurrences gives each of its words that
 is tagged unlike the form's majority labelling the score s.
 
-Per n-gram size a word keeps its lowest score; across sizes it keeps the highest, so a longer
-context that is labelled consistently ("Paris Saint-Germain" always ORG) vouches for a word that
-a shorter form ("Paris", mostly LOC) would call a minority. Words without such evidence score
-1.0. Everything is hashed with pandas.factorize on int64 keys: linear time, no pairwise loops.
+Per n-gram size a word keeps its lowest score; across sizes the longest judged form decides
+(back-off from the most specific context, as in n-gram language models): "Paris" inside
+"Paris Saint-Germain", always ORG, is consistent although "Paris" alone is mostly LOC, and
+"Paris" tagged LOC inside "Paris Saint-Germain" is a minority although LOC is the majority of
+"Paris" alone. Words without such evidence score 1.0. Everything is hashed with
+pandas.factorize on int64 keys: linear time, no pairwise loops.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> Consiste
     n = len(arrays.labels)
     labels = arrays.labels
     n_labels = len(arrays.label_names)
-    is_inside = np.array([name.startswith("I-") for name in arrays.label_names] + [False])
-    o_index = arrays.label_names.index("O") if "O" in arrays.label_names else -1
+    cont = _continues_entity(arrays)
+    begins = (_type_ids(arrays.label_names)[labels] > 0) & ~cont
     best = np.full(n, np.nan)
     best_sugg = np.full(n, -1, dtype=np.int64)
     if n == 0:
@@ -63,26 +66,27 @@ def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> Consiste
     starts = pos
     form_key = words
     label_key = labels.copy()
-    has_entity = labels != o_index
-    n_label_keys = n_labels
+    # the n-gram is exactly an entity span in this occurrence (begins one, continues it to the end)
+    inside_run = np.ones(n, dtype=bool)
     for size in range(1, cfg.max_ngram + 1):
         if size > 1:
             keep = starts + size <= sentence_end[starts]
-            starts, form_key, label_key, has_entity = starts[keep], form_key[keep], label_key[keep], has_entity[keep]
+            starts, form_key, label_key, inside_run = starts[keep], form_key[keep], label_key[keep], inside_run[keep]
             if len(starts) == 0:
                 break
             last = starts + size - 1
             form_key, _ = _factorize(form_key * n_words + words[last])
-            label_key, n_label_keys = _factorize(label_key * n_labels + labels[last])
-            has_entity = has_entity | (labels[last] != o_index)
+            label_key, _ = _factorize(label_key * n_labels + labels[last])
+            inside_run = inside_run & cont[last]
         right = starts + size
         continues = np.zeros(len(starts), dtype=bool)
         inside_sentence = right < sentence_end[starts]
-        continues[inside_sentence] = is_inside[labels[right[inside_sentence]]]
+        continues[inside_sentence] = cont[right[inside_sentence]]
         labelling = label_key * 2 + continues
-        score, sugg = _score_size(starts, size, form_key, labelling, has_entity, labels, cfg.min_count)
-        # across sizes keep the most lenient verdict (a consistent longer context vouches)
-        better = ~np.isnan(score) & (np.isnan(best) | (score > best))
+        is_entity = begins[starts] & inside_run & ~continues
+        score, sugg = _score_size(starts, size, form_key, labelling, is_entity, labels, cfg.min_count)
+        # the longest form with enough occurrences decides: the most specific context
+        better = ~np.isnan(score)
         best[better] = score[better]
         best_sugg[better] = sugg[better]
     final = np.where(np.isnan(best), 1.0, best)
@@ -90,12 +94,30 @@ def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> Consiste
     return ConsistencySignal(score=final, suggestion=best_sugg, flagged=final <= cfg.minority)
 
 
+def _type_ids(names: list[str]) -> np.ndarray:
+    types = sorted({n[2:] for n in names if n != "O"})
+    return np.array([0 if n == "O" else 1 + types.index(n[2:]) for n in names], dtype=np.int64)
+
+
+def _continues_entity(arrays: CorpusArrays) -> np.ndarray:
+    """(N,) bool: the word's tag is I-X right after a word of type X in the same sentence
+    (the lenient reading of auditor.data.iob.spans)."""
+    labels = arrays.labels
+    type_id = _type_ids(arrays.label_names)[labels]
+    inside = np.array([n.startswith("I-") for n in arrays.label_names])[labels]
+    prev_type = np.zeros_like(type_id)
+    prev_type[1:] = type_id[:-1]
+    starts = arrays.offsets[:-1]
+    prev_type[starts[starts < len(labels)]] = 0
+    return inside & (type_id > 0) & (prev_type == type_id)
+
+
 def _score_size(
     starts: np.ndarray,
     size: int,
     form: np.ndarray,
     labelling: np.ndarray,
-    has_entity: np.ndarray,
+    is_entity: np.ndarray,
     labels: np.ndarray,
     min_count: int,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +127,7 @@ def _score_size(
     sugg = np.full(n, -1, dtype=np.int64)
     n_forms = int(form.max()) + 1
     form_count = np.bincount(form, minlength=n_forms)
-    form_entity = np.bincount(form, weights=has_entity, minlength=n_forms) > 0
+    form_entity = np.bincount(form, weights=is_entity, minlength=n_forms) > 0
     eligible = (form_count[form] >= min_count) & form_entity[form]
     if not eligible.any():
         return score, sugg

@@ -8,13 +8,17 @@ Two levels:
   issue is a hit when it overlaps a true error span of its sentence. Recall@k = share of true
   error spans overlapped by the top k issues, so errors no issue covers cap recall and AP.
 
-Methods: combined (the issue score), cleanlab, token_loss, sequence_loss (the chapter's method),
-consistency, each alone, and random (seeded).
+Methods: combined, cleanlab, token_loss, sequence_loss (the chapter's method), consistency, each
+alone, and random (seeded). At span level they rank the issues by the issue's own columns (score,
+cleanlab_score, token_loss, sequence_loss, consistency_score); at sentence level by the same
+signals aggregated over the whole sentence (worst word, or the sentence's summed loss), with the
+combined score computed from those by auditor.scoring.ranking.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -210,7 +214,7 @@ def _span_rows(issues: pd.DataFrame, true_spans: dict[str, list[tuple[int, int]]
         recall_curve = _recall_curve([covered[i] for i in order], n_true)
         hits = hit[order]
         prec = {str(k): _precision_at(hits, k) for k in ks}
-        rec = {str(k): (float(recall_curve[min(k, len(order)) - 1]) if len(order) else 0.0) for k in ks}
+        rec = {str(k): _recall_at(recall_curve, k, n_true) for k in ks}
         # AP with recall over all true spans: sum of precision@k at each k that covers a new span
         precision_curve = np.cumsum(hits) / np.arange(1, len(hits) + 1)
         gain = np.diff(np.concatenate([[0.0], recall_curve]))
@@ -229,6 +233,12 @@ def _recall_curve(covered_in_order: list[list[int]], n_true: int) -> np.ndarray:
     return out
 
 
+def _recall_at(recall_curve: np.ndarray, k: int, n_true: int) -> float:
+    if not n_true:
+        return float("nan")
+    return float(recall_curve[min(k, len(recall_curve)) - 1]) if len(recall_curve) else 0.0
+
+
 def _precision_at(hits: np.ndarray, k: int) -> float:
     """Share of hits among the top k (among all items when fewer than k)."""
     n = min(k, len(hits))
@@ -245,3 +255,62 @@ def _auroc(y: np.ndarray, score: np.ndarray) -> float:
     if y.all() or not y.any():
         return float("nan")
     return float(roc_auc_score(y, -score))
+
+
+def evaluate_run_dir(
+    run_dir: str | Path, truth: str | Path | None = None, ks: tuple[int, ...] = DEFAULT_KS
+) -> DetectionReport:
+    """Detection quality of a scored run directory, merged into run_dir/metrics.json ("detection").
+
+    Reads run_dir/issues.parquet, predictions.parquet, corpus/ (datasets.load_from_disk) and the
+    scoring weights of run_dir/config.yaml (defaults without it). Clean tags come from `truth`
+    (a corrected copy: CoNLL/JSONL/Parquet) or else from the corpus's clean_ner_tags.
+    """
+    from datasets import load_from_disk
+
+    from auditor.metrics import update_metrics
+    from auditor.scoring.truth import attach_truth, read_truth
+    from auditor.tables import read_issues
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run directory")
+    issues = read_issues(run_dir / "issues.parquet")
+    pred_path = run_dir / "predictions.parquet"
+    if not pred_path.is_file():
+        raise DataError(f"{pred_path}: no predictions; run the crossval stage first")
+    preds = OofPredictions.read(pred_path)
+    corpus_dir = run_dir / "corpus"
+    if not corpus_dir.is_dir():
+        raise DataError(f"{corpus_dir}: no corpus folder; run the load stage first")
+    try:
+        corpus = load_from_disk(str(corpus_dir))
+    except (FileNotFoundError, ValueError) as err:
+        raise DataError(f"{corpus_dir}: cannot load the corpus ({err}); re-run the load stage") from None
+    if not isinstance(corpus, DatasetDict):
+        raise DataError(f"{corpus_dir}: expected a DatasetDict folder (one folder per split)")
+    if truth is not None:
+        from auditor.data.corpus import label_names
+
+        audited = list(dict.fromkeys(preds.ids.tolist()))
+        corpus = attach_truth(corpus, read_truth(truth, label_names(corpus)), _corpus_order(corpus, audited))
+    report = evaluate_detection(corpus, issues, preds, _scoring_config(run_dir), ks)
+    update_metrics(run_dir, "detection", report.to_dict())
+    return report
+
+
+def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:
+    wanted = set(ids)
+    return [sid for ds in corpus.values() for sid in ds["id"] if sid in wanted]
+
+
+def _scoring_config(run_dir: Path) -> ScoringConfig:
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return ScoringConfig()
+    import yaml
+
+    from auditor.config import config_from_dict
+
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return config_from_dict(raw, str(path)).scoring

@@ -24,7 +24,8 @@ class CorpusArrays:
     """Every sentence of a corpus (all splits, in split order), flattened.
 
     ids, splits, langs: (S,) object; offsets: (S+1,) int64 word offsets into the flat arrays;
-    tokens: (N,) object; labels: (N,) int64 given tag ids; clean: (N,) int64 or None.
+    tokens: (N,) object; labels: (N,) int64 given tag ids; clean: (N,) int64 clean tag ids when
+    any split has clean_ner_tags (-1 in splits without them), else None.
     """
 
     label_names: list[str]
@@ -47,7 +48,7 @@ class ScoringFrame:
 
     ids/splits/langs: (S,) object; offsets: (S+1,) int64; sentence: (N,) int64 sentence index of
     each word; tokens: (N,) object; labels: (N,) int64; probs: (N, K) float32 in word order;
-    clean: (N,) int64 or None; corpus_pos: (N,) int64 position of each word in CorpusArrays.
+    clean: (N,) int64 or None (None unless every audited sentence has clean tags); corpus_pos: (N,) int64 position of each word in CorpusArrays.
     """
 
     label_names: list[str]
@@ -91,7 +92,7 @@ def corpus_arrays(corpus: DatasetDict) -> CorpusArrays:
     if not isinstance(corpus, DatasetDict) or not corpus:
         raise DataError("scoring needs a corpus (a DatasetDict with at least one split)")
     names = corpus_label_names(corpus)
-    with_clean = all(CLEAN_COLUMN in d.column_names for d in corpus.values())
+    with_clean = any(CLEAN_COLUMN in d.column_names for d in corpus.values())
     ids, splits, langs, lengths, tokens, labels, clean = [], [], [], [], [], [], []
     for split, ds in corpus.items():
         missing = {"id", "tokens", "ner_tags", "lang"} - set(ds.column_names)
@@ -109,8 +110,10 @@ def corpus_arrays(corpus: DatasetDict) -> CorpusArrays:
         lengths.append(n_words)
         tokens.append(flat_tokens.to_numpy(zero_copy_only=False).astype(object))
         labels.append(flat_tags.to_numpy(zero_copy_only=False).astype(np.int64))
-        if with_clean:
+        if CLEAN_COLUMN in table.column_names:
             clean.append(_flat_list_column(table, CLEAN_COLUMN)[1].to_numpy(zero_copy_only=False).astype(np.int64))
+        else:
+            clean.append(np.full(len(labels[-1]), -1, dtype=np.int64))  # unknown in this split
     all_lengths = np.concatenate(lengths)
     return CorpusArrays(
         label_names=names,
@@ -172,6 +175,19 @@ def build_frame(arrays: CorpusArrays, preds: OofPredictions) -> ScoringFrame:
         tokens=arrays.tokens[corpus_pos],
         labels=arrays.labels[corpus_pos],
         probs=np.ascontiguousarray(preds.probs[order], dtype=np.float32),
-        clean=None if arrays.clean is None else arrays.clean[corpus_pos],
+        clean=_audited_clean(arrays, corpus_pos),
         corpus_pos=corpus_pos,
     )
+
+
+def _audited_clean(arrays: CorpusArrays, corpus_pos: np.ndarray) -> np.ndarray | None:
+    """Clean tags of the audited words, or None unless every audited word has one."""
+    if arrays.clean is None:
+        return None
+    clean = arrays.clean[corpus_pos]
+    return None if (clean < 0).any() else clean
+
+
+def scoring_frame(corpus: DatasetDict, preds: OofPredictions) -> ScoringFrame:
+    """The audited sentences of `corpus` aligned with `preds` (see build_frame)."""
+    return build_frame(corpus_arrays(corpus), preds)

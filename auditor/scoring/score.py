@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from datasets import DatasetDict
 from tqdm.auto import tqdm
 
@@ -21,7 +22,7 @@ from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.ranking import SignalValues, check_weights, combined_score
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
-from auditor.tables import ISSUE_COLUMNS, OofPredictions
+from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions
 
 TOP_TOKENS = 20
 
@@ -133,7 +134,9 @@ class ScoringResult:
     summary: ScoringSummary
 
 
-def score_corpus(corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = True) -> ScoringResult:
+def score_corpus(
+    corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = True
+) -> ScoringResult:
     """Rank likely label errors of the audited sentences (those present in `preds`).
 
     The whole corpus (all splits) is evidence for the consistency signal. Returns the issue
@@ -219,6 +222,6 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     rows["token_loss"] = values.token_loss.tolist()
     rows["consistency_score"] = values.consistency.tolist()
     rows["score"] = combined_score(values, cfg.weights).tolist()
-    df = pd.DataFrame({c: rows[c] for c in ISSUE_COLUMNS})
-    df = df.astype({"start": "int32", "end": "int32"})
+    # through Arrow so the dtypes are those of the issue file even for an empty table
+    df = pa.Table.from_pydict({c: rows[c] for c in ISSUE_COLUMNS}, schema=ISSUES_SCHEMA).to_pandas()
     return df.sort_values(["score", "issue_id"], kind="stable").reset_index(drop=True)

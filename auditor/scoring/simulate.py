@@ -34,7 +34,7 @@ def simulate_oof(
     arrays = corpus_arrays(DatasetDict({s: corpus[s] for s in splits}))
     rng = np.random.default_rng(seed)
     n, k = len(arrays.labels), len(arrays.label_names)
-    truth = arrays.clean if arrays.clean is not None else arrays.labels
+    truth = arrays.labels if arrays.clean is None else np.where(arrays.clean >= 0, arrays.clean, arrays.labels)
     rows = np.arange(n)
     logits = rng.normal(0.0, noise, size=(n, k))
     logits[rows, truth] += strength

@@ -1,0 +1,78 @@
+"""Trainer settings and the saved tagger (no training here: see test_modeling_crossval)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from auditor.config import ModelConfig, SyntheticConfig, TinyModelConfig, TrainingConfig
+from auditor.data.synthetic import LABEL_NAMES, generate_synthetic
+from auditor.errors import ConfigError, ModelError
+from auditor.modeling.alignment import IGNORE_INDEX
+from auditor.modeling.factory import load_model, load_tokenizer, resolve_model
+from auditor.modeling.predict import predict_word_logits
+from auditor.modeling.training import TrainedTagger, load_tagger, precision_flags, tagging_dataset, training_arguments
+
+TINY = TinyModelConfig(vocab_size=300, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_synthetic(SyntheticConfig(sentences={"train": 20}, noise_rate=0.0), ["fr"], 0)
+
+
+@pytest.fixture(scope="module")
+def tiny_path(corpus, tmp_path_factory):
+    return resolve_model(ModelConfig(name="tiny", max_length=16, stride=4, tiny=TINY), corpus, tmp_path_factory.mktemp("w"))
+
+
+def test_training_arguments_follow_the_config(tmp_path):
+    cfg = TrainingConfig(epochs=2, batch_size=8, learning_rate=1e-4, weight_decay=0.05, warmup=0.2, seed=11)
+    args = training_arguments(cfg, str(tmp_path), has_eval=True)
+    assert (args.num_train_epochs, args.per_device_train_batch_size, args.learning_rate) == (2, 8, 1e-4)
+    assert args.weight_decay == 0.05 and args.warmup_steps == pytest.approx(0.2)
+    assert args.train_sampling_strategy == "group_by_length"
+    assert str(args.eval_strategy.value if hasattr(args.eval_strategy, "value") else args.eval_strategy) == "epoch"
+    assert str(args.save_strategy.value if hasattr(args.save_strategy, "value") else args.save_strategy) == "no"
+    assert args.report_to in ([], "none", ["none"]) and args.seed == 11
+    plain = training_arguments(cfg.model_copy(update={"group_by_length": False}), str(tmp_path), False)
+    assert plain.train_sampling_strategy == "random"
+    assert str(getattr(plain.eval_strategy, "value", plain.eval_strategy)) == "no"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CPU behaviour")
+def test_precision_on_a_cpu():
+    assert precision_flags("auto") == {}
+    assert precision_flags("fp32") == {"bf16": False, "fp16": False}
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA GPU"):
+        precision_flags("fp16")
+
+
+def test_tagging_dataset_labels_first_subwords_in_windows(corpus, tiny_path):
+    tok = load_tokenizer(tiny_path)
+    ds = tagging_dataset(tok, corpus["train"], max_length=16, stride=4)
+    assert len(ds) >= len(corpus["train"])  # long sentences give several windows
+    assert max(ds["length"]) <= 16
+    for ids, labels in zip(ds["input_ids"], ds["labels"]):
+        assert len(ids) == len(labels) and labels[0] == IGNORE_INDEX and labels[-1] == IGNORE_INDEX
+    labelled = sum(lab != IGNORE_INDEX for row in ds["labels"] for lab in row)
+    assert labelled >= sum(len(t) for t in corpus["train"]["tokens"])
+
+
+def test_saved_tagger_round_trips(corpus, tiny_path, tmp_path):
+    torch.manual_seed(0)
+    tagger = TrainedTagger(load_model(tiny_path, LABEL_NAMES), load_tokenizer(tiny_path), LABEL_NAMES, 0.5, 1.3)
+    tagger.save(tmp_path / "t")
+    back = load_tagger(tmp_path / "t")
+    assert back.label_names == LABEL_NAMES and back.temperature == 1.3 and back.eval_f1 == 0.5
+    assert back.model.config.id2label == dict(enumerate(LABEL_NAMES))
+    a = predict_word_logits(tagger, corpus["train"], 16, 4, progress=False)
+    b = predict_word_logits(back, corpus["train"], 16, 4, progress=False)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_load_tagger_of_a_non_model_folder_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="not a saved tagger"):
+        load_tagger(tmp_path)
