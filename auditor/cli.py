@@ -24,6 +24,10 @@ app = typer.Typer(
 
 
 def main() -> None:
+    import os
+
+    # the stages report their own progress; datasets' per-map bars are noise around them
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except AuditorError as err:
@@ -319,11 +323,19 @@ def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="hf | parquet | conll | jsonl")] = "hf",
     out: Annotated[Optional[Path], typer.Option("--out", help="destination folder (default: RUN_DIR/export/FORMAT)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an earlier export in --out")] = False,
-    push: Annotated[Optional[str], typer.Option("--push-to-hub", help="also upload to this Hub dataset repo (private)")] = None,
+    push: Annotated[Optional[str], typer.Option("--push-to-hub", help="also upload to this Hub repo (private)")] = None,
+    model: Annotated[
+        Optional[str], typer.Option("--model", help="export a trained model of the run instead: before | after")
+    ] = None,
+    experiment: Annotated[Optional[str], typer.Option("--experiment", help="with --model: which experiment's model")] = None,
 ) -> None:
-    """Export the cleaned corpus with a dataset card (and the changelog); optionally push it to the Hub."""
+    """Export the cleaned corpus with a dataset card (and the changelog), or with --model a
+    retrained tagger with its model card; optionally push either to the Hub."""
     from auditor.export import FORMATS, export_corpus, push_to_hub
 
+    if model is not None:
+        _export_model(run_dir, model, experiment, out, force, push)
+        return
     if fmt not in FORMATS:
         raise AuditorError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if not (run_dir / "cleaned").is_dir():
@@ -335,6 +347,25 @@ def export_cmd(
     typer.echo(f"exported {fmt}: {dest}")
     if push:
         url = push_to_hub(dest if fmt == "hf" else cleaned, push, private=True)
+        typer.echo(f"pushed (private): {url}")
+
+
+def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path | None, force: bool, push: str | None):
+    import shutil
+
+    from auditor.analysis import find_model
+    from auditor.atomic import atomic_path
+    from auditor.modeling.card import push_model
+
+    ref = find_model(run_dir, model=model, experiment=experiment)
+    dest = out or run_dir / "export" / f"model-{model}-{ref.experiment or ref.path.name}"
+    if dest.exists() and any(dest.iterdir()) and not force:
+        raise AuditorError(f"{dest}: exists and is not empty; pass --force to replace it or choose another --out")
+    with atomic_path(dest, is_dir=True) as tmp:
+        shutil.copytree(ref.path, tmp, dirs_exist_ok=True)
+    typer.echo(f"exported model ({model}, {ref.experiment or ref.path.name}): {dest}")
+    if push:
+        url = push_model(dest, push, private=True)
         typer.echo(f"pushed (private): {url}")
 
 

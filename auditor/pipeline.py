@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -72,7 +71,10 @@ class RunContext:
         return Path(self.cfg.export.out) if self.cfg.export.out else self.run_dir / "export"
 
     def load_corpus(self):
-        from datasets import load_from_disk
+        from datasets import disable_caching, load_from_disk
+
+        # stages derive tables in memory; cache files would land inside corpus/
+        disable_caching()
 
         return load_from_disk(str(self.corpus_dir))
 
@@ -238,10 +240,54 @@ def _run_retrain(ctx: RunContext) -> str:
 
     from auditor.evaluation import run_retrain
 
+    original = ctx.load_corpus()
     cleaned = load_from_disk(str(ctx.cleaned_dir))
-    result = run_retrain(ctx.load_corpus(), cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    update_metrics(ctx.run_dir, "retrain", result.to_dict())
-    return f"{len(result.to_dict()['experiments'])} experiment(s)"
+    result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+    retrain = result.to_dict()
+    update_metrics(ctx.run_dir, "retrain", retrain)
+    _write_model_cards(ctx, original, retrain)
+    note = f"{len(retrain['experiments'])} experiment(s)"
+    if "validation" in original:
+        from auditor.analysis import run_analysis
+
+        run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
+        note += ", error analysis on validation"
+    if ctx.cfg.curve.enabled:
+        from auditor.analysis import run_curve
+
+        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+        note += f", learning curve {ctx.cfg.curve.source} -> {ctx.cfg.curve.target}"
+    return note
+
+
+def _write_model_cards(ctx: RunContext, original, retrain: dict) -> None:
+    """Each saved model carries a card: base model, data, cleaning applied, F1 per language."""
+    from auditor.modeling.card import write_model_card
+
+    apply = read_metrics(ctx.run_dir).get("apply") or {}
+    datasets = [ctx.cfg.data.dataset] if ctx.cfg.data.source == "hub" else []
+    for exp in retrain["experiments"]:
+        n_train = sum(
+            sum(1 for lang in original[split]["lang"] if lang in exp["train"])
+            for split in ctx.cfg.data.train_splits
+            if split in original
+        )
+        for model in ("before", "after"):
+            model_dir = ctx.run_dir / "models" / model / exp["name"]
+            if not (model_dir / "config.json").is_file():
+                continue
+            rows = [r for r in exp["results"] if r["model"] == model]
+            labels = next((lab for lab in ("clean", "reviewed", "silver") if any(r["labels"] == lab for r in rows)), None)
+            write_model_card(
+                model_dir,
+                base_model=ctx.cfg.model.name,
+                languages=exp["train"],
+                train_sentences=n_train,
+                cleaning=apply if model == "after" else None,
+                f1_by_lang={r["lang"]: r["f1"] for r in rows if r["labels"] == labels},
+                datasets=datasets,
+                name=f"{ctx.cfg.name}-{exp['name']}-{model}",
+            )
 
 
 def _run_report(ctx: RunContext) -> str:
@@ -277,7 +323,7 @@ PIPELINE: dict[str, Stage] = {
         Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet")),
         Stage("review", ("review",), ("score",), _run_review, lambda ctx: [], output_state=_decision_digest),
         Stage("apply", (), ("review",), _run_apply, _paths("cleaned")),
-        Stage("retrain", ("retrain", "training", "model"), ("apply",), _run_retrain, lambda ctx: []),
+        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: []),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
         Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
     ]
@@ -360,8 +406,6 @@ def run_pipeline(
                 result.stages.append(StageReport(name, "skipped", 0.0, "unchanged"))
                 console.print(f"[dim]\\[{i + 1}/{len(STAGES)}] {name:<9} skipped (unchanged)[/dim]")
             continue
-        if name == "crossval":
-            _invalidate_folds(ctx, in_hash)
         console.print(f"[bold]\\[{i + 1}/{len(STAGES)}] {name:<9}[/bold] running ...")
         t0 = time.perf_counter()
         try:
@@ -389,46 +433,42 @@ def _output_hash(ctx: RunContext, stage: Stage, in_hash: str) -> str:
     return _hash([in_hash, stage.output_state(ctx)])
 
 
-def _invalidate_folds(ctx: RunContext, in_hash: str) -> None:
-    """Fold parts from a different config must not be merged into this run's predictions."""
-    folds = ctx.run_dir / "folds"
-    marker = folds / "INPUT_HASH"
-    if folds.exists() and (not marker.exists() or marker.read_text().strip() != in_hash):
-        shutil.rmtree(folds)
-    folds.mkdir(parents=True, exist_ok=True)
-    if not marker.exists():
-        marker.write_text(in_hash)
-
-
 def _fmt_secs(secs: float) -> str:
     return f"{secs:.1f} s" if secs < 120 else f"{secs / 60:.1f} min"
 
 
 def f1_summary_table(run_dir: Path) -> Table | None:
-    """Before/after F1 per experiment and test language, from metrics.json."""
+    """Entity F1 per experiment and test language, before and after cleaning, from metrics.json.
+
+    Silver rows are left out when they equal the clean ones (an unnoised test split).
+    """
     retrain = read_metrics(run_dir).get("retrain") or {}
     experiments = retrain.get("experiments") or []
     if not experiments:
         return None
-    table = Table(title="Entity F1 on the test split (before -> after cleaning)")
-    table.add_column("train on")
-    table.add_column("test labels")
     langs = sorted({r["lang"] for e in experiments for r in e["results"]})
+    table = Table(title="Entity F1 on the test split, before and after cleaning")
+    for col in ("train", "labels", "model"):
+        table.add_column(col)
     for lang in langs:
         table.add_column(lang, justify="right")
     for exp in experiments:
         by = {(r["model"], r["labels"], r["lang"]): r["f1"] for r in exp["results"]}
-        for labels in ("clean", "reviewed", "silver"):
-            if not any(k[1] == labels for k in by):
-                continue
+        label_sets = [lab for lab in ("clean", "reviewed", "silver") if any(k[1] == lab for k in by)]
+        if "clean" in label_sets and "silver" in label_sets:
+            if all(by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs):
+                label_sets.remove("silver")
+        for labels in label_sets:
+            before = [by.get(("before", labels, g)) for g in langs]
+            after = [by.get(("after", labels, g)) for g in langs]
+            table.add_row(exp["name"], labels, "before", *("-" if b is None else f"{b:.3f}" for b in before))
             cells = []
-            for lang in langs:
-                b, a = by.get(("before", labels, lang)), by.get(("after", labels, lang))
-                if b is None or a is None:
+            for b, a in zip(before, after):
+                if a is None:
                     cells.append("-")
                     continue
-                d = a - b
+                d = 0.0 if b is None else a - b
                 colour = "green" if d > 0.0005 else "red" if d < -0.0005 else "dim"
-                cells.append(f"{b:.3f} -> {a:.3f} [{colour}]({d:+.3f})[/{colour}]")
-            table.add_row(exp["name"], labels, *cells)
+                cells.append(f"{a:.3f} [{colour}]{d:+.3f}[/{colour}]")
+            table.add_row("", "", "after", *cells, end_section=True)
     return table
