@@ -138,6 +138,7 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     "given": pa.list_(pa.string()),  # given tags of the span
     "suggested": pa.list_(pa.string()),  # suggested tags of the span (valid IOB2)
     "score": pa.float64(),  # combined, in [0, 1]; lower = more likely wrong
+    "model_score": pa.float64(),  # the model's word quality (scoring.word_quality) of the span's worst word
     "cleanlab_score": pa.float64(),  # cleanlab label quality of the span's worst token
     "token_loss": pa.float64(),  # max cross-entropy (nats) of a given tag in the span
     "consistency_score": pa.float64(),  # share of the surface form's occurrences labelled like this one
@@ -147,9 +148,20 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     "tags": pa.list_(pa.string()),  # given tags of the whole sentence
     "predicted": pa.list_(pa.string()),  # model tags of the whole sentence (valid IOB2)
     "token_losses": pa.list_(pa.float64()),  # per word of the whole sentence (nats)
+    "given_prob": pa.list_(pa.float64()),  # per word of the span: the model's probability of the given tag
+    "suggested_prob": pa.list_(pa.float64()),  # per word of the span: ... of the suggested tag
 }
 ISSUES_SCHEMA = pa.schema(list(ISSUE_COLUMNS.items()))
 ISSUE_KINDS = ("type", "boundary", "missing", "spurious")
+
+
+def rank_issues(df: pd.DataFrame) -> pd.DataFrame:
+    """The issue table in review order: score (lower first), then the span's worst token loss
+    (higher first), then a hash of issue_id, so exact ties interleave languages and splits
+    instead of following the alphabet of their ids."""
+    tiebreak = pd.util.hash_pandas_object(df["issue_id"], index=False).to_numpy() if len(df) else np.zeros(0, np.uint64)
+    order = np.lexsort((tiebreak, -df["token_loss"].to_numpy(dtype=np.float64), df["score"].to_numpy(dtype=np.float64)))
+    return df.iloc[order].reset_index(drop=True)
 
 
 def write_issues(df: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -157,7 +169,7 @@ def write_issues(df: pd.DataFrame, path: str | os.PathLike) -> None:
     missing = set(ISSUE_COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"issue table lacks columns {sorted(missing)}")
-    df = df.sort_values(["score", "issue_id"], kind="stable").reset_index(drop=True)
+    df = rank_issues(df)
     table = pa.Table.from_pandas(df[list(ISSUE_COLUMNS)], schema=ISSUES_SCHEMA, preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
