@@ -114,8 +114,12 @@ def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_s
     run_dir.mkdir(parents=True, exist_ok=True)
     _share_features(feature_dir, run_dir / "folds" / "probe-features")
     t0 = time.perf_counter()
-    cv = run_crossval(corpus, cfg, run_dir, progress=args.progress)
+    cv = run_crossval(corpus, cfg, run_dir, folds=args.folds, progress=args.progress)
     t1 = time.perf_counter()
+    if args.folds is not None:  # a quick look at the tagger: fold F1, time and epochs only
+        f = [r for r in cv.folds if r.fold in args.folds]
+        return {"set": set_name, "setting": setting, "overrides": overrides, "folds_only": [r.to_dict() for r in f],
+                "encode_s": cv.encode_seconds}
     _share_features(run_dir / "folds" / "probe-features", feature_dir)
     preds = OofPredictions.read(cv.predictions)
     scored = score_corpus(corpus, preds, cfg.scoring, progress=False)
@@ -196,6 +200,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", default="/tmp/auditor-bench-real")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds: fold F1 and time, no detection")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     settings = [s.split("=", 1) for s in (args.setting or ["default={}"])]
@@ -213,6 +218,11 @@ def main() -> None:
             result = run_one(set_name, name, json.loads(raw), corpus, audit, train_splits, args)
             with open(out / "results.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(result) + "\n")
+            if "folds_only" in result:
+                for r in result["folds_only"]:
+                    print(f"| {set_name} | {name} | fold {r['fold']} | F1 {r['f1']:.3f} | {r['seconds']:.0f} s | "
+                          f"epochs {r.get('epochs')} |", flush=True)
+                continue
             print("\n".join(summary_rows(result)), flush=True)
 
 

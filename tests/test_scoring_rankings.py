@@ -56,3 +56,13 @@ def test_unknown_methods_are_errors():
         word_quality(np.ones((1, 5)) / 5, np.array([0]), NAMES, "nope")
     with pytest.raises(ValueError):
         sentence_quality(np.ones(1), np.array([0, 1]), "nope")
+
+
+def test_type_first_decoding_follows_the_type_the_model_believes():
+    from auditor.scoring.rankings import type_first_argmax
+
+    probs = np.array([[0.0, 0.0, 0.0, 0.45, 0.0], [0.0, 0.3, 0.25, 0.45, 0.0]])
+    probs[0, 0] = 0.55  # plain argmax O, type-first O too
+    tags, conf = type_first_argmax(probs, NAMES)
+    assert tags.tolist() == [0, 1]  # PER (0.55) beats LOC (0.45) although B-LOC is the top tag
+    np.testing.assert_allclose(conf, [0.55, 0.55])

@@ -59,6 +59,7 @@ class FoldResult:
     temperature: the fitted T (1.0 when calibration is off or the holdout is empty)
     n_train:     training sentences; n_heldout: audited sentences it predicted
     seconds:     wall-clock time of the fold (training + prediction; probe: heads only)
+    epochs:      probe mode: epochs each head trained before early stopping (None: finetune)
     """
 
     fold: int
@@ -69,6 +70,7 @@ class FoldResult:
     n_train: int
     n_heldout: int
     seconds: float
+    epochs: list[int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -367,7 +369,9 @@ def _probe_fold(ctx: _FoldContext, k: int, features: WordFeatures) -> tuple[Fold
         seed=cfg.training.seed + k,
         progress=ctx.progress,
     )
-    return _finish_fold(ctx, k, train, hold, plan.heldout(k), lambda index: model.logits(features, index), started)
+    result, oof = _finish_fold(ctx, k, train, hold, plan.heldout(k), lambda index: model.logits(features, index), started)
+    result.epochs = list(model.epochs)
+    return result, oof
 
 
 # --- fold parts on disk --------------------------------------------------------------------

@@ -48,17 +48,19 @@ def word_vectors(
     progress: bool = True,
     desc: str = "predict",
     pooling: str = "first",
+    dtype: type = np.float32,
 ) -> list[np.ndarray]:
     """Run `forward` over the windows and collect, per sentence, the (n_words, dim) float32
     outputs at each word in its owner window. n_words[i] = words of sentence i.
 
     pooling "first": the output at the word's first sub-word; "mean": the mean over the word's
     sub-words in that window (a word cut by the window edge averages the part inside).
+    dtype: of the returned arrays (float16 halves the memory of many-layer probe features).
     Windows are batched by length (fewer pad positions); the output order is the sentence order.
     """
     if pooling not in ("first", "mean"):
         raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
-    out = [np.zeros((n, dim), dtype=np.float32) for n in n_words]
+    out = [np.zeros((n, dim), dtype=dtype) for n in n_words]
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
     bar = tqdm(total=sum(n_words), desc=desc, unit="word", disable=not progress, leave=False)
     for lo in range(0, len(order), batch_size):

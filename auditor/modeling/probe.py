@@ -47,7 +47,7 @@ from auditor.modeling.predict import pad_id, sentence_windows, word_vectors
 class WordFeatures:
     """Frozen-encoder vectors of every word of a list of sentences.
 
-    vectors: (n_total_words, L * H) float32, sentences concatenated in order; L = layers read,
+    vectors: (n_total_words, L * H) float32 or float16 (as cached), sentences concatenated in order; L = layers read,
              H = the encoder's hidden size (layer l occupies columns l*H:(l+1)*H, oldest first)
     offsets: (n_sentences + 1,) int64; sentence i = vectors[offsets[i]:offsets[i+1]]
     seconds: wall-clock time the encoding took
@@ -64,6 +64,36 @@ class WordFeatures:
         if len(index) == 0:
             return np.zeros((0, self.vectors.shape[1]), dtype=np.float32)
         return np.concatenate([self.vectors[self.offsets[i] : self.offsets[i + 1]] for i in index]).astype(np.float32)
+
+    def word_index(self, index: np.ndarray) -> np.ndarray:
+        """(sum of lengths,) row numbers in `vectors` of the words of sentences `index`, in order."""
+        index = np.asarray(index, dtype=np.int64)
+        if len(index) == 0:
+            return np.zeros(0, dtype=np.int64)
+        lengths = self.lengths(index)
+        starts = np.repeat(self.offsets[index], lengths)
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return starts + within
+
+    def moments(self, index: np.ndarray, chunk: int = 32768) -> tuple[np.ndarray, np.ndarray]:
+        """(D,) mean and standard deviation of the words of sentences `index`, in chunks (no
+        copy of the whole selection: with many layers it would not fit in memory twice)."""
+        rows = self.word_index(index)
+        dim = self.vectors.shape[1]
+        total, sq = torch.zeros(dim, dtype=torch.float64), torch.zeros(dim, dtype=torch.float64)
+        for lo in range(0, len(rows), chunk):
+            x = self.batch(rows[lo : lo + chunk]).double()
+            total += x.sum(0)
+            sq += (x * x).sum(0)
+        n = max(len(rows), 1)
+        mean = total / n
+        var = torch.clamp(sq / n - mean * mean, min=0.0)
+        return mean.float().numpy(), (torch.sqrt(var) + 1e-5).float().numpy()
+
+    def batch(self, rows: np.ndarray) -> torch.Tensor:
+        """(len(rows), D) float32 tensor of the given word rows (torch's half-to-float cast is
+        several times faster than numpy's)."""
+        return torch.from_numpy(np.ascontiguousarray(self.vectors[rows])).float()
 
     def lengths(self, index: np.ndarray) -> np.ndarray:
         """(len(index),) words per sentence."""
@@ -109,11 +139,12 @@ def encode_word_features(
     n_words = [len(s) for s in sentences]
     dim = encoder.config.hidden_size * layers
     per_sentence = word_vectors(
-        windows, n_words, forward, dim, pad_id(tokenizer), device, batch_size, progress, "encode", pooling=pooling
+        windows, n_words, forward, dim, pad_id(tokenizer), device, batch_size, progress, "encode", pooling=pooling,
+        dtype=np.float16,
     )
     offsets = np.concatenate([[0], np.cumsum(n_words)]).astype(np.int64)
-    vectors = np.concatenate(per_sentence) if per_sentence else np.zeros((0, dim), np.float32)
-    return WordFeatures(vectors.astype(np.float32), offsets, time.perf_counter() - start, layers)
+    vectors = np.concatenate(per_sentence) if per_sentence else np.zeros((0, dim), np.float16)
+    return WordFeatures(vectors, offsets, time.perf_counter() - start, layers)
 
 
 def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int | None = None) -> WordFeatures:
@@ -126,7 +157,8 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
             stored = int(meta.get("layers", 1))
             if meta.get("fingerprint") == fingerprint and (layers is None or stored >= layers):
-                vectors = np.load(cache_dir / "vectors.npy").astype(np.float32)
+                # float16 in memory too: a 12-layer cache of a 250k-word corpus is 2.3 GB, not 4.6
+                vectors = np.load(cache_dir / "vectors.npy")
                 offsets = np.load(cache_dir / "offsets.npy")
                 if len(offsets) and offsets[-1] == len(vectors):
                     feats = WordFeatures(vectors, offsets, meta["seconds"], stored)
@@ -135,9 +167,9 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int
             pass  # unreadable or truncated: recompute below
     feats: WordFeatures = compute()
     # use exactly what a resumed run will read back, so resuming gives identical numbers
-    feats.vectors = feats.vectors.astype(np.float16).astype(np.float32)
+    feats.vectors = feats.vectors.astype(np.float16)
     with atomic_path(cache_dir, is_dir=True) as tmp:
-        np.save(tmp / "vectors.npy", feats.vectors.astype(np.float16))
+        np.save(tmp / "vectors.npy", feats.vectors)
         np.save(tmp / "offsets.npy", feats.offsets)
         meta = {"fingerprint": fingerprint, "seconds": feats.seconds, "layers": feats.layers}
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -217,16 +249,43 @@ class ContextHead(nn.Module):
 ProbeHead = TokenHead
 
 
+class LayerMix(nn.Module):
+    """A fixed scalar mix: standardise each layer's dimensions, then the softmax-weighted sum of
+    the L layers. (N, L * H) -> (N, H)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, layers: int, logits: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.register_buffer("weights", torch.softmax(logits.detach().float(), 0))
+        self.layers = layers
+
+    @torch.inference_mode()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = ((x - self.mean) / self.std).unflatten(-1, (self.layers, -1))
+        return (x * self.weights.unsqueeze(-1)).sum(-2)
+
+    def apply(self, features: WordFeatures, chunk: int = 16384) -> WordFeatures:
+        """The mixed one-layer features of every word (float32, N x H)."""
+        n = len(features.vectors)
+        out = np.empty((n, features.vectors.shape[1] // self.layers), dtype=np.float32)
+        for lo in range(0, n, chunk):
+            out[lo : lo + chunk] = self(features.batch(np.arange(lo, min(lo + chunk, n)))).numpy()
+        return WordFeatures(out, features.offsets, features.seconds, 1)
+
+
 @dataclass
 class ProbeModel:
     """The heads of one fold (an ensemble of `len(heads)` seeds) and how they were trained.
 
+    mix: a fixed layer mix the heads read through (None: they read the features as they are);
     epochs: epochs each head ran before early stopping; seconds: training wall-clock time.
     """
 
     heads: list[nn.Module]
     epochs: list[int]
     seconds: float
+    mix: LayerMix | None = None
 
     @property
     def n_labels(self) -> int:
@@ -237,13 +296,60 @@ class ProbeModel:
         """(n_words_i, K) float32 logits of each sentence of `index`, averaged over the ensemble."""
         if len(index) == 0:
             return []
+        index = np.asarray(index, dtype=np.int64)
+        if self.mix is not None:
+            features, index = _mixed_subset(self.mix, features, index)
         total = None
         for head in self.heads:
-            flat = _head_logits(head.eval(), features, np.asarray(index, dtype=np.int64))
+            flat = _head_logits(head.eval(), features, index)
             total = flat if total is None else total + flat
         flat = (total / len(self.heads)).astype(np.float32)
-        sizes = features.lengths(np.asarray(index, dtype=np.int64))
+        sizes = features.lengths(index)
         return np.split(flat, np.cumsum(sizes)[:-1])
+
+
+def _mixed_subset(mix: LayerMix, features: WordFeatures, index: np.ndarray) -> tuple[WordFeatures, np.ndarray]:
+    """Mixed features of sentences `index` only, as a new WordFeatures over 0..len(index)-1."""
+    rows = features.word_index(index)
+    parts = [mix(features.batch(rows[lo : lo + 16384])).numpy() for lo in range(0, len(rows), 16384)]
+    lengths = features.lengths(index)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    vectors = np.concatenate(parts) if parts else np.zeros((0, features.vectors.shape[1] // mix.layers), np.float32)
+    return WordFeatures(vectors, offsets, features.seconds, 1), np.arange(len(index), dtype=np.int64)
+
+
+def fit_layer_mix(
+    features: WordFeatures,
+    train: np.ndarray,
+    tags: list[list[int]],
+    n_labels: int,
+    seed: int,
+    max_words: int = 60000,
+    epochs: int = 4,
+) -> LayerMix:
+    """Learn which layers to read: a linear probe with a learned scalar mix, on a seeded sample
+    of at most `max_words` training words (seconds, even with 12 layers). The mix it finds is then
+    fixed, so the real head trains on one layer's width instead of gathering every layer each step."""
+    mean, std = features.moments(train)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train))
+    lengths = features.lengths(train[order])
+    keep = order[: max(1, int(np.searchsorted(np.cumsum(lengths), max_words)) + 1)]
+    sample = train[np.sort(keep)]
+    rows = features.word_index(sample)
+    y = torch.as_tensor(np.concatenate([np.asarray(tags[i], dtype=np.int64) for i in sample]))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        probe = TokenHead(mean, std, n_labels, ProbeConfig(head="logreg", mix="scalar"), features.layers)
+    x_all = features.batch(rows)
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-2)
+    # at least ~300 steps, so a small corpus still moves the mix away from uniform
+    for _ in range(max(epochs, -(-300 // max(1, -(-len(rows) // 1024))))):
+        for idx in torch.from_numpy(rng.permutation(len(rows))).split(1024):
+            opt.zero_grad()
+            nn.functional.cross_entropy(probe(x_all[idx]), y[idx]).backward()
+            opt.step()
+    return LayerMix(mean, std, features.layers, probe.inp.weights)
 
 
 def _padded(features: WordFeatures, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -260,8 +366,11 @@ def _padded(features: WordFeatures, index: np.ndarray) -> tuple[torch.Tensor, to
 def _head_logits(head: nn.Module, features: WordFeatures, index: np.ndarray, batch_words: int = 8192) -> np.ndarray:
     """(sum of lengths, K) logits of sentences `index`, in order, flat."""
     if not getattr(head, "contextual", False):
-        x = features.rows(index)
-        parts = [head(torch.from_numpy(x[i : i + batch_words])).numpy() for i in range(0, len(x), batch_words)]
+        rows = features.word_index(index)
+        parts = [
+            head(features.batch(rows[i : i + batch_words])).numpy()
+            for i in range(0, len(rows), batch_words)
+        ]
         return np.concatenate(parts) if parts else np.zeros((0, head.n_labels), np.float32)
     out = []
     for batch in _sentence_batches(features.lengths(index), batch_words, order=None):
@@ -317,7 +426,7 @@ def _train_one(
     if head.contextual:
         lengths = features.lengths(train)
     else:
-        x_all = torch.from_numpy(features.rows(train))
+        rows = features.word_index(train)
         y_all = torch.from_numpy(np.concatenate(y_train)) if y_train else torch.zeros(0, dtype=torch.long)
     epoch = 0
     for epoch in range(1, cfg.epochs + 1):
@@ -335,10 +444,11 @@ def _train_one(
                 nn.functional.cross_entropy(logits.reshape(-1, n_labels), y.reshape(-1), ignore_index=-100).backward()
                 opt.step()
         else:
-            perm = torch.from_numpy(gen.permutation(len(x_all)))
-            for idx in perm.split(cfg.batch_size):
+            perm = gen.permutation(len(rows))
+            for lo in range(0, len(perm), cfg.batch_size):
+                idx = perm[lo : lo + cfg.batch_size]
                 opt.zero_grad()
-                loss_fn(head(x_all[idx]), y_all[idx]).backward()
+                loss_fn(head(features.batch(rows[idx])), y_all[idx]).backward()
                 opt.step()
         if len(hold) == 0:
             continue
@@ -377,10 +487,12 @@ def train_probe(
     hold = np.asarray(hold, dtype=np.int64)
     if len(train) == 0:
         raise ValueError("a probe head needs at least one training sentence")
-    x = features.rows(train)
-    mean = x.mean(axis=0)
-    std = x.std(axis=0) + 1e-5
-    del x
+    mix = None
+    if cfg.mix == "scalar" and features.layers > 1:
+        mix = fit_layer_mix(features, train, tags, n_labels, seed)
+        features = mix.apply(features)
+        cfg = cfg.model_copy(update={"mix": "concat"})
+    mean, std = features.moments(train)
     y_train = [np.asarray(tags[i], dtype=np.int64) for i in train]
     y_hold = torch.as_tensor(np.concatenate([np.asarray(tags[i], dtype=np.int64) for i in hold])) if len(hold) else None
     heads, epochs = [], []
@@ -391,7 +503,7 @@ def train_probe(
             )
             heads.append(head)
             epochs.append(n)
-    return ProbeModel(heads, epochs, time.perf_counter() - started)
+    return ProbeModel(heads, epochs, time.perf_counter() - started, mix)
 
 
 def train_probe_head(

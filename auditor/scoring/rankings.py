@@ -106,3 +106,16 @@ def span_quality(q: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
         if b > a:
             out[i] = q[a:b].min()
     return out
+
+
+def type_first_argmax(probs: np.ndarray, label_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) tag ids and (N,) confidences decoded type first: the most probable entity type (B-X
+    and I-X summed), then B or I of that type by their own probabilities. The plain argmax can
+    pick a B-LOC at 0.45 over B-ORG 0.30 + I-ORG 0.25, although the model believes ORG."""
+    probs = np.asarray(probs, dtype=np.float64)
+    ids, types = type_index(label_names)
+    tp = type_probs(probs, label_names)
+    best_type = tp.argmax(axis=1)
+    masked = np.where(ids[None, :] == best_type[:, None], probs, -1.0)
+    tags = masked.argmax(axis=1)
+    return tags.astype(np.int64), tp[np.arange(len(tp)), best_type]

@@ -21,7 +21,7 @@ from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
-from auditor.scoring.rankings import sentence_quality, word_quality
+from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, rank_issues
 
@@ -72,8 +72,15 @@ def compute_signals(
         losses = token_losses(frame.probs, frame.labels)
         seq_sum, seq_mean = sequence_losses(losses, frame.offsets)
         scheme = LabelScheme.from_names(frame.label_names)
-        predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
-        confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
+        if cfg.word_quality.startswith("collapsed"):
+            # decode as the quality reads the model: type first, so a flag agrees with its score
+            raw, _ = type_first_argmax(frame.probs, frame.label_names)
+            predicted = repair_iob2_ids(raw, frame.offsets, scheme)
+            tp = type_probs(frame.probs, frame.label_names)
+            confidence = tp[np.arange(frame.n_tokens), type_index(frame.label_names)[0][predicted]]
+        else:
+            predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
+            confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
         bar.update()
         bar.set_postfix_str("cleanlab")
         cl = cleanlab_signal(frame, cfg.cleanlab)
