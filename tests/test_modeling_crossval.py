@@ -286,3 +286,36 @@ def test_cli_runs_single_folds_then_merges(tmp_path):
     assert set(oof.fold.tolist()) == {0, 1}
     bad = runner.invoke(app, ["crossval", str(pipeline), "--fold", "7", "--quiet"])
     assert isinstance(bad.exception, ConfigError) and "fold 7 does not exist" in str(bad.exception)
+
+
+def test_parallel_fold_jobs_in_probe_mode_encode_once(corpus, tmp_path, monkeypatch):
+    import threading
+    import time as _time
+
+    import auditor.modeling.crossval as cv
+
+    calls = []
+    real = cv.encode_word_features
+
+    def slow_encode(*args, **kwargs):
+        calls.append(1)
+        _time.sleep(0.3)  # long enough for the second job to arrive while the first encodes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cv, "encode_word_features", slow_encode)
+    cfg = _cfg(crossval={"mode": "probe"})
+    errors = []
+
+    def job(k):
+        try:
+            run_crossval(corpus, cfg, tmp_path, folds=[k], progress=False)
+        except Exception as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=job, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(calls) == 1
+    assert (tmp_path / PREDICTIONS_FILE).is_file()

@@ -14,6 +14,8 @@ the folds are merged into run_dir/predictions.parquet as soon as all parts exist
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -374,6 +376,36 @@ def _probe_fold(ctx: _FoldContext, k: int, features: WordFeatures) -> tuple[Fold
     return result, oof
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive advisory lock on lock_path (created if missing) for the block."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _probe_features(run_dir: Path, plan: FoldPlan, cfg: PipelineConfig, model_path: str, progress: bool) -> WordFeatures:
+    return cached_word_features(
+        run_dir / FOLDS_DIR / "probe-features",
+        features_fingerprint(plan, cfg),
+        lambda: encode_word_features(
+            model_path,
+            list(plan.pool["tokens"]),
+            cfg.model.max_length,
+            cfg.model.stride,
+            cfg.training.eval_batch_size,
+            progress,
+            layers=cfg.crossval.probe.layers,
+            pooling=cfg.crossval.probe.pooling,
+        ),
+        layers=cfg.crossval.probe.layers,
+    )
+
+
 # --- fold parts on disk --------------------------------------------------------------------
 
 
@@ -485,21 +517,9 @@ def _run_folds(
     ctx = _FoldContext(plan, cfg, labels, model_path, progress, [list(t) for t in plan.pool["ner_tags"]])
     features, encode_seconds = None, 0.0
     if mode == "probe":
-        features = cached_word_features(
-            run_dir / FOLDS_DIR / "probe-features",
-            features_fingerprint(plan, cfg),
-            lambda: encode_word_features(
-                model_path,
-                list(plan.pool["tokens"]),
-                cfg.model.max_length,
-                cfg.model.stride,
-                cfg.training.eval_batch_size,
-                progress,
-                layers=cfg.crossval.probe.layers,
-                pooling=cfg.crossval.probe.pooling,
-            ),
-            layers=cfg.crossval.probe.layers,
-        )
+        # `--fold k` jobs started together: one encodes, the others wait and read its cache
+        with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
+            features = _probe_features(run_dir, plan, cfg, model_path, progress)
         encode_seconds = features.seconds
     for k in tqdm(todo, desc=f"crossval ({mode})", unit="fold", disable=not progress):
         if mode == "probe":
