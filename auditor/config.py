@@ -106,23 +106,25 @@ class ModelConfig(_Strict):
 
 
 class ProbeConfig(_Strict):
-    """The frozen-encoder probe (auditor.modeling.probe); defaults measured in benchmarks/README.md."""
+    """The frozen-encoder probe (auditor.modeling.probe). Defaults: the measured winner on real
+    errors and on injected PAN-X errors (benchmarks/README.md, "Real errors")."""
 
-    head: Literal["logreg", "mlp", "bilstm"] = "logreg"
+    head: Literal["logreg", "mlp", "bilstm"] = "mlp"
     # word vector: hidden states of the last `layers` layers, pooled over the word's sub-words
-    layers: Annotated[int, Field(ge=1)] = 1
+    layers: Annotated[int, Field(ge=1)] = 12
     pooling: Literal["first", "mean"] = "first"
-    # concat: layers side by side; scalar: a learned softmax-weighted sum (one layer's width)
-    mix: Literal["concat", "scalar"] = "concat"
+    # scalar: a learned softmax-weighted sum of the layers (fitted per fold, then fixed);
+    # concat: the layers side by side (a head as wide as all of them: slow)
+    mix: Literal["concat", "scalar"] = "scalar"
     hidden_size: Annotated[int, Field(ge=2)] = 256
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
     # at most this many epochs; training stops after `patience` epochs without a better
     # holdout loss and keeps the best epoch's weights
-    epochs: Annotated[int, Field(ge=1)] = 30
-    patience: Annotated[int, Field(ge=1)] = 3
-    learning_rate: Annotated[float, Field(gt=0)] = 1e-3
+    epochs: Annotated[int, Field(ge=1)] = 20
+    patience: Annotated[int, Field(ge=1)] = 2
+    learning_rate: Annotated[float, Field(gt=0)] = 2e-3
     # words per batch for logreg/mlp; about this many words of whole sentences for bilstm
-    batch_size: Annotated[int, Field(ge=1)] = 64
+    batch_size: Annotated[int, Field(ge=1)] = 1024
     # heads per fold with different seeds, averaged (logits)
     ensemble: Annotated[int, Field(ge=1)] = 1
 
@@ -178,7 +180,9 @@ class WeightsConfig(_Strict):
     model: Annotated[float, Field(ge=0)] = 1.0
     cleanlab: Annotated[float, Field(ge=0)] = 0.0
     sequence_loss: Annotated[float, Field(ge=0)] = 0.0
-    consistency: Annotated[float, Field(ge=0)] = 0.0
+    # small: it adds +0.005..0.01 AP where forms repeat, and more would let real silver
+    # inconsistencies crowd the top of the list (PAN-X fr at 0.5 and 1.0)
+    consistency: Annotated[float, Field(ge=0)] = 0.25
 
 
 class ScoringConfig(_Strict):
@@ -186,7 +190,7 @@ class ScoringConfig(_Strict):
     # B-X and I-X summed; self_confidence = p(given tag); *_margin = the margin versions
     word_quality: Literal["collapsed", "self_confidence", "normalized_margin", "collapsed_margin"] = "collapsed"
     # how a sentence's word scores become one sentence score (sentence-level rankings)
-    sentence_aggregate: Literal["min", "softmin", "mean", "product", "expected_errors"] = "min"
+    sentence_aggregate: Literal["min", "softmin", "mean", "product", "expected_errors"] = "softmin"
     cleanlab: CleanlabConfig = CleanlabConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()
     weights: WeightsConfig = WeightsConfig()

@@ -119,3 +119,16 @@ def test_truncated_feature_cache_is_recomputed(tmp_path):
     np.save(tmp_path / "c" / "vectors.npy", np.zeros((3, 4), np.float16))  # fewer rows than offsets say
     again = cached_word_features(tmp_path / "c", "fp", lambda: WordFeatures(feats.vectors, feats.offsets, 2.0, 1), layers=1)
     assert again.seconds == 2.0 and len(again.vectors) == feats.offsets[-1]
+
+
+def test_feature_cache_of_a_shallow_encoder_serves_requests_for_more_layers(tmp_path):
+    feats, _ = _corpus(10, 6, dim=4, layers=2)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return WordFeatures(feats.vectors.copy(), feats.offsets, 1.0, 2, encoder_layers=2)
+
+    cached_word_features(tmp_path / "c", "fp", compute, layers=12)
+    again = cached_word_features(tmp_path / "c", "fp", compute, layers=12)
+    assert len(calls) == 1 and again.layers == 2

@@ -58,6 +58,8 @@ class WordFeatures:
     offsets: np.ndarray
     seconds: float
     layers: int = 1
+    # the encoder's number of layers, when known: a request for more is served by all of them
+    encoder_layers: int | None = None
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """The stacked word vectors of sentences `index` (in that order)."""
@@ -144,7 +146,7 @@ def encode_word_features(
     )
     offsets = np.concatenate([[0], np.cumsum(n_words)]).astype(np.int64)
     vectors = np.concatenate(per_sentence) if per_sentence else np.zeros((0, dim), np.float16)
-    return WordFeatures(vectors, offsets, time.perf_counter() - start, layers)
+    return WordFeatures(vectors, offsets, time.perf_counter() - start, layers, n_layers)
 
 
 def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int | None = None) -> WordFeatures:
@@ -156,12 +158,13 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
             stored = int(meta.get("layers", 1))
-            if meta.get("fingerprint") == fingerprint and (layers is None or stored >= layers):
+            exhausted = meta.get("encoder_layers") is not None and stored >= int(meta["encoder_layers"])
+            if meta.get("fingerprint") == fingerprint and (layers is None or stored >= layers or exhausted):
                 # float16 in memory too: a 12-layer cache of a 250k-word corpus is 2.3 GB, not 4.6
                 vectors = np.load(cache_dir / "vectors.npy")
                 offsets = np.load(cache_dir / "offsets.npy")
                 if len(offsets) and offsets[-1] == len(vectors):
-                    feats = WordFeatures(vectors, offsets, meta["seconds"], stored)
+                    feats = WordFeatures(vectors, offsets, meta["seconds"], stored, meta.get("encoder_layers"))
                     return feats.select_layers(layers) if layers is not None and layers < stored else feats
         except (OSError, ValueError, KeyError):
             pass  # unreadable or truncated: recompute below
@@ -171,7 +174,12 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int
     with atomic_path(cache_dir, is_dir=True) as tmp:
         np.save(tmp / "vectors.npy", feats.vectors)
         np.save(tmp / "offsets.npy", feats.offsets)
-        meta = {"fingerprint": fingerprint, "seconds": feats.seconds, "layers": feats.layers}
+        meta = {
+            "fingerprint": fingerprint,
+            "seconds": feats.seconds,
+            "layers": feats.layers,
+            "encoder_layers": feats.encoder_layers,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return feats
 
