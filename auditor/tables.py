@@ -164,8 +164,27 @@ def rank_issues(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+# columns added after the first issue files were written: filled in when absent, so older runs
+# and hand-made tables stay readable (NaN scores, empty per-word lists)
+OPTIONAL_ISSUE_COLUMNS = ("model_score", "given_prob", "suggested_prob")
+
+
+def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """df with every OPTIONAL_ISSUE_COLUMNS column present (defaults where absent)."""
+    df = df.copy()
+    if "model_score" not in df.columns:
+        df["model_score"] = np.nan
+    for col in ("given_prob", "suggested_prob"):
+        values = df[col] if col in df.columns else [None] * len(df)
+        df[col] = pd.Series(
+            [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in values], index=df.index, dtype=object
+        )
+    return df
+
+
 def write_issues(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write the issue table ranked by score (lower first); columns as ISSUE_COLUMNS."""
+    df = with_optional_columns(df)
     missing = set(ISSUE_COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"issue table lacks columns {sorted(missing)}")
@@ -183,8 +202,9 @@ def read_issues(path: str | os.PathLike, columns: list[str] | None = None) -> pd
         table = pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowInvalid) as err:
         raise DataError(f"{path}: cannot read the issue table ({err}); re-run the score stage") from None
-    want = set(columns or ISSUE_COLUMNS)
+    want = set(columns or ISSUE_COLUMNS) - set(OPTIONAL_ISSUE_COLUMNS)
     missing = want - set(table.column_names)
     if missing:
         raise DataError(f"{path}: not an auditor issue table (missing {sorted(missing)})")
-    return table.to_pandas()
+    df = table.to_pandas()
+    return df if columns is not None else with_optional_columns(df)
