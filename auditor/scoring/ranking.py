@@ -8,11 +8,14 @@ Each signal is read as a *quality* in [0, 1] (the chance that the given labels a
 - ``consistency``: the share of the surface form's occurrences labelled like this one;
 - ``sequence_loss``: exp(-summed loss of the sentence) (the chapter's sentence score).
 
-The first three are fused *per word*, as a weighted geometric mean (the weighted sum of
-log-evidence: two signals doubting the same word reinforce each other, a signal with no opinion,
-q = 1, adds nothing); a span takes its worst word, a sentence the configured aggregate
-(ScoringConfig.sentence_aggregate). The sequence quality, which exists only per sentence, joins
-that with its own weight. Weights: ScoringConfig.weights (measured on real errors, see
+The first three are fused *per word*, as the product of the qualities raised to their weights,
+exp(sum_i w_i log q_i) (the weighted sum of log-evidence: two signals doubting the same word
+reinforce each other, a signal with no opinion, q = 1, adds nothing). It is not renormalised by
+the sum of the weights: with the model at weight 1 its scale stays that of a probability, which
+the soft minimum over a sentence depends on (renormalising cost 0.005-0.013 sentence AP on PAN-X).
+A span takes its worst word, a sentence the configured aggregate
+(ScoringConfig.sentence_aggregate). The sequence quality, which exists only per sentence,
+multiplies that, raised to its own weight. Weights: ScoringConfig.weights (measured on real errors, see
 benchmarks/README.md). Two signals that carry the same number (cleanlab's self_confidence and a
 self_confidence model quality) must not both be weighted: check_weights refuses it.
 """
@@ -44,16 +47,14 @@ class WordQualities:
     consistency: np.ndarray
 
     def fused(self, weights: WeightsConfig) -> np.ndarray:
-        """(N,) weighted geometric mean of the word signals (1.0 when no word signal is weighted)."""
-        total = sum(getattr(weights, name) for name in WORD_SIGNALS)
-        if total <= 0:
-            return np.ones(len(self.model))
+        """(N,) product of the word signals' qualities raised to their weights, in [0, 1]
+        (1.0 when no word signal is weighted)."""
         log_sum = np.zeros(len(self.model), dtype=np.float64)
         for name in WORD_SIGNALS:
             w = getattr(weights, name)
             if w > 0:
                 log_sum += w * np.log(np.clip(getattr(self, name), MIN_QUALITY, 1.0))
-        return np.exp(log_sum / total)
+        return np.exp(log_sum)
 
 
 @dataclass
@@ -89,15 +90,11 @@ def check_weights(cfg: ScoringConfig) -> None:
 
 
 def _with_sequence(word_part: np.ndarray, sequence_loss: np.ndarray, weights: WeightsConfig) -> np.ndarray:
-    w_word = sum(getattr(weights, name) for name in WORD_SIGNALS)
-    w_seq = weights.sequence_loss
-    if w_seq <= 0:
+    """word_part (M,) times the sequence quality raised to its weight, in [0, 1]."""
+    if weights.sequence_loss <= 0:
         return np.clip(word_part, 0.0, 1.0)
     seq_q = np.exp(-np.maximum(np.asarray(sequence_loss, dtype=np.float64), 0.0))
-    log_sum = w_seq * np.log(np.clip(seq_q, MIN_QUALITY, 1.0))
-    if w_word > 0:
-        log_sum = log_sum + w_word * np.log(np.clip(word_part, MIN_QUALITY, 1.0))
-    return np.clip(np.exp(log_sum / (w_word + w_seq)), 0.0, 1.0)
+    return np.clip(word_part * np.clip(seq_q, MIN_QUALITY, 1.0) ** weights.sequence_loss, 0.0, 1.0)
 
 
 def span_scores(
