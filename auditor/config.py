@@ -197,8 +197,9 @@ class ScoringConfig(_Strict):
     # flag a token when any signal flags it; keep at most this many issues (None = all)
     max_issues: Annotated[int, Field(ge=1)] | None = None
     # the model's own disagreement flags a word when its (IOB2-repaired) tag differs from the
-    # given one with at least this probability
-    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # given one with at least this probability (0.3: a three-way doubt still becomes an issue;
+    # span coverage of real CoNLL errors 0.188 -> 0.200, PAN-X fr 0.689 -> 0.700)
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.3
 
 
 class ReviewConfig(_Strict):
