@@ -76,3 +76,40 @@ def test_saved_tagger_round_trips(corpus, tiny_path, tmp_path):
 def test_load_tagger_of_a_non_model_folder_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not a saved tagger"):
         load_tagger(tmp_path)
+
+
+def _mean_loss(model, tokenizer, rows, model_cfg) -> float:
+    """Mean token cross-entropy of `model` on the labelled first sub-words of `rows`."""
+    from transformers import DataCollatorForTokenClassification
+
+    ds = tagging_dataset(tokenizer, rows, model_cfg.max_length, model_cfg.stride)
+    batch = DataCollatorForTokenClassification(tokenizer)([ds[i] for i in range(len(ds))])
+    model.eval()
+    with torch.no_grad():
+        return float(model(**{k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "labels")}).loss)
+
+
+def test_finetuning_a_pretrained_style_local_model_lowers_its_loss(corpus, tiny_path, tmp_path):
+    """The fine-tune path on a model folder shaped like a Hub encoder (BERT, as multilingual-e5),
+    loaded with from_pretrained: a few steps of the real Trainer must lower the training loss."""
+    from transformers import BertConfig, BertModel, set_seed
+
+    from auditor.modeling.training import train_tagger
+
+    tokenizer = load_tokenizer(tiny_path)
+    folder = tmp_path / "bert-mini"
+    cfg = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id or 0,
+    )
+    torch.manual_seed(0)
+    BertModel(cfg).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    model_cfg = ModelConfig(name=str(folder), max_length=32, stride=8)
+    training = TrainingConfig(epochs=4, batch_size=8, learning_rate=3e-3, warmup=0.0, seed=5, group_by_length=False)
+    train = corpus["train"]
+    set_seed(training.seed)  # train_tagger seeds the same way before it adds the tagging head
+    before = _mean_loss(load_model(str(folder), LABEL_NAMES), tokenizer, train, model_cfg)
+    tagger = train_tagger(train, None, LABEL_NAMES, str(folder), model_cfg, training, progress=False)
+    after = _mean_loss(tagger.model, tokenizer, train, model_cfg)
+    assert after < 0.6 * before, (before, after)
