@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from datasets import DatasetDict, load_from_disk
 
 from auditor.data.corpus import CLEAN_COLUMN, label_names
-from auditor.review.adaptive import AdaptiveSettings, issue_features
+from auditor.review.adaptive import AdaptiveSettings, adapt_ranking, issue_features, prior_order
 from auditor.review.groups import find_groups
 from auditor.review.policies import ReviewTrace, oracle_labels, review_in_batches
 from auditor.tables import read_issues
@@ -75,10 +75,12 @@ class StrategyResult:
     refits: int
     precision_next: dict[int, float] = field(default_factory=dict)
     decisions_to: dict[float, int | None] = field(default_factory=dict)
+    kept_at: dict[int, int] = field(default_factory=dict)  # keep decisions made by each stop
     found_all: float = 0.0  # share of reachable error sentences found after the whole queue
     bulk_decisions: int = 0
     bulk_agreement: float | None = None  # carried-over decisions that equal the truth
     bulk_false_fixes: int = 0  # members with a right label that a group decision changed
+    same_pool: dict[int, float] = field(default_factory=dict)  # see same_pool_precision
 
 
 def load_run(run_dir: Path, truth_file: Path | None) -> RunData:
@@ -128,11 +130,33 @@ def run_strategy(data: RunData, strategy: str, batch: int, settings: AdaptiveSet
     seconds = time.perf_counter() - t0
     result = StrategyResult(strategy, seconds, trace.refits)
     for n, rows in trace.next_at.items():
-        y = truth[rows]
-        y = y[~np.isnan(y)]
-        result.precision_next[n] = float(y.mean()) if len(y) else float("nan")
+        result.precision_next[n] = _precision(truth, rows)
+        result.kept_at[n] = int((trace.labels[trace.reviewed[:n]] == 0.0).sum())
     _coverage(data, trace, result)
     return result
+
+
+def _precision(truth: np.ndarray, rows: np.ndarray) -> float:
+    y = truth[np.asarray(rows, dtype=np.int64)]
+    y = y[~np.isnan(y)]
+    return float(y.mean()) if len(y) else float("nan")
+
+
+def same_pool_precision(data: RunData, settings: AdaptiveSettings, next_n: int, features) -> dict[int, float]:
+    """Precision of the next `next_n` when the adaptive model learns from the *static* queue's
+    first n decisions and re-ranks the same remaining issues: the ranking's quality alone,
+    without the adaptive run having already taken the easy errors from the pool."""
+    truth = data.truth
+    prior = prior_order(data.issues)
+    decidable = prior[~np.isnan(truth[prior])]
+    out = {}
+    for n in STOPS:
+        labels = np.full(len(truth), np.nan)
+        labels[decidable[:n]] = truth[decidable[:n]]
+        ranking = adapt_ranking(data.issues, labels, settings, features,
+                                open_rows=np.isnan(labels) & ~np.isnan(truth))
+        out[n] = _precision(truth, ranking.order[:next_n]) if ranking.active else float("nan")
+    return out
 
 
 def _coverage(data: RunData, trace: ReviewTrace, result: StrategyResult) -> None:
@@ -173,13 +197,22 @@ def benchmark(data: RunData, batch: int, settings: AdaptiveSettings, next_n: int
               strategies: tuple[str, ...] = STRATEGIES, casefold: bool = False) -> dict[str, StrategyResult]:
     features = issue_features(data.issues)
     groups = find_groups(data.issues, casefold=casefold)
-    return {s: run_strategy(data, s, batch, settings, next_n, features, groups) for s in strategies}
+    results = {s: run_strategy(data, s, batch, settings, next_n, features, groups) for s in strategies}
+    if "adaptive" in results:
+        results["adaptive"].same_pool = same_pool_precision(data, settings, next_n, features)
+    return results
 
 
 def _fmt(x, pct: bool = False) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "—"
     return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def _ratio(a, b) -> float | None:
+    if a is None or b is None or not np.isfinite(a) or not np.isfinite(b) or b == 0:
+        return None
+    return a / b
 
 
 def markdown(data: RunData, results: dict[str, StrategyResult], next_n: int, batch: int) -> str:
@@ -199,15 +232,18 @@ def markdown(data: RunData, results: dict[str, StrategyResult], next_n: int, bat
         "",
         f"Precision of the next {next_n} issues after n decisions:",
         "",
-        "| decisions | static | adaptive | adaptive / static |",
-        "|---:|---:|---:|---:|",
+        "| decisions | kept so far (static / adaptive) | static | adaptive | adaptive / static "
+        "| adaptive, same decisions as static | same decisions / static |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     s, a = results.get("static"), results.get("adaptive")
     for n in STOPS:
         ps = s.precision_next.get(n) if s else None
         pa = a.precision_next.get(n) if a else None
-        ratio = pa / ps if ps and pa is not None and np.isfinite(ps) and np.isfinite(pa) else None
-        lines.append(f"| {n} | {_fmt(ps)} | {_fmt(pa)} | {_fmt(ratio)} |")
+        pp = a.same_pool.get(n) if a else None
+        kept = f"{s.kept_at.get(n, '—') if s else '—'} / {a.kept_at.get(n, '—') if a else '—'}"
+        lines.append(f"| {n} | {kept} | {_fmt(ps)} | {_fmt(pa)} | {_fmt(_ratio(pa, ps))} | {_fmt(pp)} "
+                     f"| {_fmt(_ratio(pp, ps))} |")
     lines += [
         "",
         "Decisions needed to reach a share of the reachable error sentences:",
@@ -238,6 +274,8 @@ def to_json(data: RunData, results: dict[str, StrategyResult]) -> dict:
         "strategies": {
             k: {
                 "precision_next": {str(n): v for n, v in r.precision_next.items()},
+                "precision_next_same_decisions": {str(n): v for n, v in r.same_pool.items()},
+                "kept_at": {str(n): v for n, v in r.kept_at.items()},
                 "decisions_to": {str(t): v for t, v in r.decisions_to.items()},
                 "found_all": r.found_all,
                 "bulk_decisions": r.bulk_decisions,
