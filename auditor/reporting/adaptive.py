@@ -35,6 +35,7 @@ def _feature_text(name: str) -> str:
     """'lang=de' -> 'language de'; 'group_evidence' -> a phrase a reader understands."""
     plain = {
         "group_evidence": "decisions on the same words and change",
+        "surface_evidence": "decisions on the same words (any change)",
         "model_agrees": "the model's tags equal the suggestion",
         "span_words": "span length",
         "surface_issues": "issues with the same words",

@@ -21,7 +21,8 @@ Features of an issue (all from the issue table, so the UI never needs the corpus
 - one-hot kind, entity type, language and change ('LOC→ORG');
 - per refit, the decided-group evidence: smoothed log-odds log((w + 1) / (r + 1)) of the
   wrong (w) and right (r) decisions on *other* members of the issue's group (leave-one-out,
-  so a decided issue never sees its own label).
+  so a decided issue never sees its own label), and the same over every issue with the same
+  case-folded words whatever the change (a word the curator keeps correcting).
 
 All features but the group evidence are standardised over the whole table (unsupervised), so
 a fitted weight reads as "per standard deviation" and the report can compare them.
@@ -119,12 +120,14 @@ class IssueFeatures:
     values:  (N, F) float64, standardised over the table (constant features are dropped)
     group:   (N,) int64 systematic-group code of each row (for the decided-group evidence)
     signals: the issue-table float columns used (the numeric signals)
+    surface: (N,) int64 code of the case-folded words (for the same-words evidence)
     """
 
     names: list[str]
     values: np.ndarray
     group: np.ndarray
     signals: list[str]
+    surface: np.ndarray | None = None
 
 
 def signal_columns(issues: pd.DataFrame) -> list[str]:
@@ -186,8 +189,10 @@ def issue_features(issues: pd.DataFrame, corpus_counts: Mapping[str, int] | None
         names.append("span_words")
         cols.append(np.log((issues["end"] - issues["start"]).to_numpy(dtype=np.float64).clip(1)))
     groups = find_groups(issues) if {"surface", "given", "suggested"} <= set(issues.columns) else None
+    surface_code = None
     if "surface" in issues.columns:
         folded = issues["surface"].map(lambda s: normalise_surface(s, casefold=True))
+        surface_code = pd.factorize(folded)[0].astype(np.int64)
         names.append("surface_issues")
         cols.append(np.log1p(folded.map(folded.value_counts()).to_numpy(dtype=np.float64)))
         if corpus_counts is not None:
@@ -216,7 +221,16 @@ def issue_features(issues: pd.DataFrame, corpus_counts: Mapping[str, int] | None
     varying = std > 1e-12
     values = (values[:, varying] - mean[varying]) / std[varying]
     group = groups.code if groups is not None else np.arange(n, dtype=np.int64)
-    return IssueFeatures([nm for nm, v in zip(names, varying) if v], values, group, signals)
+    return IssueFeatures([nm for nm, v in zip(names, varying) if v], values, group, signals, surface_code)
+
+
+def evidence_columns(features: IssueFeatures, labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The per-refit features: names and (N, E) leave-one-out evidence from decided issues."""
+    names, cols = ["group_evidence"], [group_evidence(features.group, labels)]
+    if features.surface is not None:
+        names.append("surface_evidence")
+        cols.append(group_evidence(features.surface, labels))
+    return names, np.column_stack(cols)
 
 
 def group_evidence(group: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -378,8 +392,9 @@ def adapt_ranking(
         return AdaptiveRanking(False, prior_pct, static_order, n_wrong, n_right, reason=reason)
 
     features = features if features is not None else issue_features(issues)
-    X = np.column_stack([features.values, group_evidence(features.group, labels)])
-    names = features.names + ["group_evidence"]
+    evidence_names, evidence = evidence_columns(features, labels)
+    X = np.column_stack([features.values, evidence])
+    names = features.names + evidence_names
     decided = (labels == 0.0) | (labels == 1.0)
     model = fit_model(X[decided], labels[decided], names, settings.C)
     p_wrong = model.predict(X)
