@@ -19,6 +19,7 @@ Features of an issue (all from the issue table, so the UI never needs the corpus
   size (auditor.review.groups), whether the model's own tags agree with the suggestion
   (model confidence in the suggestion), optionally the surface's corpus frequency;
 - one-hot kind, entity type, language and change ('LOC→ORG');
+- the log of the issue's prior (score-order) percentile rank;
 - per refit, the decided-group evidence: smoothed log-odds log((w + 1) / (r + 1)) of the
   wrong (w) and right (r) decisions on *other* members of the issue's group (leave-one-out,
   so a decided issue never sees its own label), and the same over every issue with the same
@@ -393,8 +394,12 @@ def adapt_ranking(
 
     features = features if features is not None else issue_features(issues)
     evidence_names, evidence = evidence_columns(features, labels)
-    X = np.column_stack([features.values, evidence])
-    names = features.names + evidence_names
+    # the prior rank itself, log-scaled: the first percent of the score order is far more
+    # often wrong than the tenth, which a percentile alone cannot express linearly
+    prior_log = np.log(prior_pct + 1.0 / max(1, len(prior_pct)))
+    prior_feat = (prior_log - prior_log.mean()) / (prior_log.std() or 1.0)
+    X = np.column_stack([features.values, evidence, prior_feat])
+    names = features.names + evidence_names + ["prior_log_rank"]
     decided = (labels == 0.0) | (labels == 1.0)
     model = fit_model(X[decided], labels[decided], names, settings.C)
     p_wrong = model.predict(X)
