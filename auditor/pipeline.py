@@ -140,7 +140,8 @@ def _run_score(ctx: RunContext) -> str:
 
     corpus = ctx.load_corpus()
     preds = OofPredictions.read(ctx.predictions_path)
-    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress)
+    evidence = sorted(set(ctx.cfg.data.audit) | set(ctx.cfg.data.train_splits))
+    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence)
     write_issues(result.issues, ctx.issues_path)
     update_metrics(ctx.run_dir, "scoring", result.summary.to_dict())
     note = f"{len(result.issues)} issues"
@@ -148,7 +149,7 @@ def _run_score(ctx: RunContext) -> str:
     if audited and all(has_clean_tags(d) for d in audited.values()):
         from auditor.scoring.detection import evaluate_detection
 
-        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring)
+        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence)
         update_metrics(ctx.run_dir, "detection", report.to_dict())
         combined = next((r for r in report.to_dict()["span"] if r["method"] == "combined"), None)
         if combined:

@@ -138,6 +138,7 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     "given": pa.list_(pa.string()),  # given tags of the span
     "suggested": pa.list_(pa.string()),  # suggested tags of the span (valid IOB2)
     "score": pa.float64(),  # combined, in [0, 1]; lower = more likely wrong
+    "model_score": pa.float64(),  # the model's word quality (scoring.word_quality) of the span's worst word
     "cleanlab_score": pa.float64(),  # cleanlab label quality of the span's worst token
     "token_loss": pa.float64(),  # max cross-entropy (nats) of a given tag in the span
     "consistency_score": pa.float64(),  # share of the surface form's occurrences labelled like this one
@@ -147,17 +148,47 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     "tags": pa.list_(pa.string()),  # given tags of the whole sentence
     "predicted": pa.list_(pa.string()),  # model tags of the whole sentence (valid IOB2)
     "token_losses": pa.list_(pa.float64()),  # per word of the whole sentence (nats)
+    "given_prob": pa.list_(pa.float64()),  # per word of the span: the model's probability of the given tag
+    "suggested_prob": pa.list_(pa.float64()),  # per word of the span: ... of the suggested tag
 }
 ISSUES_SCHEMA = pa.schema(list(ISSUE_COLUMNS.items()))
 ISSUE_KINDS = ("type", "boundary", "missing", "spurious")
 
 
+def rank_issues(df: pd.DataFrame) -> pd.DataFrame:
+    """The issue table in review order: score (lower first), then the span's worst token loss
+    (higher first), then a hash of issue_id, so exact ties interleave languages and splits
+    instead of following the alphabet of their ids."""
+    tiebreak = pd.util.hash_pandas_object(df["issue_id"], index=False).to_numpy() if len(df) else np.zeros(0, np.uint64)
+    order = np.lexsort((tiebreak, -df["token_loss"].to_numpy(dtype=np.float64), df["score"].to_numpy(dtype=np.float64)))
+    return df.iloc[order].reset_index(drop=True)
+
+
+# columns added after the first issue files were written: filled in when absent, so older runs
+# and hand-made tables stay readable (NaN scores, empty per-word lists)
+OPTIONAL_ISSUE_COLUMNS = ("model_score", "given_prob", "suggested_prob")
+
+
+def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """df with every OPTIONAL_ISSUE_COLUMNS column present (defaults where absent)."""
+    df = df.copy()
+    if "model_score" not in df.columns:
+        df["model_score"] = np.nan
+    for col in ("given_prob", "suggested_prob"):
+        values = df[col] if col in df.columns else [None] * len(df)
+        df[col] = pd.Series(
+            [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in values], index=df.index, dtype=object
+        )
+    return df
+
+
 def write_issues(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write the issue table ranked by score (lower first); columns as ISSUE_COLUMNS."""
+    df = with_optional_columns(df)
     missing = set(ISSUE_COLUMNS) - set(df.columns)
     if missing:
         raise ValueError(f"issue table lacks columns {sorted(missing)}")
-    df = df.sort_values(["score", "issue_id"], kind="stable").reset_index(drop=True)
+    df = rank_issues(df)
     table = pa.Table.from_pandas(df[list(ISSUE_COLUMNS)], schema=ISSUES_SCHEMA, preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
@@ -171,8 +202,9 @@ def read_issues(path: str | os.PathLike, columns: list[str] | None = None) -> pd
         table = pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowInvalid) as err:
         raise DataError(f"{path}: cannot read the issue table ({err}); re-run the score stage") from None
-    want = set(columns or ISSUE_COLUMNS)
+    want = set(columns or ISSUE_COLUMNS) - set(OPTIONAL_ISSUE_COLUMNS)
     missing = want - set(table.column_names)
     if missing:
         raise DataError(f"{path}: not an auditor issue table (missing {sorted(missing)})")
-    return table.to_pandas()
+    df = table.to_pandas()
+    return df if columns is not None else with_optional_columns(df)

@@ -122,6 +122,29 @@ def test_plan_puts_non_audited_training_splits_on_every_training_side(corpus):
         assert {plan.langs[i] for i in hold} == {"de", "fr"}
 
 
+def test_identical_sentences_share_a_fold_and_never_train_the_fold_that_predicts_them(corpus):
+    # copies of one audited sentence, and a training-only copy of another
+    train = corpus["train"]
+    dup = train.select([5, 5, 5]).map(lambda r, i: {"id": f"de/train/99000{i}"}, with_indices=True)
+    extra = train.select([9]).map(lambda r: {"id": "de/validation/990009"})
+    with_dups = DatasetDict(
+        {
+            "train": concatenate_datasets([train, dup]),
+            "validation": concatenate_datasets([corpus["validation"], extra.cast(corpus["validation"].features)]),
+        }
+    )
+    plan = plan_folds(with_dups, _cfg(crossval={"folds": 3}))
+    copies = [i for i, t in enumerate(plan.pool["tokens"][: plan.n_audited]) if t == train[5]["tokens"]]
+    assert len(copies) >= 4 and len(set(plan.fold_of[copies].tolist())) == 1
+    k = int(plan.fold_of[9])
+    copy_row = len(plan.pool) - 1
+    tr, hold = plan.train_and_holdout(k)
+    assert copy_row not in set(tr.tolist()) | set(hold.tolist())
+    other = (k + 1) % 3
+    tr, hold = plan.train_and_holdout(other)
+    assert copy_row in set(tr.tolist()) | set(hold.tolist())
+
+
 def test_bad_fold_requests_are_config_errors(corpus, tmp_path):
     with pytest.raises(ConfigError, match="fold 2 does not exist"):
         run_crossval(corpus, _cfg(), tmp_path, folds=[2], progress=False)
@@ -263,3 +286,36 @@ def test_cli_runs_single_folds_then_merges(tmp_path):
     assert set(oof.fold.tolist()) == {0, 1}
     bad = runner.invoke(app, ["crossval", str(pipeline), "--fold", "7", "--quiet"])
     assert isinstance(bad.exception, ConfigError) and "fold 7 does not exist" in str(bad.exception)
+
+
+def test_parallel_fold_jobs_in_probe_mode_encode_once(corpus, tmp_path, monkeypatch):
+    import threading
+    import time as _time
+
+    import auditor.modeling.crossval as cv
+
+    calls = []
+    real = cv.encode_word_features
+
+    def slow_encode(*args, **kwargs):
+        calls.append(1)
+        _time.sleep(0.3)  # long enough for the second job to arrive while the first encodes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cv, "encode_word_features", slow_encode)
+    cfg = _cfg(crossval={"mode": "probe"})
+    errors = []
+
+    def job(k):
+        try:
+            run_crossval(corpus, cfg, tmp_path, folds=[k], progress=False)
+        except Exception as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=job, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(calls) == 1
+    assert (tmp_path / PREDICTIONS_FILE).is_file()

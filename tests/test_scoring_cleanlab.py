@@ -43,7 +43,7 @@ def test_other_token_methods_and_softmin(noisy_frame, method):
     assert np.isfinite(sig.sentence_quality).all()
 
 
-def test_a_class_absent_from_the_given_tags_falls_back_to_predicted_neq_given():
+def test_a_class_absent_from_the_given_tags_keeps_the_configured_filter_and_the_issue_is_still_found():
     names = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]  # no LOC in the given tags
     records = [{"id": f"s{i}", "tokens": ["Anna", "lacht"], "ner_tags": ["B-PER", "O"], "lang": "de"} for i in range(5)]
     corpus = DatasetDict(train=dataset_from_records(records, names))
@@ -58,5 +58,14 @@ def test_a_class_absent_from_the_given_tags_falls_back_to_predicted_neq_given():
         probs,
         names,
     )
-    sig = cleanlab_signal(scoring_frame(corpus, preds), CleanlabConfig(filter_by="prune_by_noise_rate"))
-    assert list(np.flatnonzero(sig.is_issue)) == [0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cleanlab's expected few-examples warning must not leak
+        sig = cleanlab_signal(scoring_frame(corpus, preds), CleanlabConfig(filter_by="prune_by_noise_rate"))
+    assert sig.token_quality[0] < 0.1
+    from auditor.config import ScoringConfig
+    from auditor.scoring.score import score_corpus
+
+    issues = score_corpus(corpus, preds, ScoringConfig(), progress=False).issues
+    assert issues.iloc[0]["issue_id"] == "s0:0-1" and list(issues.iloc[0]["suggested"]) == ["B-LOC"]

@@ -104,7 +104,9 @@ def test_consistency_only_issue_suggests_the_majority_labelling():
     row = issues.iloc[0]
     assert row["kind"] == "type" and list(row["suggested"]) == ["B-ORG", "I-ORG"]
     assert row["consistency_score"] == pytest.approx(0.05)
-    assert row["score"] < 0.5  # a span doubted by one signal only still ranks as doubtful
+    # consistency alone moves the span down, but with its small weight it cannot outrank what
+    # the model doubts strongly (benchmarks/README.md: more weight spoils the top on PAN-X)
+    assert 0.3 < row["score"] < row["model_score"] - 0.3
 
 
 def test_linear_time_on_a_large_corpus():

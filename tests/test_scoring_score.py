@@ -109,6 +109,16 @@ def test_predictions_with_another_label_set_fail_clearly(corpus, preds):
 
 
 def test_all_zero_weights_are_a_config_error(corpus, preds):
-    w = WeightsConfig(cleanlab=0, token_loss=0, sequence_loss=0, consistency=0)
+    w = WeightsConfig(model=0, cleanlab=0, sequence_loss=0, consistency=0)
     with pytest.raises(ConfigError, match="scoring.weights"):
         score_corpus(corpus, preds, ScoringConfig(weights=w), progress=False)
+
+
+def test_the_same_number_is_never_counted_twice(corpus, preds):
+    # cleanlab's self_confidence token score is p(given tag): the self_confidence model quality
+    w = WeightsConfig(model=1, cleanlab=1)
+    cfg = ScoringConfig(word_quality="self_confidence", weights=w)
+    with pytest.raises(ConfigError, match="counted twice"):
+        score_corpus(corpus, preds, cfg, progress=False)
+    # the type-collapsed quality is a different number: both may be weighted
+    score_corpus(corpus, preds, ScoringConfig(word_quality="collapsed", weights=w), progress=False)

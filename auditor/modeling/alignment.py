@@ -59,12 +59,14 @@ class Window:
     input_ids: (T,) ids including special tokens, T <= max_length
     words:     words whose first sub-word lies in the window, as (word_index, position in input_ids)
     owned:     the subset of ``words`` this window predicts (see the module docstring)
+    content_end: position in input_ids one past the last sub-word (where the trailing specials begin)
     """
 
     sentence: int
     input_ids: list[int]
     words: list[tuple[int, int]]
     owned: list[tuple[int, int]] = field(default_factory=list)
+    content_end: int | None = None
 
 
 def special_tokens_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
@@ -170,7 +172,7 @@ def make_windows(
                     centrality = min(g - start, end - 1 - g)
                     if w not in best or centrality > best[w][0]:
                         best[w] = (centrality, len(mine), pos)
-            mine.append(Window(row, ids, words))
+            mine.append(Window(row, ids, words, content_end=len(prefix) + end - start))
         for w in range(sent.n_words):
             _, k, pos = best[w]
             mine[k].owned.append((w, pos))

@@ -14,6 +14,8 @@ the folds are merged into run_dir/predictions.parquet as soon as all parts exist
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from datasets import Dataset, DatasetDict, concatenate_datasets
 from seqeval.metrics import f1_score
@@ -36,13 +39,7 @@ from auditor.errors import ConfigError, DataError
 from auditor.modeling.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
-from auditor.modeling.probe import (
-    WordFeatures,
-    cached_word_features,
-    encode_word_features,
-    head_logits,
-    train_probe_head,
-)
+from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
 from auditor.tables import OofPredictions
 
@@ -52,7 +49,7 @@ PART_FILE = "predictions.parquet"
 RESULT_FILE = "result.json"
 MERGED_FILE = "merged.fingerprint"  # the fingerprint predictions.parquet was merged from
 _BASE_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: folds by content, probe heads with early stopping
 
 
 @dataclass
@@ -64,6 +61,7 @@ class FoldResult:
     temperature: the fitted T (1.0 when calibration is off or the holdout is empty)
     n_train:     training sentences; n_heldout: audited sentences it predicted
     seconds:     wall-clock time of the fold (training + prediction; probe: heads only)
+    epochs:      probe mode: epochs each head trained before early stopping (None: finetune)
     """
 
     fold: int
@@ -74,6 +72,7 @@ class FoldResult:
     n_train: int
     n_heldout: int
     seconds: float
+    epochs: list[int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,18 +120,36 @@ def resolve_mode(cfg: PipelineConfig) -> str:
 # --- fold plan -----------------------------------------------------------------------------
 
 
-def assign_folds(langs: np.ndarray, k: int, seed: int) -> np.ndarray:
+def assign_folds(langs: np.ndarray, k: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
     """(n,) fold id per sentence: each language is shuffled (seeded) and dealt round-robin,
-    continuing the deal across languages so fold sizes differ by at most one."""
+    continuing the deal across languages so fold sizes differ by at most one.
+
+    groups: (n,) optional group id per sentence (e.g. identical token sequences); a group is
+    dealt as one unit, to the fold of its first member's language, so copies of a sentence never
+    sit on both sides of a fold (a model that trained on the copy would vouch for its error)."""
     rng = np.random.default_rng(seed)
-    fold = np.empty(len(langs), dtype=np.int64)
+    n = len(langs)
+    if groups is None:
+        groups = np.arange(n)
+    _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    head_lang = langs[first]
+    group_fold = np.empty(len(first), dtype=np.int64)
     dealt = 0
-    for lang in sorted(set(langs.tolist())):
-        idx = np.flatnonzero(langs == lang)
+    for lang in sorted(set(head_lang.tolist())):
+        # groups in order of first appearance, so the deal does not depend on group id values
+        idx = np.flatnonzero(head_lang == lang)
+        idx = idx[np.argsort(first[idx], kind="stable")]
         idx = idx[rng.permutation(len(idx))]
-        fold[idx] = (dealt + np.arange(len(idx))) % k
+        group_fold[idx] = (dealt + np.arange(len(idx))) % k
         dealt += len(idx)
-    return fold
+    return group_fold[inverse].astype(np.int64)
+
+
+def content_keys(tokens: list[list[str]]) -> np.ndarray:
+    """(n,) int64 id per sentence, equal for sentences with identical token sequences."""
+    keys = ["\x1f".join(t) for t in tokens]
+    codes, _ = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+    return codes.astype(np.int64)
 
 
 def holdout_subset(candidates: np.ndarray, langs: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -157,6 +174,7 @@ class FoldPlan:
     pool:     audited splits (cfg.data.audit order) then non-audited training splits
     audited:  (n_pool,) bool, True for audited rows (the first n_audited rows)
     fold_of:  (n_audited,) fold of each audited row
+    content:  (n_pool,) content id per row (equal for identical token sequences)
     """
 
     pool: Dataset
@@ -165,6 +183,7 @@ class FoldPlan:
     k: int
     seed: int
     holdout: float
+    content: np.ndarray
     langs: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -175,8 +194,12 @@ class FoldPlan:
         return np.flatnonzero(self.fold_of == k)
 
     def train_and_holdout(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Pool indices (train, holdout) of fold k's training side."""
-        side = np.concatenate([np.flatnonzero(self.fold_of != k), np.arange(self.n_audited, len(self.pool))])
+        """Pool indices (train, holdout) of fold k's training side: the other folds and the
+        training-only rows, minus any row whose tokens equal a sentence fold k predicts."""
+        extra = np.arange(self.n_audited, len(self.pool))
+        held_content = np.unique(self.content[self.heldout(k)])
+        extra = extra[~np.isin(self.content[extra], held_content)]
+        side = np.concatenate([np.flatnonzero(self.fold_of != k), extra])
         hold = holdout_subset(side, self.langs, self.holdout, self.seed * 1000 + k)
         return np.setdiff1d(side, hold), hold
 
@@ -201,7 +224,9 @@ def plan_folds(corpus: DatasetDict, cfg: PipelineConfig) -> FoldPlan:
     if len(set(ids)) != len(ids):
         raise DataError("sentence ids are not unique across the audited and training splits; rebuild the corpus")
     langs = np.asarray(pool["lang"][:n_audited], dtype=object)
-    return FoldPlan(pool, n_audited, assign_folds(langs, k, cfg.data.seed), k, cfg.data.seed, cfg.crossval.holdout)
+    content = content_keys(pool["tokens"])
+    fold_of = assign_folds(langs, k, cfg.data.seed, groups=content[:n_audited])
+    return FoldPlan(pool, n_audited, fold_of, k, cfg.data.seed, cfg.crossval.holdout, content)
 
 
 def fingerprint(plan: FoldPlan, cfg: PipelineConfig, mode: str) -> str:
@@ -214,11 +239,25 @@ def fingerprint(plan: FoldPlan, cfg: PipelineConfig, mode: str) -> str:
         "n_audited": plan.n_audited,
         "crossval": cfg.crossval.model_dump(exclude={"keep_checkpoints"}),
         "model": cfg.model.model_dump(),
-        "training": cfg.training.model_dump() if mode == "finetune" else cfg.training.weight_decay,
+        # probe heads are seeded with training.seed and regularised with its weight decay
+        "training": cfg.training.model_dump() if mode == "finetune" else [cfg.training.weight_decay, cfg.training.seed],
         "labels": corpus_label_names(plan.pool),
     }
     h.update(json.dumps(settings, sort_keys=True).encode())
     for batch in plan.pool.select_columns(["id", "tokens", "ner_tags"]).iter(batch_size=1000):
+        h.update(json.dumps(batch, ensure_ascii=False).encode())
+    return h.hexdigest()[:16]
+
+
+def features_fingerprint(plan: FoldPlan, cfg: PipelineConfig) -> str:
+    """Hash of what the frozen word vectors depend on (not the heads: changing a head setting
+    must not pay for another encoder pass)."""
+    h = hashlib.sha256()
+    probe = cfg.crossval.probe
+    # not the number of layers: a cache holding more layers serves any smaller number
+    settings = {"v": 2, "model": cfg.model.model_dump(), "pooling": probe.pooling}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    for batch in plan.pool.select_columns(["id", "tokens"]).iter(batch_size=1000):
         h.update(json.dumps(batch, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
@@ -317,27 +356,54 @@ def _finetune_fold(ctx: _FoldContext, k: int):
 
 
 def _probe_fold(ctx: _FoldContext, k: int, features: WordFeatures) -> tuple[FoldResult, OofPredictions]:
-    """Train fold k's head on the frozen word vectors; returns (result, predictions)."""
+    """Train fold k's heads on the frozen word vectors; returns (result, predictions)."""
     started = time.perf_counter()
     plan, cfg = ctx.plan, ctx.cfg
     train, hold = plan.train_and_holdout(k)
-    y = np.asarray([t for i in train for t in ctx.tags[i]], dtype=np.int64)
-    head = train_probe_head(
-        features.rows(train),
-        y,
+    model = train_probe(
+        features,
+        train,
+        ctx.tags,
+        hold,
         len(ctx.label_names),
         cfg.crossval.probe,
         cfg.training.weight_decay,
         seed=cfg.training.seed + k,
         progress=ctx.progress,
     )
+    result, oof = _finish_fold(ctx, k, train, hold, plan.heldout(k), lambda index: model.logits(features, index), started)
+    result.epochs = list(model.epochs)
+    return result, oof
 
-    def logits_of(index: np.ndarray) -> list[np.ndarray]:
-        flat = head_logits(head, features.rows(index))
-        sizes = [int(features.offsets[i + 1] - features.offsets[i]) for i in index]
-        return np.split(flat, np.cumsum(sizes)[:-1]) if len(index) else []
 
-    return _finish_fold(ctx, k, train, hold, plan.heldout(k), logits_of, started)
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive advisory lock on lock_path (created if missing) for the block."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _probe_features(run_dir: Path, plan: FoldPlan, cfg: PipelineConfig, model_path: str, progress: bool) -> WordFeatures:
+    return cached_word_features(
+        run_dir / FOLDS_DIR / "probe-features",
+        features_fingerprint(plan, cfg),
+        lambda: encode_word_features(
+            model_path,
+            list(plan.pool["tokens"]),
+            cfg.model.max_length,
+            cfg.model.stride,
+            cfg.training.eval_batch_size,
+            progress,
+            layers=cfg.crossval.probe.layers,
+            pooling=cfg.crossval.probe.pooling,
+        ),
+        layers=cfg.crossval.probe.layers,
+    )
 
 
 # --- fold parts on disk --------------------------------------------------------------------
@@ -451,18 +517,9 @@ def _run_folds(
     ctx = _FoldContext(plan, cfg, labels, model_path, progress, [list(t) for t in plan.pool["ner_tags"]])
     features, encode_seconds = None, 0.0
     if mode == "probe":
-        features = cached_word_features(
-            run_dir / FOLDS_DIR / "probe-features",
-            fp,
-            lambda: encode_word_features(
-                model_path,
-                list(plan.pool["tokens"]),
-                cfg.model.max_length,
-                cfg.model.stride,
-                cfg.training.eval_batch_size,
-                progress,
-            ),
-        )
+        # `--fold k` jobs started together: one encodes, the others wait and read its cache
+        with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
+            features = _probe_features(run_dir, plan, cfg, model_path, progress)
         encode_seconds = features.seconds
     for k in tqdm(todo, desc=f"crossval ({mode})", unit="fold", disable=not progress):
         if mode == "probe":

@@ -47,13 +47,20 @@ def word_vectors(
     batch_size: int = 64,
     progress: bool = True,
     desc: str = "predict",
+    pooling: str = "first",
+    dtype: type = np.float32,
 ) -> list[np.ndarray]:
     """Run `forward` over the windows and collect, per sentence, the (n_words, dim) float32
-    outputs at each word's first sub-word in its owner window. n_words[i] = words of sentence i.
+    outputs at each word in its owner window. n_words[i] = words of sentence i.
 
+    pooling "first": the output at the word's first sub-word; "mean": the mean over the word's
+    sub-words in that window (a word cut by the window edge averages the part inside).
+    dtype: of the returned arrays (float16 halves the memory of many-layer probe features).
     Windows are batched by length (fewer pad positions); the output order is the sentence order.
     """
-    out = [np.zeros((n, dim), dtype=np.float32) for n in n_words]
+    if pooling not in ("first", "mean"):
+        raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
+    out = [np.zeros((n, dim), dtype=dtype) for n in n_words]
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
     bar = tqdm(total=sum(n_words), desc=desc, unit="word", disable=not progress, leave=False)
     for lo in range(0, len(order), batch_size):
@@ -66,12 +73,31 @@ def word_vectors(
             mask[r, : len(w.input_ids)] = 1
         values = forward(ids.to(device), mask.to(device)).float().cpu().numpy()
         for r, w in enumerate(batch):
-            if w.owned:
-                words, pos = zip(*w.owned)
+            if not w.owned:
+                continue
+            words, pos = zip(*w.owned)
+            if pooling == "first":
                 out[w.sentence][list(words)] = values[r, list(pos)]
+            else:
+                out[w.sentence][list(words)] = _mean_pooled(values[r], w, pos)
         bar.update(sum(len(w.owned) for w in batch))
     bar.close()
     return out
+
+
+def _mean_pooled(values: np.ndarray, window: Window, owned_pos: Sequence[int]) -> np.ndarray:
+    """(n_owned, dim) mean of the window's outputs over each owned word's sub-words.
+
+    A word's sub-words run from its first sub-word to the next word's first sub-word; the last
+    word of the window runs to the window's last content position. values: (T, dim)."""
+    starts = [p for _, p in window.words]
+    # windows built by hand without content_end: the last word keeps only its first sub-word
+    content_end = window.content_end if window.content_end is not None else starts[-1] + 1
+    ends = dict(zip(starts, starts[1:] + [content_end]))
+    csum = np.concatenate([np.zeros((1, values.shape[1]), values.dtype), np.cumsum(values, axis=0)])
+    lo = np.asarray(owned_pos, dtype=np.int64)
+    hi = np.asarray([ends[p] for p in owned_pos], dtype=np.int64)
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)[:, None]
 
 
 def predict_word_logits(

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from auditor.errors import AuditorError, DataError
 from auditor.review.store import Decision
-from auditor.tables import ISSUE_COLUMNS
+from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS
 
 # status codes of an issue in the status array (int8); OPEN = no decision (or undone)
 OPEN, ACCEPT, RELABEL, KEEP, SKIP = 0, 1, 2, 3, 4
@@ -152,7 +152,7 @@ class IssueTable:
             table = pq.read_table(path)
         except (OSError, pa.ArrowInvalid) as err:
             raise DataError(f"{path}: cannot read the issue table ({err}); re-run the score stage") from None
-        missing = set(ISSUE_COLUMNS) - set(table.column_names)
+        missing = set(ISSUE_COLUMNS) - set(OPTIONAL_ISSUE_COLUMNS) - set(table.column_names)
         if missing:
             raise DataError(f"{path}: not an auditor issue table (missing {sorted(missing)})")
         if shard is not None and shard.count > 1:

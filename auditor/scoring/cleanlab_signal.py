@@ -53,22 +53,15 @@ def cleanlab_signal(frame: ScoringFrame, cfg: CleanlabConfig) -> CleanlabSignal:
 
 
 def _find_issues(labels: list, probs: list, frame: ScoringFrame, cfg: CleanlabConfig) -> list[tuple[int, int]]:
-    n_classes = len(frame.label_names)
-    present = np.bincount(frame.labels, minlength=n_classes) > 0
-    if cfg.filter_by != "predicted_neq_given" and not present.all():
-        # Confident learning estimates per-class noise rates; a class absent from the given tags
-        # (a small audit, or a tag only the clean copy uses) has none. Fall back to the rule
-        # cleanlab itself uses as its simplest filter.
-        filter_by = "predicted_neq_given"
-    else:
-        filter_by = cfg.filter_by
+    # cleanlab 2.9 handles classes absent from the given tags itself (it warns that it may not
+    # flag every issue of such a class); only that expected warning is silenced, any other
+    # warning reaches the user.
     with warnings.catch_warnings():
-        # cleanlab warns about classes with few examples; the scores stay usable
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message=r"May not flag all label issues in class", category=UserWarning)
         return find_label_issues(
             labels,
             probs,
             return_indices_ranked_by=cfg.token_method,
-            filter_by=filter_by,
+            filter_by=cfg.filter_by,
             n_jobs=1,
         )

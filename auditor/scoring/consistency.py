@@ -47,8 +47,19 @@ def _factorize(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> ConsistencySignal:
-    """Score every word of the corpus by how consistently its surface forms are labelled."""
+def consistency_signal(
+    arrays: CorpusArrays, cfg: ConsistencyConfig, evidence: np.ndarray | None = None
+) -> ConsistencySignal:
+    """Score every word of the corpus by how consistently its surface forms are labelled.
+
+    evidence: (S,) bool, the sentences whose labels count as evidence (training and audited
+    splits; never test: the majority labelling becomes the suggested fix, and a fix drawn from
+    test labels would leak them into the cleaned training data). Words of other sentences score
+    1.0 with no suggestion. With cfg.per_language, a form is a (language, words) pair: "Paris"
+    in French and in English are judged apart (languages label names differently in PAN-X).
+    """
+    if evidence is not None and not np.asarray(evidence, dtype=bool).all():
+        return _on_subset(arrays, cfg, np.asarray(evidence, dtype=bool))
     n = len(arrays.labels)
     labels = arrays.labels
     n_labels = len(arrays.label_names)
@@ -59,7 +70,11 @@ def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> Consiste
     if n == 0:
         return ConsistencySignal(np.ones(0), np.full(0, -1, dtype=np.int64), np.zeros(0, dtype=bool))
 
-    words, n_words = _factorize(arrays.tokens)
+    if cfg.per_language:
+        word_lang = np.repeat(arrays.langs.astype(str), arrays.lengths)
+        words, n_words = _factorize(np.char.add(np.char.add(word_lang, "\x1f"), arrays.tokens.astype(str)))
+    else:
+        words, n_words = _factorize(arrays.tokens)
     sentence_end = np.repeat(arrays.offsets[1:], arrays.lengths)
     pos = np.arange(n, dtype=np.int64)
     # running n-gram keys for the n-grams starting at `starts`
@@ -92,6 +107,29 @@ def consistency_signal(arrays: CorpusArrays, cfg: ConsistencyConfig) -> Consiste
     final = np.where(np.isnan(best), 1.0, best)
     best_sugg[final >= 1.0] = -1
     return ConsistencySignal(score=final, suggestion=best_sugg, flagged=final <= cfg.minority)
+
+
+def _on_subset(arrays: CorpusArrays, cfg: ConsistencyConfig, keep: np.ndarray) -> ConsistencySignal:
+    """consistency_signal over the sentences `keep` (S,) only, mapped back to every word."""
+    lengths = arrays.lengths
+    word_keep = np.repeat(keep, lengths)
+    sub_lengths = lengths[keep]
+    sub = CorpusArrays(
+        label_names=arrays.label_names,
+        ids=arrays.ids[keep],
+        splits=arrays.splits[keep],
+        langs=arrays.langs[keep],
+        offsets=np.concatenate([[0], np.cumsum(sub_lengths)]).astype(np.int64),
+        tokens=arrays.tokens[word_keep],
+        labels=arrays.labels[word_keep],
+        clean=None if arrays.clean is None else arrays.clean[word_keep],
+    )
+    part = consistency_signal(sub, cfg)
+    n = len(arrays.labels)
+    score, suggestion = np.ones(n), np.full(n, -1, dtype=np.int64)
+    score[word_keep] = part.score
+    suggestion[word_keep] = part.suggestion
+    return ConsistencySignal(score=score, suggestion=suggestion, flagged=score <= cfg.minority)
 
 
 def _type_ids(names: list[str]) -> np.ndarray:

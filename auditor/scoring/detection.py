@@ -8,11 +8,12 @@ Two levels:
   issue is a hit when it overlaps a true error span of its sentence. Recall@k = share of true
   error spans overlapped by the top k issues, so errors no issue covers cap recall and AP.
 
-Methods: combined, cleanlab, token_loss, sequence_loss (the chapter's method), consistency, each
-alone, and random (seeded). At span level they rank the issues by the issue's own columns (score,
-cleanlab_score, token_loss, sequence_loss, consistency_score); at sentence level by the same
-signals aggregated over the whole sentence (worst word, or the sentence's summed loss), with the
-combined score computed from those by auditor.scoring.ranking.
+Methods: combined, model (the configured word quality alone), cleanlab (cleanlab's own label
+quality, i.e. cleanlab alone on the same predictions), consistency, sequence_loss (the chapter's
+method), each alone, and random (seeded). At span level they rank the issues by the issue's own
+columns (score, model_score, cleanlab_score, consistency_score, sequence_loss); at sentence level
+by the same signals per sentence (the configured aggregate, cleanlab's sentence score, the
+worst share, the summed loss) and the combined sentence score of auditor.scoring.ranking.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from auditor.config import ScoringConfig
 from auditor.data.iob import spans
 from auditor.errors import DataError
 from auditor.scoring.frame import ScoringFrame
-from auditor.scoring.ranking import SIGNALS, SignalValues, combined_score, single_signal_score
-from auditor.scoring.score import compute_signals, sentence_signal_values
+from auditor.scoring.ranking import SIGNALS, single_signal_score
+from auditor.scoring.score import compute_signals, sentence_combined, sentence_signal_values
 from auditor.tables import OofPredictions
 
 DEFAULT_KS = (10, 50, 100, 500)
@@ -119,21 +120,25 @@ def evaluate_detection(
     preds: OofPredictions,
     cfg: ScoringConfig,
     ks: tuple[int, ...] = DEFAULT_KS,
+    evidence_splits: list[str] | None = None,
 ) -> DetectionReport:
     """Detection quality of the issue table and of each signal alone against clean_ner_tags.
 
     corpus: needs clean_ner_tags on every split; issues: the score stage's table (ISSUE_COLUMNS);
     preds: the out-of-fold predictions the issues came from. Raises DataError without clean tags.
     """
-    frame, signals = compute_signals(corpus, preds, cfg)
+    frame, signals = compute_signals(corpus, preds, cfg, evidence_splits=evidence_splits)
     if frame.clean is None:
         raise DataError(
             "detection quality needs known clean tags (clean_ner_tags): use the synthetic corpus "
             "or pass a corrected copy with --truth"
         )
     is_error = _sentence_errors(frame)
-    values = sentence_signal_values(frame, signals)
-    sentence_rows = _sentence_rows(values, is_error, cfg, ks)
+    values = sentence_signal_values(frame, signals, cfg)
+    scores = {"combined": sentence_combined(frame, signals, cfg)}
+    for name in SIGNALS:
+        scores[name] = single_signal_score(values, name)
+    sentence_rows = _sentence_rows(scores, is_error, ks)
     true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
     span_rows = _span_rows(issues, true_spans, ks)
     n_spans = sum(len(v) for v in true_spans.values())
@@ -170,10 +175,8 @@ def _true_error_spans(frame: ScoringFrame, error_sentences: np.ndarray) -> dict[
     return out
 
 
-def _sentence_rows(values: SignalValues, is_error: np.ndarray, cfg: ScoringConfig, ks) -> list[MethodRow]:
-    scores = {"combined": combined_score(values, cfg.weights)}
-    for name in SIGNALS:
-        scores[name] = single_signal_score(values, name)
+def _sentence_rows(scores: dict[str, np.ndarray], is_error: np.ndarray, ks) -> list[MethodRow]:
+    scores = dict(scores)
     scores["random"] = np.random.default_rng(RANDOM_SEED).random(len(is_error))
     rows = []
     for method in METHODS:
@@ -201,13 +204,14 @@ def _span_rows(issues: pd.DataFrame, true_spans: dict[str, list[tuple[int, int]]
     hit = np.array([bool(c) for c in covered], dtype=bool)
     scores = {
         "combined": issues["score"].to_numpy(dtype=np.float64),
+        "model": issues["model_score"].to_numpy(dtype=np.float64),
         "cleanlab": issues["cleanlab_score"].to_numpy(dtype=np.float64),
-        "token_loss": np.exp(-issues["token_loss"].to_numpy(dtype=np.float64)),
         "sequence_loss": np.exp(-issues["sequence_loss"].to_numpy(dtype=np.float64)),
         "consistency": issues["consistency_score"].to_numpy(dtype=np.float64),
         "random": np.random.default_rng(RANDOM_SEED).random(len(issues)),
     }
-    tiebreak = issues["issue_id"].to_numpy(dtype=object)
+    # ties in the order the issue table already has (auditor.tables.rank_issues)
+    tiebreak = np.arange(len(issues))
     rows = []
     for method in METHODS:
         order = np.lexsort((tiebreak, scores[method])) if len(issues) else np.zeros(0, dtype=np.int64)
@@ -314,3 +318,63 @@ def _scoring_config(run_dir: Path) -> ScoringConfig:
 
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return config_from_dict(raw, str(path)).scoring
+
+
+def evaluate_rankings(
+    corpus: DatasetDict, preds: OofPredictions, issues: pd.DataFrame, cfg: ScoringConfig
+) -> dict[str, dict[str, float]]:
+    """Sentence- and span-level detection quality of every word quality x sentence aggregate of
+    auditor.scoring.rankings on the same predictions (for benchmarks; needs clean tags).
+
+    Returns {"<word method>/<aggregate>": {sentence_ap, sentence_auroc, sentence_p100[, span_ap]}};
+    span_ap (issues re-ranked by the worst word quality inside each issue) is given for "min".
+    Also {"_coverage": {"span_recall": share of true error spans some issue overlaps}}.
+    """
+    from auditor.scoring.rankings import SENTENCE_METHODS, WORD_METHODS, sentence_quality, span_quality, word_quality
+
+    frame, signals = compute_signals(corpus, preds, cfg)
+    if frame.clean is None:
+        raise DataError("ranking evaluation needs known clean tags (clean_ner_tags)")
+    is_error = _sentence_errors(frame)
+    true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
+    n_true = sum(len(v) for v in true_spans.values())
+    row_of = {str(sid): s for s, sid in enumerate(frame.ids)}
+    base = np.asarray([frame.offsets[row_of[str(i)]] for i in issues["id"]], dtype=np.int64)
+    starts = base + issues["start"].to_numpy(dtype=np.int64)
+    ends = base + issues["end"].to_numpy(dtype=np.int64)
+    out: dict[str, dict[str, float]] = {}
+    for wm in WORD_METHODS:
+        q = word_quality(frame.probs, frame.labels, frame.label_names, wm)
+        for agg in SENTENCE_METHODS:
+            sq = sentence_quality(q, frame.offsets, agg)
+            order = np.lexsort((np.arange(len(sq)), sq))
+            out[f"{wm}/{agg}"] = {
+                "sentence_ap": _ap(is_error, sq),
+                "sentence_auroc": _auroc(is_error, sq),
+                "sentence_p100": _precision_at(is_error[order], 100),
+            }
+        ranked = issues.assign(score=span_quality(q, starts, ends))
+        out[f"{wm}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
+        if wm != "collapsed":
+            continue
+        cons = np.clip(signals.consistency, 1e-6, 1.0)
+        for b in (0.1, 0.25, 0.5, 1.0):
+            fused = q * cons**b
+            for agg in ("min", "softmin"):
+                sq = sentence_quality(fused, frame.offsets, agg)
+                order = np.lexsort((np.arange(len(sq)), sq))
+                out[f"{wm}*cons^{b}/{agg}"] = {
+                    "sentence_ap": _ap(is_error, sq),
+                    "sentence_auroc": _auroc(is_error, sq),
+                    "sentence_p100": _precision_at(is_error[order], 100),
+                }
+            ranked = issues.assign(score=span_quality(fused, starts, ends))
+            out[f"{wm}*cons^{b}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
+    covered = {
+        (sid, s, e)
+        for sid, a, b in zip(issues["id"], issues["start"], issues["end"])
+        for s, e in true_spans.get(str(sid), [])
+        if s < b and a < e
+    }
+    out["_coverage"] = {"span_recall": len(covered) / n_true if n_true else float("nan"), "n_true_spans": n_true}
+    return out

@@ -20,9 +20,10 @@ from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
-from auditor.scoring.ranking import SignalValues, check_weights, combined_score
+from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
+from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
-from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions
+from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, rank_issues
 
 TOP_TOKENS = 20
 
@@ -47,27 +48,49 @@ class WordSignals:
     predicted: np.ndarray
     confidence: np.ndarray
     flagged: np.ndarray
+    model_quality: np.ndarray
+
+    def qualities(self) -> WordQualities:
+        return WordQualities(model=self.model_quality, cleanlab=self.cleanlab.token_quality, consistency=self.consistency)
 
 
 def compute_signals(
-    corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = False
+    corpus: DatasetDict,
+    preds: OofPredictions,
+    cfg: ScoringConfig,
+    progress: bool = False,
+    evidence_splits: list[str] | None = None,
 ) -> tuple[ScoringFrame, WordSignals]:
-    """Align the predictions with the corpus and compute every word-level signal."""
-    check_weights(cfg.weights)
+    """Align the predictions with the corpus and compute every word-level signal.
+
+    evidence_splits: the splits whose labels the consistency signal may use (the training and
+    audited splits; default every split). Audited sentences always count."""
+    check_weights(cfg)
     with tqdm(total=4, desc="scoring", unit="step", disable=not progress) as bar:
         arrays = corpus_arrays(corpus)
         frame = build_frame(arrays, preds)
         losses = token_losses(frame.probs, frame.labels)
         seq_sum, seq_mean = sequence_losses(losses, frame.offsets)
         scheme = LabelScheme.from_names(frame.label_names)
-        predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
-        confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
+        if cfg.word_quality.startswith("collapsed"):
+            # decode as the quality reads the model: type first, so a flag agrees with its score
+            raw, _ = type_first_argmax(frame.probs, frame.label_names)
+            predicted = repair_iob2_ids(raw, frame.offsets, scheme)
+            tp = type_probs(frame.probs, frame.label_names)
+            confidence = tp[np.arange(frame.n_tokens), type_index(frame.label_names)[0][predicted]]
+        else:
+            predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
+            confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
         bar.update()
         bar.set_postfix_str("cleanlab")
         cl = cleanlab_signal(frame, cfg.cleanlab)
         bar.update()
         bar.set_postfix_str("consistency")
-        cons = consistency_signal(arrays, cfg.consistency)
+        evidence = None
+        if evidence_splits is not None:
+            audited = np.isin(arrays.ids, frame.ids)
+            evidence = np.isin(arrays.splits, list(evidence_splits)) | audited
+        cons = consistency_signal(arrays, cfg.consistency, evidence)
         bar.update()
         consistency = cons.score[frame.corpus_pos]
         cons_flagged = cons.flagged[frame.corpus_pos]
@@ -85,19 +108,24 @@ def compute_signals(
         predicted=predicted,
         confidence=confidence,
         flagged=flagged,
+        model_quality=word_quality(frame.probs, frame.labels, frame.label_names, cfg.word_quality),
     )
 
 
-def sentence_signal_values(frame: ScoringFrame, signals: WordSignals) -> SignalValues:
-    """The four signals aggregated per audited sentence (S,): worst word, or the sentence sum."""
-    from auditor.scoring.losses import sentence_max, sentence_min
-
+def sentence_signal_values(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig) -> SignalValues:
+    """Each signal per audited sentence (S,): the model's word quality aggregated as configured,
+    cleanlab's own sentence quality, the summed loss, the worst consistency share."""
     return SignalValues(
-        cleanlab=sentence_min(signals.cleanlab.token_quality, frame.offsets),
-        token_loss=sentence_max(signals.losses, frame.offsets),
+        model=sentence_quality(signals.model_quality, frame.offsets, cfg.sentence_aggregate),
+        cleanlab=signals.cleanlab.sentence_quality,
         sequence_loss=signals.sequence_sum,
-        consistency=sentence_min(signals.consistency, frame.offsets),
+        consistency=sentence_quality(signals.consistency, frame.offsets, "min"),
     )
+
+
+def sentence_combined(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig) -> np.ndarray:
+    """(S,) the combined score of each audited sentence (auditor.scoring.ranking)."""
+    return sentence_scores(signals.qualities(), frame.offsets, signals.sequence_sum, cfg)
 
 
 @dataclass
@@ -135,15 +163,19 @@ class ScoringResult:
 
 
 def score_corpus(
-    corpus: DatasetDict, preds: OofPredictions, cfg: ScoringConfig, progress: bool = True
+    corpus: DatasetDict,
+    preds: OofPredictions,
+    cfg: ScoringConfig,
+    progress: bool = True,
+    evidence_splits: list[str] | None = None,
 ) -> ScoringResult:
     """Rank likely label errors of the audited sentences (those present in `preds`).
 
-    The whole corpus (all splits) is evidence for the consistency signal. Returns the issue
-    table (ISSUE_COLUMNS, ranked by `score`, lower = more likely wrong) and a summary.
-    Raises DataError when the predictions do not match the corpus.
+    The consistency signal takes its evidence from `evidence_splits` (the training and audited
+    splits; default all). Returns the issue table (ISSUE_COLUMNS, ranked by `score`, lower =
+    more likely wrong) and a summary. Raises DataError when the predictions do not match the corpus.
     """
-    frame, signals = compute_signals(corpus, preds, cfg, progress)
+    frame, signals = compute_signals(corpus, preds, cfg, progress, evidence_splits)
     issues = build_issues(frame, signals, cfg, progress)
     if cfg.max_issues is not None:
         issues = issues.head(cfg.max_issues).reset_index(drop=True)
@@ -176,7 +208,10 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     """One row per reviewable span of each sentence with a flagged word (ISSUE_COLUMNS), ranked."""
     names = np.asarray(frame.label_names, dtype=object)
     rows: dict[str, list] = {c: [] for c in ISSUE_COLUMNS}
-    span_values: dict[str, list[float]] = {"cleanlab": [], "token_loss": [], "consistency": [], "sequence": []}
+    span_values: dict[str, list[float]] = {"cleanlab": [], "token_loss": [], "consistency": [], "model": []}
+    flat_start: list[int] = []
+    flat_end: list[int] = []
+    index = {n: i for i, n in enumerate(frame.label_names)}
     flagged_sentences = np.unique(frame.sentence[signals.flagged])
     for s in tqdm(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
         a, b = int(frame.offsets[s]), int(frame.offsets[s + 1])
@@ -212,16 +247,23 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
             span_values["cleanlab"].append(float(signals.cleanlab.token_quality[a + start : a + end].min()))
             span_values["token_loss"].append(float(signals.losses[a + start : a + end].max()))
             span_values["consistency"].append(float(signals.consistency[a + start : a + end].min()))
-    values = SignalValues(
-        cleanlab=np.asarray(span_values["cleanlab"], dtype=np.float64),
-        token_loss=np.asarray(span_values["token_loss"], dtype=np.float64),
-        sequence_loss=np.asarray(rows["sequence_loss"], dtype=np.float64),
-        consistency=np.asarray(span_values["consistency"], dtype=np.float64),
-    )
-    rows["cleanlab_score"] = values.cleanlab.tolist()
-    rows["token_loss"] = values.token_loss.tolist()
-    rows["consistency_score"] = values.consistency.tolist()
-    rows["score"] = combined_score(values, cfg.weights).tolist()
+            span_values["model"].append(float(signals.model_quality[a + start : a + end].min()))
+            probs = frame.probs[a + start : a + end]
+            rows["given_prob"].append([float(p[index[t]]) for p, t in zip(probs, given[start:end])])
+            rows["suggested_prob"].append([float(p[index[t]]) for p, t in zip(probs, suggested[start:end])])
+            flat_start.append(a + start)
+            flat_end.append(a + end)
+    rows["cleanlab_score"] = span_values["cleanlab"]
+    rows["token_loss"] = span_values["token_loss"]
+    rows["consistency_score"] = span_values["consistency"]
+    rows["model_score"] = span_values["model"]
+    rows["score"] = span_scores(
+        signals.qualities(),
+        np.asarray(flat_start, dtype=np.int64),
+        np.asarray(flat_end, dtype=np.int64),
+        np.asarray(rows["sequence_loss"], dtype=np.float64),
+        cfg.weights,
+    ).tolist()
     # through Arrow so the dtypes are those of the issue file even for an empty table
     df = pa.Table.from_pydict({c: rows[c] for c in ISSUE_COLUMNS}, schema=ISSUES_SCHEMA).to_pandas()
-    return df.sort_values(["score", "issue_id"], kind="stable").reset_index(drop=True)
+    return rank_issues(df)
