@@ -18,7 +18,7 @@ from test_policies_adaptive import entity_issues  # noqa: E402
 
 from auditor.config import SyntheticConfig  # noqa: E402
 from auditor.data.synthetic import generate_synthetic  # noqa: E402
-from auditor.tables import ISSUE_COLUMNS, write_issues  # noqa: E402
+from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS, write_issues  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def run_dir(tmp_path_factory):
         issues[col] = value
     issues["predicted"] = issues["tags"]
     issues["token_losses"] = issues["tokens"].map(lambda t: [0.1] * len(t))
-    assert set(ISSUE_COLUMNS) <= set(issues.columns)
+    assert set(ISSUE_COLUMNS) - set(OPTIONAL_ISSUE_COLUMNS) <= set(issues.columns)
     out = tmp_path_factory.mktemp("run")
     write_issues(issues, out / "issues.parquet")
     corpus.save_to_disk(str(out / "corpus"))

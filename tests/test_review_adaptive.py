@@ -151,6 +151,10 @@ def test_features_use_float_columns_only_and_survive_missing_values():
     f = issue_features(issues)
     assert "token_loss_missing" in f.names and np.isfinite(f.values).all()
     assert f.values.shape == (50, len(f.names))
+    # the per-word probability lists give the model's confidence; an empty or missing cell is missing
+    issues["given_prob"] = [[0.2, 0.9]] + [[]] + [None] + [[0.5]] * 47
+    f = issue_features(issues)
+    assert {"given_prob_min", "given_prob_min_missing"} <= set(f.names) and np.isfinite(f.values).all()
     # a table without the optional sentence columns still works
     slim = issues.drop(columns=["predicted", "tokens", "tags", "token_losses"])
     assert "model_agrees" not in issue_features(slim).names

@@ -16,8 +16,10 @@ Features of an issue (all from the issue table, so the UI never needs the corpus
   the table so that heavy-tailed losses and [0, 1] scores weigh alike; a missing value
   (NaN) becomes 0.5 plus a `<column>_missing` indicator;
 - span length, surface-form frequency in the issue table (case-folded), systematic group
-  size (auditor.review.groups), whether the model's own tags agree with the suggestion
-  (model confidence in the suggestion), optionally the surface's corpus frequency;
+  size (auditor.review.groups), whether the model's own tags agree with the suggestion,
+  the model's confidence from the per-word list columns when the table has them (lowest
+  probability of a given tag, mean probability of the suggested tags), optionally the
+  surface's corpus frequency;
 - one-hot kind, entity type, language and change ('LOC→ORG');
 - the log of the issue's prior (score-order) percentile rank;
 - per refit, the decided-group evidence: smoothed log-odds log((w + 1) / (r + 1)) of the
@@ -57,6 +59,8 @@ from auditor.review.groups import change_text, find_groups, normalise_surface
 WRONG_ACTIONS = ("accept", "relabel")  # the curator changed the label: it was wrong
 RIGHT_ACTIONS = ("keep",)  # the curator kept it: it was right
 CATEGORICAL = ("kind", "entity_type", "lang")
+# per-word probability lists of the issue table -> one confidence number per issue
+PROB_LISTS = (("given_prob", "given_prob_min", "min"), ("suggested_prob", "suggested_prob_mean", "mean"))
 MAX_LEVELS = 20  # one-hot levels per categorical column (rarer values share "other")
 REFIT_DIR = "adaptive"
 _REFIT_NAME = re.compile(r"^refit-(\d+)\.json$")
@@ -166,6 +170,16 @@ def _model_agrees(issues: pd.DataFrame) -> np.ndarray:
     )
 
 
+def _reduce(values, how: str) -> float:
+    """min/mean of a per-word list cell; NaN for a missing or empty cell."""
+    if values is None or (isinstance(values, float) and np.isnan(values)):
+        return np.nan
+    arr = np.asarray(list(values), dtype=np.float64)
+    if not len(arr) or np.isnan(arr).all():
+        return np.nan
+    return float(np.nanmin(arr) if how == "min" else np.nanmean(arr))
+
+
 def issue_features(issues: pd.DataFrame, corpus_counts: Mapping[str, int] | None = None) -> IssueFeatures:
     """Features of every issue-table row (module docstring); cheap to reuse across refits.
 
@@ -205,6 +219,16 @@ def issue_features(issues: pd.DataFrame, corpus_counts: Mapping[str, int] | None
     if {"predicted", "start", "end", "suggested"} <= set(issues.columns):
         names.append("model_agrees")
         cols.append(_model_agrees(issues))
+    for column, name, reduce in PROB_LISTS:
+        if column in issues.columns:
+            raw = np.array([_reduce(v, reduce) for v in issues[column]], dtype=np.float64)
+            missing = np.isnan(raw)
+            if not missing.all():
+                names.append(name)
+                cols.append(np.where(missing, np.nanmedian(raw), raw))
+                if missing.any():
+                    names.append(f"{name}_missing")
+                    cols.append(missing.astype(np.float64))
     for c in CATEGORICAL:
         if c in issues.columns:
             more_names, more_cols = _one_hot(issues[c], c)
