@@ -202,6 +202,20 @@ class ScoringConfig(_Strict):
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.3
 
 
+class AdaptiveConfig(_Strict):
+    # re-rank the open issues from the curator's decisions (auditor.review.adaptive); off by
+    # default: benchmarks/README.md ("Adaptive queue") has the measurement behind that
+    enabled: bool = False
+    # the model is fitted only once there are this many "label was wrong" (accept/relabel)
+    # and "label was right" (keep) decisions; below that the order is the score order
+    min_wrong: Annotated[int, Field(ge=1)] = 30
+    min_right: Annotated[int, Field(ge=1)] = 10
+    # decisions at which the model's rank gets half the weight of the blend with the score rank
+    half_weight_at: Annotated[int, Field(ge=1)] = 100
+    # unattended oracle with top_fraction < 1: review this many issues, refit, then the next
+    batch: Annotated[int, Field(ge=1)] = 50
+
+
 class ReviewConfig(_Strict):
     # interactive: open the UI in a terminal, stop otherwise; threshold: accept suggestions
     # with score <= threshold; oracle: take decisions from known clean tags (synthetic/truth)
@@ -213,6 +227,7 @@ class ReviewConfig(_Strict):
     # review only the top fraction of the ranked issues (policies threshold/oracle)
     top_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     curator: str | None = None
+    adaptive: AdaptiveConfig = AdaptiveConfig()
 
 
 class Experiment(_Strict):

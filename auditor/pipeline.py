@@ -194,12 +194,25 @@ def _run_review(ctx: RunContext) -> str:
 
         run_review(ctx.run_dir, curator=review.curator)
         update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
+        _adaptive_metrics(ctx)
         return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
     issues = read_issues(ctx.issues_path)
     store = DecisionStore(ctx.store_path, curator=review.curator)
-    summary = apply_policy(issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store)
+    summary = apply_policy(
+        issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store, run_dir=ctx.run_dir
+    )
     update_metrics(ctx.run_dir, "review", summary.to_dict())
+    _adaptive_metrics(ctx)
     return f"policy {policy}: {summary.decided} of {summary.total} issues decided"
+
+
+def _adaptive_metrics(ctx: RunContext) -> None:
+    """metrics.json["adaptive"] from run_dir/adaptive/refit-*.json, when the queue ever adapted."""
+    from auditor.review.adaptive import refit_summary
+
+    summary = refit_summary(ctx.run_dir)
+    if summary["refits"]:
+        update_metrics(ctx.run_dir, "adaptive", summary)
 
 
 def _store_summary(ctx: RunContext, policy: str) -> dict:

@@ -7,6 +7,11 @@ oracle:    decide the top fraction from the corpus's known clean tags (the synth
            keep, otherwise relabel the span with the clean tags. An upper bound on what a
            careful curator could reach with these issues.
 
+With review.adaptive.enabled and top_fraction < 1 the oracle reviews adaptively: the top
+review.adaptive.batch issues, refit the adaptive ranking (auditor.review.adaptive) on every
+decision so far, the next batch in the new order, and so on until the top fraction's worth of
+issues is decided (review_in_batches; the adaptive-queue benchmark drives the same loop).
+
 Decisions are recorded in the ordinary decision store with curator "policy:<name>", so the
 report and the changelog show where they came from. A decision by anyone else (a human
 curator) is never overwritten. A policy's own earlier decisions are brought in line with
@@ -18,15 +23,31 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from datasets import DatasetDict
 
 from auditor.config import ReviewConfig
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.errors import AuditorError
+from auditor.review.adaptive import (
+    AdaptiveRanking,
+    AdaptiveSettings,
+    IssueFeatures,
+    adapt_ranking,
+    decision_labels,
+    issue_features,
+    open_mask,
+    prior_order,
+    refit_record,
+    save_refit,
+)
+from auditor.review.groups import Groups, largest_groups_first
 from auditor.review.store import Decision, DecisionStore
 
 POLICIES = ("threshold", "oracle")
@@ -64,6 +85,7 @@ class PolicySummary:
     by_action: dict[str, int]
     top_fraction: float
     threshold: float | None = None
+    adaptive: dict | None = None  # batch, refits, ... when the oracle reviewed adaptively
 
     @property
     def note(self) -> str:
@@ -74,9 +96,15 @@ class PolicySummary:
             else "took each decision from the corpus's known clean tags"
         )
         human = f"; {self.human} issue(s) decided by curators were left as they were" if self.human else ""
+        adaptive = (
+            f", re-ranking the queue from its own decisions every {self.adaptive['batch']} issues "
+            f"({self.adaptive['refits']} refits)"
+            if self.adaptive
+            else ""
+        )
         return (
             f"No human reviewed these {self.decided} decision(s): the unattended '{self.policy}' policy {how}, "
-            f"over the top {self.top_fraction:.0%} of {self.total} ranked issues{human}."
+            f"over the top {self.top_fraction:.0%} of {self.total} ranked issues{adaptive}{human}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +124,8 @@ class PolicySummary:
         }
         if self.threshold is not None:
             out["threshold"] = self.threshold
+        if self.adaptive is not None:
+            out["adaptive"] = dict(self.adaptive)
         return out
 
 
@@ -105,6 +135,115 @@ def ranked_top(issues: pd.DataFrame, top_fraction: float) -> pd.DataFrame:
     # the epsilon keeps 0.1 * 30 at 3 rather than ceil(3.0000000000000004) = 4
     n = min(len(ranked), math.ceil(top_fraction * len(ranked) - 1e-9))
     return ranked.head(n)
+
+
+@dataclass
+class ReviewTrace:
+    """What review_in_batches did.
+
+    reviewed: rows decided directly, in the order they were reviewed (stale rows excluded);
+    labels: (N,) final labels (1 wrong, 0 right, NaN undecided), bulk decisions included;
+    bulk_source: row -> the directly reviewed row whose decision it took (groups only);
+    stale: rows the decider could not decide; refits: adaptive refits made;
+    next_at: decisions made -> the open rows in review order at that moment (first
+    `snapshot` of them), for each requested stop.
+    """
+
+    reviewed: list[int] = field(default_factory=list)
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bulk_source: dict[int, int] = field(default_factory=dict)
+    stale: list[int] = field(default_factory=list)
+    refits: int = 0
+    next_at: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def review_in_batches(
+    issues: pd.DataFrame,
+    decide: Callable[[int], float | None],
+    budget: int | None = None,
+    batch: int = 50,
+    settings: AdaptiveSettings | None = None,
+    labels: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
+    features: IssueFeatures | None = None,
+    groups: Groups | None = None,
+    largest_first: bool = False,
+    stops: Iterable[int] = (),
+    snapshot: int = 100,
+    on_refit: Callable[[AdaptiveRanking], None] | None = None,
+) -> ReviewTrace:
+    """Review the top `batch` open issues, re-rank, review the next `batch`, ... until `budget`.
+
+    decide(row) -> 1.0 (label wrong: accept/relabel), 0.0 (right: keep) or None (cannot be
+    decided, e.g. a stale sentence: not counted). settings: the adaptive ranking's (None: the
+    static score order, never re-ranked). labels: (N,) decisions made before (e.g. by human
+    curators: training data, never re-decided); closed: (N,) bool, rows that are not open
+    although unlabelled (e.g. skipped by a curator). groups: when given, each decision is also
+    taken for every open member of the issue's systematic group (one decision per group);
+    largest_first: with groups, review the largest open group first (else the group of the
+    best-ranked open issue first).
+    stops: decision counts at which a refit is forced and the order is snapshot (next_at).
+    """
+    n_rows = len(issues)
+    labels = np.full(n_rows, np.nan) if labels is None else np.asarray(labels, dtype=np.float64).copy()
+    is_open = np.isnan(labels)
+    if closed is not None:
+        is_open &= ~np.asarray(closed, dtype=bool)
+    if settings is not None and features is None:
+        features = issue_features(issues)
+    prior = prior_order(issues)
+    stops = sorted({int(x) for x in stops if int(x) >= 0})
+    budget = n_rows if budget is None else int(budget)
+    trace = ReviewTrace(labels=labels)
+    done = 0
+
+    def ranking() -> np.ndarray:
+        if settings is None:
+            order = prior[is_open[prior]]
+        else:
+            r = adapt_ranking(issues, labels, settings, features, open_rows=is_open)
+            if r.active:
+                trace.refits += 1
+                if on_refit is not None:
+                    on_refit(r)
+            order = r.order
+        if groups is not None and largest_first:
+            order = largest_groups_first(groups, order)
+        return order
+
+    while is_open.any() and done < budget:
+        order = ranking()
+        if done in stops:
+            trace.next_at[done] = order[:snapshot].copy()
+        upcoming = [s for s in stops if s > done]
+        take = min(batch, budget - done, (upcoming[0] - done) if upcoming else batch)
+        taken = 0
+        for row in order:
+            if taken >= take:
+                break
+            row = int(row)
+            if not is_open[row]:  # closed by a group decision earlier in this batch
+                continue
+            is_open[row] = False
+            y = decide(row)
+            if y is None:
+                trace.stale.append(row)
+                continue
+            labels[row] = y
+            trace.reviewed.append(row)
+            done += 1
+            taken += 1
+            if groups is not None:
+                for m in groups.members(row):
+                    if is_open[m]:
+                        is_open[m] = False
+                        labels[m] = y
+                        trace.bulk_source[int(m)] = row
+        if taken == 0:  # only undecidable rows were left
+            break
+    if done in stops and done not in trace.next_at:
+        trace.next_at[done] = ranking()[:snapshot].copy()
+    return trace
 
 
 @dataclass(frozen=True)
@@ -158,33 +297,34 @@ def _oracle_target(issue: dict, sent: _Sentence) -> _Target:
     return _Target("relabel", start, end, clean)
 
 
+def oracle_labels(issues: pd.DataFrame, corpus: DatasetDict) -> np.ndarray:
+    """(N,) per issue: 1.0 the given tags differ from the clean tags on the span (the oracle
+    accepts or relabels), 0.0 they agree (keep), NaN the sentence no longer matches (stale).
+
+    corpus: needs clean_ner_tags (AuditorError otherwise), e.g. from a truth file attached
+    with auditor.scoring.truth.attach_truth.
+    """
+    sentences = _sentences(corpus, set(issues["id"].astype(str)), need_clean=True)
+    out = np.full(len(issues), np.nan)
+    for i, issue in enumerate(issues.to_dict("records")):
+        sent = sentences.get(str(issue["id"]))
+        if _matches(issue, sent):
+            out[i] = 0.0 if _oracle_target(issue, sent).action == "keep" else 1.0
+    return out
+
+
 def _same(d: Decision, t: _Target, curator: str) -> bool:
     tags = tuple(d.tags) if d.tags is not None else None
     return d.curator == curator and (d.action, d.start, d.end, tags) == (t.action, t.start, t.end, t.tags)
 
 
-def apply_policy(
-    issues: pd.DataFrame, corpus: DatasetDict, review_cfg: ReviewConfig, store: DecisionStore
-) -> PolicySummary:
-    """Record the decisions of review_cfg.policy ("threshold" | "oracle") in `store`.
-
-    issues: the issue table (auditor.tables.ISSUE_COLUMNS); corpus: the run's Corpus (the
-    oracle needs clean_ner_tags on the issues' splits, else AuditorError). All new rows are
-    written in one transaction.
-    """
+def _static_targets(
+    issues: pd.DataFrame, corpus: DatasetDict, review_cfg: ReviewConfig, current: dict[str, Decision]
+) -> tuple[dict[str, _Target], int, int, int, None]:
+    """The policy over the top fraction of the score order: targets, stale, human, considered."""
     policy = review_cfg.policy
-    if policy not in POLICIES:
-        raise AuditorError(f"review policy {policy!r} is not unattended; use one of {', '.join(POLICIES)}")
-    if policy == "oracle" and not any(CLEAN_COLUMN in ds.column_names for ds in corpus.values()):
-        raise AuditorError(
-            "review policy 'oracle' needs known clean tags (clean_ner_tags): use the synthetic corpus or "
-            "data.truth files, or set review.policy to threshold or interactive"
-        )
-    curator = POLICY_PREFIX + policy
     top = ranked_top(issues, review_cfg.top_fraction).to_dict("records")
     sentences = _sentences(corpus, {str(r["id"]) for r in top}, need_clean=policy == "oracle")
-    current = store.latest()
-
     targets: dict[str, _Target] = {}
     stale = human = 0
     for issue in top:
@@ -203,6 +343,90 @@ def apply_policy(
         )
         if target is not None:
             targets[issue_id] = target
+    return targets, stale, human, len(top), None
+
+
+def _adaptive_oracle_targets(
+    issues: pd.DataFrame,
+    corpus: DatasetDict,
+    review_cfg: ReviewConfig,
+    current: dict[str, Decision],
+    run_dir: Path | None,
+    curator: str,
+) -> tuple[dict[str, _Target], int, int, int, dict]:
+    """The oracle over an adaptively re-ranked queue: targets, stale, human, considered, info.
+
+    Human curators' decisions are training data from the start and are never re-decided;
+    the policy's own earlier decisions are ignored (the same config replays the same run).
+    """
+    cfg = review_cfg.adaptive
+    budget = min(len(issues), math.ceil(review_cfg.top_fraction * len(issues) - 1e-9))
+    human_latest = {k: d for k, d in current.items() if not d.curator.startswith(POLICY_PREFIX)}
+    labels = decision_labels(issues, human_latest)
+    # every human decision, a skip too, closes the issue for the policy
+    by_human = ~open_mask(issues, human_latest)
+    records = issues.to_dict("records")
+    sentences = _sentences(corpus, {str(r["id"]) for r in records}, need_clean=True)
+    targets: dict[str, _Target] = {}
+
+    def decide(row: int) -> float | None:
+        issue = records[row]
+        sent = sentences.get(str(issue["id"]))
+        if not _matches(issue, sent):
+            return None
+        target = _oracle_target(issue, sent)
+        targets[str(issue["issue_id"])] = target
+        return 0.0 if target.action == "keep" else 1.0
+
+    features = issue_features(issues)
+    settings = AdaptiveSettings.from_config(cfg)
+    saved: list[str] = []
+
+    def on_refit(ranking: AdaptiveRanking) -> None:
+        if run_dir is not None:
+            saved.append(save_refit(run_dir, refit_record(ranking, features, curator, batch=cfg.batch)).name)
+
+    trace = review_in_batches(
+        issues, decide, budget=budget, batch=cfg.batch, settings=settings,
+        labels=labels, closed=by_human, features=features, on_refit=on_refit,
+    )
+    info = {"batch": cfg.batch, "refits": trace.refits, "refit_files": saved,
+            "min_wrong": cfg.min_wrong, "min_right": cfg.min_right, "half_weight_at": cfg.half_weight_at}
+    considered = len(trace.reviewed) + len(trace.stale)
+    return targets, len(trace.stale), int(by_human.sum()), considered, info
+
+
+def apply_policy(
+    issues: pd.DataFrame,
+    corpus: DatasetDict,
+    review_cfg: ReviewConfig,
+    store: DecisionStore,
+    run_dir: str | Path | None = None,
+) -> PolicySummary:
+    """Record the decisions of review_cfg.policy ("threshold" | "oracle") in `store`.
+
+    issues: the issue table (auditor.tables.ISSUE_COLUMNS); corpus: the run's Corpus (the
+    oracle needs clean_ner_tags on the issues' splits, else AuditorError). All new rows are
+    written in one transaction. run_dir: where an adaptive oracle stores its refit records
+    (run_dir/adaptive/; None: not stored).
+    """
+    policy = review_cfg.policy
+    if policy not in POLICIES:
+        raise AuditorError(f"review policy {policy!r} is not unattended; use one of {', '.join(POLICIES)}")
+    if policy == "oracle" and not any(CLEAN_COLUMN in ds.column_names for ds in corpus.values()):
+        raise AuditorError(
+            "review policy 'oracle' needs known clean tags (clean_ner_tags): use the synthetic corpus or "
+            "data.truth files, or set review.policy to threshold or interactive"
+        )
+    curator = POLICY_PREFIX + policy
+    current = store.latest()
+    adaptive = policy == "oracle" and review_cfg.adaptive.enabled and review_cfg.top_fraction < 1
+    if adaptive:
+        targets, stale, human, considered, info = _adaptive_oracle_targets(
+            issues, corpus, review_cfg, current, Path(run_dir) if run_dir is not None else None, curator
+        )
+    else:
+        targets, stale, human, considered, info = _static_targets(issues, corpus, review_cfg, current)
 
     rows: list[dict] = []
     for issue_id, t in targets.items():
@@ -221,7 +445,7 @@ def apply_policy(
         policy=policy,
         curator=curator,
         total=len(issues),
-        considered=len(top),
+        considered=considered,
         decided=len(targets),
         recorded=recorded,
         human=human,
@@ -229,4 +453,5 @@ def apply_policy(
         by_action=dict(sorted(Counter(t.action for t in targets.values()).items())),
         top_fraction=review_cfg.top_fraction,
         threshold=review_cfg.threshold if policy == "threshold" else None,
+        adaptive=info,
     )
