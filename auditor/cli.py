@@ -11,8 +11,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, os_error_line
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command. Typer turns a KeyboardInterrupt into a silent exit 130 before
+    main() sees it, so it travels past Typer under this name instead."""
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
 
 app = typer.Typer(
     name="auditor",
@@ -20,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -33,7 +49,10 @@ def main() -> None:
     except AuditorError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except OSError as err:  # permissions, a full or read-only disk: the user's to fix
+        typer.secho(f"error: {os_error_line(err)}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, _Interrupted):
         typer.secho("interrupted: finished stages are kept; run the same command again to resume", err=True)
         sys.exit(130)
 
