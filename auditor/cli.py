@@ -144,7 +144,7 @@ def inspect(
         raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk or synthetic")
     cfg = inspect_config(source, format, lang)
     loaded = load_corpus_with_report(cfg, progress=not as_json)
-    stats = corpus_stats(loaded.corpus, loaded.report)
+    stats = corpus_stats(loaded.corpus, loaded.report, cfg.train_splits)
     if as_json:
         typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -111,16 +111,20 @@ class RunResult:
 
 
 def _run_load(ctx: RunContext) -> str:
-    from auditor.data.build import load_corpus
-    from auditor.data.stats import corpus_stats
+    from auditor.data.build import load_corpus_with_report
+    from auditor.data.stats import corpus_stats, findings_note
 
-    corpus = load_corpus(ctx.cfg.data)
+    loaded = load_corpus_with_report(ctx.cfg.data)
+    corpus = loaded.corpus
     with atomic_path(ctx.corpus_dir, is_dir=True) as tmp:
         corpus.save_to_disk(str(tmp))
-    stats = corpus_stats(corpus)
+    stats = corpus_stats(corpus, loaded.report, ctx.cfg.data.train_splits)
     update_metrics(ctx.run_dir, "corpus", stats.to_dict())
     n = sum(len(s) for s in corpus.values())
-    return f"{n} sentences, splits {', '.join(corpus)}"
+    findings = findings_note(stats)
+    if findings:
+        ctx.console.print(f"[yellow]load: {findings}[/yellow]")
+    return f"{n} sentences, splits {', '.join(corpus)}" + (f"; {findings}" if findings else "")
 
 
 def _run_crossval(ctx: RunContext) -> str:
