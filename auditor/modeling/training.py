@@ -72,10 +72,17 @@ def load_tagger(path: str | Path) -> TrainedTagger:
     path = Path(path)
     if not (path / "config.json").is_file():
         raise ModelError(f"{path}: not a saved tagger (no config.json); train one first or give its folder")
-    with quiet_transformers():
-        model = AutoModelForTokenClassification.from_pretrained(path)
-    meta_file = path / TAGGER_FILE
-    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    try:
+        with quiet_transformers():
+            model = AutoModelForTokenClassification.from_pretrained(path)
+        meta_file = path / TAGGER_FILE
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    except Exception as err:  # transformers raises ValueError/OSError/KeyError for foreign folders
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ModelError(
+            f"{path}: not a saved token-classification model ({type(err).__name__}: {first}); "
+            "give a run directory or a model folder written by auditor or save_pretrained"
+        ) from None
     labels = meta.get("label_names") or [model.config.id2label[i] for i in range(model.config.num_labels)]
     model.eval()
     return TrainedTagger(
