@@ -370,18 +370,14 @@ def export_cmd(
 
 
 def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path | None, force: bool, push: str | None):
-    import shutil
-
     from auditor.analysis import find_model
-    from auditor.atomic import atomic_path
+    from auditor.export import export_model
     from auditor.modeling.card import push_model
 
     ref = find_model(run_dir, model=model, experiment=experiment)
     dest = out or run_dir / "export" / f"model-{model}-{ref.experiment or ref.path.name}"
-    if dest.exists() and any(dest.iterdir()) and not force:
-        raise AuditorError(f"{dest}: exists and is not empty; pass --force to replace it or choose another --out")
-    with atomic_path(dest, is_dir=True) as tmp:
-        shutil.copytree(ref.path, tmp, dirs_exist_ok=True)
+    # --force replaces only an earlier export, never a folder of the user's
+    export_model(ref.path, dest, force, model=model, experiment=ref.experiment or ref.path.name)
     typer.echo(f"exported model ({model}, {ref.experiment or ref.path.name}): {dest}")
     if push:
         url = push_model(dest, push, private=True)
