@@ -191,9 +191,14 @@ def review(
     store: Annotated[Optional[Path], typer.Option("--store", help="decision store (default: RUN_DIR/review.sqlite)")] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
+    from auditor.pipeline import check_store_survived
     from auditor.review.app import run_review
+    from auditor.review.store import file_identity
 
+    store_path = store or run_dir / "review.sqlite"
+    opened = file_identity(store_path)
     run_review(run_dir, curator=curator, shard=shard, store=store)
+    check_store_survived(store_path, opened)
 
 
 @app.command("apply")

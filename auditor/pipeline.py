@@ -194,8 +194,11 @@ def _run_review(ctx: RunContext) -> str:
         policy = review.unattended
     if policy == "interactive":
         from auditor.review.app import run_review
+        from auditor.review.store import file_identity
 
+        opened = file_identity(ctx.store_path)
         run_review(ctx.run_dir, curator=review.curator)
+        check_store_survived(ctx.store_path, opened)
         update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
         return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
     issues = read_issues(ctx.issues_path)
@@ -203,6 +206,20 @@ def _run_review(ctx: RunContext) -> str:
     summary = apply_policy(issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store)
     update_metrics(ctx.run_dir, "review", summary.to_dict())
     return f"policy {policy}: {summary.decided} of {summary.total} issues decided"
+
+
+def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> None:
+    """AuditorError when the decision store was deleted or replaced while the review UI had it
+    open (`opened`: its file_identity before the UI started, None if it did not exist yet)."""
+    from auditor.review.store import file_identity
+
+    now = file_identity(store_path)
+    if now is None or (opened is not None and now != opened):
+        raise AuditorError(
+            f"{store_path}: deleted or replaced while the review was open; decisions made in that session are "
+            f"not in it (look for {store_path.name}.rescued-* next to it and move it to {store_path.name}), "
+            "then run the same command again"
+        )
 
 
 def _store_summary(ctx: RunContext, policy: str) -> dict:
@@ -223,11 +240,15 @@ def _store_summary(ctx: RunContext, policy: str) -> dict:
 
 
 def _run_apply(ctx: RunContext) -> str:
-    from auditor.cleaning import apply_decisions, save_cleaned
+    from auditor.cleaning import apply_decisions, guard_against_emptying, save_cleaned
     from auditor.review.store import DecisionStore
     from auditor.tables import read_issues
 
-    decisions = DecisionStore(ctx.store_path).latest() if ctx.store_path.exists() else {}
+    decisions, rows = {}, None
+    if ctx.store_path.exists():
+        with DecisionStore(ctx.store_path) as store:
+            decisions, rows = store.latest(), len(store)
+    guard_against_emptying(ctx.run_dir, ctx.store_path, rows)
     result = apply_decisions(ctx.load_corpus(), read_issues(ctx.issues_path), decisions)
     save_cleaned(result, ctx.run_dir)
     summary = result.summary.to_dict()
@@ -325,7 +346,9 @@ PIPELINE: dict[str, Stage] = {
         Stage("load", ("data",), (), _run_load, _paths("corpus")),
         Stage("crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet")),
         Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet")),
-        Stage("review", ("review",), ("score",), _run_review, lambda ctx: [], output_state=_decision_digest),
+        # the store is the review's artifact: if it vanishes, the review runs again (a policy
+        # re-decides, a curator is asked) instead of apply emptying the cleaning
+        Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
         Stage("apply", (), ("review",), _run_apply, _paths("cleaned")),
         Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: []),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
