@@ -420,6 +420,10 @@ def crossval_cmd(
 
     cfg = load_config(pipeline)
     target = run_dir or cfg.run_dir
+    from auditor.artifacts import drop_unreadable_fold_parts
+
+    for part in drop_unreadable_fold_parts(target):  # else every merge would fail on it again
+        typer.echo(f"{part}: unreadable, removed; computing it again", err=True)
     result = run_crossval(load_corpus(cfg.data), cfg, target, folds=fold, progress=not quiet)
     for f in result.folds:
         f1 = "-" if f.f1 is None else f"{f.f1:.3f}"

@@ -90,6 +90,9 @@ class Stage:
     artifacts: Callable[[RunContext], list[Path]]
     # extra state that changes the stage's output without re-running it (review decisions)
     output_state: Callable[[RunContext], str] | None = None
+    # why artifacts that exist cannot be reused (truncated, unreadable), or None; the stage
+    # then runs again instead of being skipped
+    check: Callable[[RunContext], str | None] | None = None
 
 
 @dataclass
@@ -128,8 +131,15 @@ def _run_load(ctx: RunContext) -> str:
 
 
 def _run_crossval(ctx: RunContext) -> str:
-    from auditor.modeling.crossval import run_crossval
+    from auditor.artifacts import drop_unreadable_fold_parts
+    from auditor.modeling.crossval import FOLDS_DIR, MERGED_FILE, run_crossval
 
+    dropped = drop_unreadable_fold_parts(ctx.run_dir)
+    if dropped:
+        ctx.console.print(f"[yellow]crossval: unreadable fold part(s) {', '.join(dropped)} removed; computing them again[/yellow]")
+    if _check_predictions(ctx):
+        # the merge marker says "merged from these parts"; without it the parts are merged again
+        (ctx.run_dir / FOLDS_DIR / MERGED_FILE).unlink(missing_ok=True)
     result = run_crossval(ctx.load_corpus(), ctx.cfg, ctx.run_dir, progress=ctx.progress)
     update_metrics(ctx.run_dir, "crossval", result.to_dict())
     f1s = [f.f1 for f in result.folds if f.f1 is not None]
@@ -340,16 +350,56 @@ def _paths(*names: str) -> Callable[[RunContext], list[Path]]:
     return lambda ctx: [ctx.run_dir / n for n in names]
 
 
+def _check_corpus(ctx: RunContext) -> str | None:
+    from auditor.artifacts import dataset_problem
+
+    return dataset_problem(ctx.corpus_dir)
+
+
+def _audited_words(ctx: RunContext) -> int:
+    import pyarrow.compute as pc
+
+    corpus = ctx.load_corpus()
+    lengths = (pc.list_value_length(corpus[s].data.column("tokens")) for s in ctx.cfg.data.audit if s in corpus)
+    return sum(int(pc.sum(x).as_py() or 0) for x in lengths)
+
+
+def _check_predictions(ctx: RunContext) -> str | None:
+    from auditor.artifacts import parquet_problem
+    from auditor.tables import PREDICTIONS_SCHEMA
+
+    if not ctx.predictions_path.exists():
+        return f"{ctx.predictions_path} is missing"
+    return parquet_problem(ctx.predictions_path, PREDICTIONS_SCHEMA.names, rows=_audited_words(ctx))
+
+
+def _check_issues(ctx: RunContext) -> str | None:
+    from auditor.artifacts import parquet_problem
+    from auditor.tables import ISSUE_COLUMNS
+
+    return parquet_problem(ctx.issues_path, ISSUE_COLUMNS)
+
+
+def _check_cleaned(ctx: RunContext) -> str | None:
+    from auditor.artifacts import dataset_problem, parquet_problem
+    from auditor.cleaning import CHANGELOG_SCHEMA
+
+    return dataset_problem(ctx.cleaned_dir) or parquet_problem(ctx.run_dir / "changelog.parquet", CHANGELOG_SCHEMA.names)
+
+
 PIPELINE: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("load", ("data",), (), _run_load, _paths("corpus")),
-        Stage("crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet")),
-        Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet")),
+        Stage("load", ("data",), (), _run_load, _paths("corpus"), check=_check_corpus),
+        Stage(
+            "crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet"),
+            check=_check_predictions,
+        ),
+        Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues),
         # the store is the review's artifact: if it vanishes, the review runs again (a policy
         # re-decides, a curator is asked) instead of apply emptying the cleaning
         Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
-        Stage("apply", (), ("review",), _run_apply, _paths("cleaned")),
+        Stage("apply", (), ("review",), _run_apply, _paths("cleaned", "changelog.parquet"), check=_check_cleaned),
         Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: []),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
         Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
@@ -424,6 +474,9 @@ def run_pipeline(
         stamp = _read_stamp(ctx, name)
         done = stamp is not None and stamp.get("input") == in_hash and all(p.exists() for p in stage.artifacts(ctx))
         rerun = force or (start is not None and i >= lo)
+        if done and not rerun and i <= hi and stage.check is not None and (problem := stage.check(ctx)):
+            console.print(f"[yellow]\\[{i + 1}/{len(STAGES)}] {name:<9} {problem}; running it again[/yellow]")
+            done = False
         if i > hi or (done and not rerun):
             if not done:
                 # an unfinished stage after --until: nothing downstream can be trusted
