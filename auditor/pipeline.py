@@ -28,6 +28,7 @@ from rich.table import Table
 
 from auditor.atomic import atomic_path, write_text_atomic
 from auditor.config import PipelineConfig
+from auditor.distributed import barrier, is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
 from auditor.metrics import read_metrics, update_metrics
 
@@ -93,6 +94,9 @@ class Stage:
     # why artifacts that exist cannot be reused (truncated, unreadable), or None; the stage
     # then runs again instead of being skipped
     check: Callable[[RunContext], str | None] | None = None
+    # trains with the HF Trainer, which under torchrun/accelerate needs every process (DDP);
+    # other stages run in rank 0 alone
+    all_ranks: bool = False
 
 
 @dataclass
@@ -134,14 +138,17 @@ def _run_crossval(ctx: RunContext) -> str:
     from auditor.artifacts import drop_unreadable_fold_parts
     from auditor.modeling.crossval import FOLDS_DIR, MERGED_FILE, run_crossval
 
-    dropped = drop_unreadable_fold_parts(ctx.run_dir)
-    if dropped:
-        ctx.console.print(f"[yellow]crossval: unreadable fold part(s) {', '.join(dropped)} removed; computing them again[/yellow]")
-    if _check_predictions(ctx):
-        # the merge marker says "merged from these parts"; without it the parts are merged again
-        (ctx.run_dir / FOLDS_DIR / MERGED_FILE).unlink(missing_ok=True)
+    if is_main_process():
+        dropped = drop_unreadable_fold_parts(ctx.run_dir)
+        if dropped:
+            ctx.console.print(f"[yellow]crossval: unreadable fold part(s) {', '.join(dropped)} removed; computing them again[/yellow]")
+        if _check_predictions(ctx):
+            # the merge marker says "merged from these parts"; without it the parts are merged again
+            (ctx.run_dir / FOLDS_DIR / MERGED_FILE).unlink(missing_ok=True)
+    barrier()  # no rank looks at the fold parts while rank 0 clears broken ones
     result = run_crossval(ctx.load_corpus(), ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    update_metrics(ctx.run_dir, "crossval", result.to_dict())
+    if is_main_process():
+        update_metrics(ctx.run_dir, "crossval", result.to_dict())
     f1s = [f.f1 for f in result.folds if f.f1 is not None]
     mean = f"mean fold F1 {sum(f1s) / len(f1s):.3f}" if f1s else ""
     return f"{result.mode}, {len(result.folds)} folds, {mean}"
@@ -269,28 +276,33 @@ def _run_apply(ctx: RunContext) -> str:
 
 def _run_retrain(ctx: RunContext) -> str:
     if not ctx.cfg.retrain.enabled:
-        update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
+        if is_main_process():
+            update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
         return "disabled in config"
     from datasets import load_from_disk
 
     from auditor.evaluation import run_retrain
 
+    main = is_main_process()
     original = ctx.load_corpus()
     cleaned = load_from_disk(str(ctx.cleaned_dir))
     result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
     retrain = result.to_dict()
-    update_metrics(ctx.run_dir, "retrain", retrain)
-    _write_model_cards(ctx, original, retrain)
+    if main:
+        update_metrics(ctx.run_dir, "retrain", retrain)
+        _write_model_cards(ctx, original, retrain)
     note = f"{len(retrain['experiments'])} experiment(s)"
     if "validation" in original:
         from auditor.analysis import run_analysis
 
-        run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
+        if main:  # prediction only, no Trainer: rank 0 alone
+            run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
         note += ", error analysis on validation"
     if ctx.cfg.curve.enabled:
         from auditor.analysis import run_curve
 
-        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+        # trains, so every rank takes part; rank 0 writes
+        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress, write=main)
         note += f", learning curve {ctx.cfg.curve.source} -> {ctx.cfg.curve.target}"
     return note
 
@@ -393,14 +405,14 @@ PIPELINE: dict[str, Stage] = {
         Stage("load", ("data",), (), _run_load, _paths("corpus"), check=_check_corpus),
         Stage(
             "crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet"),
-            check=_check_predictions,
+            check=_check_predictions, all_ranks=True,
         ),
         Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues),
         # the store is the review's artifact: if it vanishes, the review runs again (a policy
         # re-decides, a curator is asked) instead of apply emptying the cleaning
         Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
         Stage("apply", (), ("review",), _run_apply, _paths("cleaned", "changelog.parquet"), check=_check_cleaned),
-        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: []),
+        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: [], all_ranks=True),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
         Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
     ]
@@ -458,53 +470,93 @@ def run_pipeline(
 
     ``start`` re-runs that stage and every later one even when unchanged; ``force`` re-runs
     all; ``until`` stops after that stage. Returns what each stage did.
+
+    Under `torchrun`/`accelerate launch` every process calls this: rank 0 decides what runs
+    and writes every file; the training stages (crossval, retrain) run in all ranks, the
+    others in rank 0 while the rest wait for their outcome (auditor.distributed).
     """
+    main = is_main_process()
     console = console or Console(stderr=True)
+    if not main:
+        console = Console(quiet=True)  # one process speaks for all
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress, interactive=interactive)
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(ctx.run_dir / "config.yaml", cfg.to_yaml())
+    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main)
     lo, hi = _select(start, until)
+    if main:
+        ctx.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(ctx.run_dir / "config.yaml", cfg.to_yaml())
     result = RunResult(ctx.run_dir)
     outputs: dict[str, str] = {}
     for i, name in enumerate(STAGES):
         stage = PIPELINE[name]
+        tag = f"\\[{i + 1}/{len(STAGES)}] {name:<9}"
         in_hash = _input_hash(ctx, stage, outputs)
-        stamp = _read_stamp(ctx, name)
-        done = stamp is not None and stamp.get("input") == in_hash and all(p.exists() for p in stage.artifacts(ctx))
         rerun = force or (start is not None and i >= lo)
-        if done and not rerun and i <= hi and stage.check is not None and (problem := stage.check(ctx)):
-            console.print(f"[yellow]\\[{i + 1}/{len(STAGES)}] {name:<9} {problem}; running it again[/yellow]")
-            done = False
+        done = share_from_main(_is_done(ctx, stage, in_hash, check=not rerun and i <= hi, tag=tag) if main else None)
         if i > hi or (done and not rerun):
             if not done:
                 # an unfinished stage after --until: nothing downstream can be trusted
                 break
-            outputs[name] = _output_hash(ctx, stage, in_hash)
+            outputs[name] = share_from_main(_output_hash(ctx, stage, in_hash) if main else None)
             if i <= hi:
                 result.stages.append(StageReport(name, "skipped", 0.0, "unchanged"))
-                console.print(f"[dim]\\[{i + 1}/{len(STAGES)}] {name:<9} skipped (unchanged)[/dim]")
+                console.print(f"[dim]{tag} skipped (unchanged)[/dim]")
             continue
-        console.print(f"[bold]\\[{i + 1}/{len(STAGES)}] {name:<9}[/bold] running ...")
+        console.print(f"[bold]{tag}[/bold] running ...")
         t0 = time.perf_counter()
-        try:
-            note = stage.run(ctx) or ""
-        except StopPipeline as stop:
-            secs = time.perf_counter() - t0
-            result.stages.append(StageReport(name, "stopped", secs, str(stop)))
-            result.stopped = str(stop)
-            console.print(f"[yellow]\\[{i + 1}/{len(STAGES)}] {name:<9} stopped: {stop}[/yellow]")
-            return result
+        status, note = _execute(ctx, stage)
         secs = time.perf_counter() - t0
-        out_hash = _output_hash(ctx, stage, in_hash)
-        stamp_file = _stamp_path(ctx, name)
-        stamp_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(stamp_file, json.dumps({"input": in_hash, "seconds": round(secs, 3), "note": note}))
-        outputs[name] = out_hash
+        if status == "stopped":
+            result.stages.append(StageReport(name, "stopped", secs, note))
+            result.stopped = note
+            console.print(f"[yellow]{tag} stopped: {note}[/yellow]")
+            return result
+        if main:
+            stamp_file = _stamp_path(ctx, name)
+            stamp_file.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(stamp_file, json.dumps({"input": in_hash, "seconds": round(secs, 3), "note": note}))
+        # also the barrier after the stage: nobody reads on before rank 0 has written
+        outputs[name] = share_from_main(_output_hash(ctx, stage, in_hash) if main else None)
         result.stages.append(StageReport(name, "ran", secs, note))
-        console.print(f"[green]\\[{i + 1}/{len(STAGES)}] {name:<9} done in {_fmt_secs(secs)}[/green]  {note}")
+        console.print(f"[green]{tag} done in {_fmt_secs(secs)}[/green]  {note}")
     return result
+
+
+def _is_done(ctx: RunContext, stage: Stage, in_hash: str, check: bool, tag: str) -> bool:
+    """The stage ran on these inputs and its artifacts are there (and, with check, readable)."""
+    stamp = _read_stamp(ctx, stage.name)
+    done = stamp is not None and stamp.get("input") == in_hash and all(p.exists() for p in stage.artifacts(ctx))
+    if done and check and stage.check is not None and (problem := stage.check(ctx)):
+        ctx.console.print(f"[yellow]{tag} {problem}; running it again[/yellow]")
+        return False
+    return done
+
+
+def _execute(ctx: RunContext, stage: Stage) -> tuple[str, str]:
+    """("ran", note) or ("stopped", why). A stage that does not train runs in rank 0 only;
+    the other ranks get its outcome, or an error naming rank 0's failure instead of waiting
+    forever for a stage that will never finish."""
+    if stage.all_ranks or world_size() <= 1:
+        return _outcome(ctx, stage)
+    if not is_main_process():
+        status, note = share_from_main(None)
+        if status == "failed":
+            raise AuditorError(f"stage {stage.name} failed in rank 0: {note}")
+        return status, note
+    try:
+        outcome = _outcome(ctx, stage)
+    except BaseException as err:
+        share_from_main(("failed", str(err).splitlines()[0] if str(err) else type(err).__name__))
+        raise
+    return share_from_main(outcome)
+
+
+def _outcome(ctx: RunContext, stage: Stage) -> tuple[str, str]:
+    try:
+        return "ran", stage.run(ctx) or ""
+    except StopPipeline as stop:
+        return "stopped", str(stop)
 
 
 def _output_hash(ctx: RunContext, stage: Stage, in_hash: str) -> str:

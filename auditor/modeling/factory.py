@@ -52,9 +52,13 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
     if model_cfg.name == TINY:
         from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current  # tiny uses this module
 
+        from auditor.distributed import barrier, is_main_process
+
         out = Path(work_dir) / TINY_DIR
-        if not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
+        # every rank of a torchrun job gets here; one builds, the others wait for the folder
+        if is_main_process() and not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
             build_tiny_model(corpus, model_cfg.tiny, model_cfg.max_length, out, seed)
+        barrier()
         return str(out)
     check_model_available(model_cfg.name)
     return model_cfg.name

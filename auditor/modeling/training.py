@@ -28,6 +28,7 @@ from transformers import (
 from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
 from auditor.config import ModelConfig, TrainingConfig
+from auditor.distributed import is_main_process
 from auditor.errors import ConfigError, ModelError
 from auditor.modeling.alignment import (
     IGNORE_INDEX,
@@ -57,7 +58,12 @@ class TrainedTagger:
     temperature: float = 1.0
 
     def save(self, out_dir: Path) -> None:
-        """save_pretrained of model and tokenizer, plus tagger.json (temperature, eval_f1, labels)."""
+        """save_pretrained of model and tokenizer, plus tagger.json (temperature, eval_f1, labels).
+
+        A no-op outside rank 0: under torchrun every rank holds the same trained model, and
+        all of them writing one folder would race."""
+        if not is_main_process():
+            return
         out_dir = Path(out_dir)
         with quiet_transformers():
             self.model.save_pretrained(out_dir)
