@@ -62,3 +62,20 @@ def test_textual_is_pinned_to_the_range_the_snapshots_hold_for():
     # the snapshots were made with 8.2.8 and checked against older releases; a new major may render differently
     assert Version("8.2.8") in textual.specifier and Version("9.0.0") not in textual.specifier
     assert Version("1.0.0") not in textual.specifier
+
+
+def test_readme_troubleshooting_explains_the_errors_users_meet():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "## Troubleshooting" in readme
+    section = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    from auditor import cli
+
+    interrupted = "interrupted: finished stages are kept; run the same command again to resume"
+    assert interrupted in Path(cli.__file__).read_text(encoding="utf-8") and interrupted in section
+    for phrase in (
+        "Permission denied", "No space left on device", "is unreadable", "no sentences in the file",
+        "IOB2 violation", "never in training", "cannot be reached", "not a saved token-classification model",
+        "metrics.json: corrupt", "holds no decisions", "deleted or replaced while open",
+        "not an earlier auditor export", "failed in rank 0",
+    ):
+        assert phrase in section, phrase
