@@ -65,8 +65,11 @@ STAGE_HELP = "one of load, crossval, score, review, apply, retrain, report, expo
 def _finish_run(result, cfg) -> None:
     from rich.console import Console
 
+    from auditor.distributed import is_main_process
     from auditor.pipeline import f1_summary_table
 
+    if not is_main_process():  # under torchrun, rank 0 speaks for every process
+        return
     console = Console()
     if result.stopped:
         console.print(f"[yellow]{result.stopped}[/yellow]")
