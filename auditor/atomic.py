@@ -1,4 +1,10 @@
-"""Write-to-temporary-then-rename, so a crash never leaves a half-written artifact."""
+"""Write-to-temporary-then-rename, so a crash never leaves a half-written artifact.
+
+A rename is atomic for other processes, but after a power cut the file system may hold the
+new name with contents that never reached the disk. So the temporary file (every file of a
+temporary folder) is fsynced before the rename, and the parent folder after it: once
+`atomic_path` returns, the artifact is on disk whole or not at all.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,34 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file, or every file and folder under a folder, to the disk."""
+    path = Path(path)
+    if path.is_dir():
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                _fsync_one(Path(root) / name, os.O_RDONLY)
+            _fsync_dir(Path(root))
+    elif path.exists():
+        _fsync_one(path, os.O_RDONLY)
+
+
+def _fsync_one(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    # some file systems cannot fsync a folder (EINVAL); the files themselves are already synced
+    try:
+        _fsync_one(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager
@@ -25,6 +59,7 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         if is_dir:
             target.mkdir()
         yield target
+        fsync_path(target)
         if is_dir and final.exists():
             old = final.with_name(f".{final.name}.old")
             if old.exists():
@@ -34,6 +69,7 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
             shutil.rmtree(old)
         else:
             os.replace(target, final)
+        _fsync_dir(final.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

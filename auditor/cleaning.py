@@ -32,6 +32,7 @@ from datasets.table import InMemoryTable
 from auditor.atomic import atomic_path
 from auditor.data.corpus import label_names as corpus_label_names
 from auditor.data.iob import is_tag, violations
+from auditor.errors import AuditorError
 
 if TYPE_CHECKING:
     from auditor.review.store import Decision
@@ -337,6 +338,47 @@ def save_cleaned(result: ApplyResult, run_dir: str | os.PathLike) -> tuple[Path,
     return cleaned_dir, changelog_path
 
 
+def applied_decisions(run_dir: str | os.PathLike) -> int:
+    """How many decisions the run's current cleaning applied (0 when it has none): the larger
+    of metrics.json["apply"]["decisions"] and the curators' rows of changelog.parquet."""
+    from auditor.errors import DataError
+    from auditor.metrics import read_metrics
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "cleaned").is_dir():
+        return 0
+    try:
+        recorded = int((read_metrics(run_dir).get("apply") or {}).get("decisions") or 0)
+    except (DataError, TypeError, ValueError):
+        recorded = 0
+    try:
+        actions = pq.read_table(run_dir / "changelog.parquet", columns=["action"]).column("action").to_pylist()
+        logged = sum(a != REPAIR_ACTION for a in actions)
+    except (OSError, pa.ArrowException, KeyError):
+        logged = 0
+    return max(recorded, logged)
+
+
+def guard_against_emptying(run_dir: str | os.PathLike, store_path: Path, store_rows: int | None) -> None:
+    """Refuse to replace a cleaning that applied decisions with one made from a missing or
+    empty decision store (store_rows None = no file, else its row count, undo rows included).
+
+    A store whose decisions were all undone still has rows; a store with none was deleted or
+    recreated, and applying it would silently undo every decision of the cleaning.
+    """
+    if store_rows:
+        return
+    applied = applied_decisions(run_dir)
+    if not applied:
+        return
+    state = "is missing" if store_rows is None else "holds no decisions"
+    raise AuditorError(
+        f"{store_path} {state}, but {Path(run_dir) / 'cleaned'} was made from {applied} decisions; "
+        f"restore {store_path.name} (e.g. from a backup, or a {store_path.name}.rescued-* file), or to start "
+        f"the cleaning over delete {Path(run_dir) / 'cleaned'} and {Path(run_dir) / 'changelog.parquet'}"
+    )
+
+
 def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
     """The apply stage on a run folder: RUN_DIR/corpus + issues.parquet + review.sqlite ->
     RUN_DIR/cleaned + changelog.parquet, and metrics.json["apply"]."""
@@ -356,6 +398,8 @@ def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
         raise DataError(f"{store_path}: no decisions yet; review the issues first: auditor review {run_dir}")
     with DecisionStore(store_path) as store:
         decisions = store.latest()
+        rows = len(store)
+    guard_against_emptying(run_dir, store_path, rows)
     result = apply_decisions(load_from_disk(str(run_dir / "corpus")), issues, decisions)
     save_cleaned(result, run_dir)
     update_metrics(run_dir, "apply", result.summary.to_dict())

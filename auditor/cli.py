@@ -11,8 +11,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, os_error_line
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command. Typer turns a KeyboardInterrupt into a silent exit 130 before
+    main() sees it, so it travels past Typer under this name instead."""
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
 
 app = typer.Typer(
     name="auditor",
@@ -20,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -33,7 +49,10 @@ def main() -> None:
     except AuditorError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except OSError as err:  # permissions, a full or read-only disk: the user's to fix
+        typer.secho(f"error: {os_error_line(err)}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, _Interrupted):
         typer.secho("interrupted: finished stages are kept; run the same command again to resume", err=True)
         sys.exit(130)
 
@@ -46,8 +65,11 @@ STAGE_HELP = "one of load, crossval, score, review, apply, retrain, report, expo
 def _finish_run(result, cfg) -> None:
     from rich.console import Console
 
+    from auditor.distributed import is_main_process
     from auditor.pipeline import f1_summary_table
 
+    if not is_main_process():  # under torchrun, rank 0 speaks for every process
+        return
     console = Console()
     if result.stopped:
         console.print(f"[yellow]{result.stopped}[/yellow]")
@@ -125,7 +147,7 @@ def inspect(
         raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk or synthetic")
     cfg = inspect_config(source, format, lang)
     loaded = load_corpus_with_report(cfg, progress=not as_json)
-    stats = corpus_stats(loaded.corpus, loaded.report)
+    stats = corpus_stats(loaded.corpus, loaded.report, cfg.train_splits)
     if as_json:
         typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -172,9 +194,14 @@ def review(
     store: Annotated[Optional[Path], typer.Option("--store", help="decision store (default: RUN_DIR/review.sqlite)")] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
+    from auditor.pipeline import check_store_survived
     from auditor.review.app import run_review
+    from auditor.review.store import file_identity
 
+    store_path = store or run_dir / "review.sqlite"
+    opened = file_identity(store_path)
     run_review(run_dir, curator=curator, shard=shard, store=store)
+    check_store_survived(store_path, opened)
 
 
 @app.command("apply")
@@ -351,18 +378,14 @@ def export_cmd(
 
 
 def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path | None, force: bool, push: str | None):
-    import shutil
-
     from auditor.analysis import find_model
-    from auditor.atomic import atomic_path
+    from auditor.export import export_model
     from auditor.modeling.card import push_model
 
     ref = find_model(run_dir, model=model, experiment=experiment)
     dest = out or run_dir / "export" / f"model-{model}-{ref.experiment or ref.path.name}"
-    if dest.exists() and any(dest.iterdir()) and not force:
-        raise AuditorError(f"{dest}: exists and is not empty; pass --force to replace it or choose another --out")
-    with atomic_path(dest, is_dir=True) as tmp:
-        shutil.copytree(ref.path, tmp, dirs_exist_ok=True)
+    # --force replaces only an earlier export, never a folder of the user's
+    export_model(ref.path, dest, force, model=model, experiment=ref.experiment or ref.path.name)
     typer.echo(f"exported model ({model}, {ref.experiment or ref.path.name}): {dest}")
     if push:
         url = push_model(dest, push, private=True)
@@ -400,6 +423,10 @@ def crossval_cmd(
 
     cfg = load_config(pipeline)
     target = run_dir or cfg.run_dir
+    from auditor.artifacts import drop_unreadable_fold_parts
+
+    for part in drop_unreadable_fold_parts(target):  # else every merge would fail on it again
+        typer.echo(f"{part}: unreadable, removed; computing it again", err=True)
     result = run_crossval(load_corpus(cfg.data), cfg, target, folds=fold, progress=not quiet)
     for f in result.folds:
         f1 = "-" if f.f1 is None else f"{f.f1:.3f}"

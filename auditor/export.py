@@ -85,12 +85,23 @@ def _describe_source(data: Mapping) -> str:
     if source == "synthetic":
         return "the synthetic demo corpus of auditor (template sentences with recorded label noise)"
     if source == "disk":
-        return f"a `datasets` folder ({data.get('path')})"
+        return f"a `datasets` folder ({_public_name(str(data.get('path') or ''))})"
     if source in ("conll", "jsonl", "parquet"):
         files = data.get("files") or {}
-        listed = "; ".join(f"{k}: {v}" for k, v in files.items())
+        listed = "; ".join(
+            f"{k}: {', '.join(_public_name(p) for p in ([v] if isinstance(v, str) else v))}" for k, v in files.items()
+        )
         return f"local {source} files ({listed})"
     return "unknown"
+
+
+def _public_name(path: str) -> str:
+    """A local path as the card shows it: the file name (with a "{lang}" folder), never the
+    folders above it, which name the machine (the card is meant for the Hub)."""
+    if "://" in path:
+        return path
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if "{lang}" in p.parent.name else p.name
 
 
 # --- destination ----------------------------------------------------------------------
@@ -311,6 +322,21 @@ def export_corpus(
             shutil.copyfile(card.changelog, tmp / CHANGELOG_NAME)
         (tmp / CARD_NAME).write_text(dataset_card(cleaned, fmt, card, has_changelog), encoding="utf-8")
         marker = {"format": fmt, "splits": {s: len(ds) for s, ds in cleaned.items()}, "name": card.name}
+        (tmp / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def export_model(model_dir: str | os.PathLike, out: str | os.PathLike, force: bool = False, **about: str) -> Path:
+    """Copy a saved tagger folder to `out` (same destination rules as export_corpus: a
+    non-empty `out` is replaced only with force, and only if it is an earlier export).
+
+    about: what the marker records (model, experiment), so a later --force recognises it.
+    """
+    out = Path(out)
+    _check_destination(out, force)
+    with atomic_path(out, is_dir=True) as tmp:
+        shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
+        marker = {"format": "model", **about}
         (tmp / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return out
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.atomic import write_text_atomic
+from auditor.errors import DataError
 
 FILENAME = "metrics.json"
 
@@ -33,10 +34,25 @@ def _clean(value: Any) -> Any:
 
 
 def read_metrics(run_dir: str | os.PathLike) -> dict:
+    """The run's metrics.json ({} when there is none); DataError when it is not a JSON object."""
     path = Path(run_dir) / FILENAME
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: corrupt ({_first_line(err)}); {_REBUILD}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: not a metrics file (a JSON {type(data).__name__}, not an object); {_REBUILD}")
+    return data
+
+
+# every stage rewrites its own section, and --force reuses finished cross-validation folds
+_REBUILD = "move it away and run the pipeline again with --force to rebuild it"
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from auditor.atomic import atomic_path, write_text_atomic
 from auditor.config import PipelineConfig
+from auditor.distributed import barrier, is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
 from auditor.metrics import read_metrics, update_metrics
 
@@ -90,6 +91,12 @@ class Stage:
     artifacts: Callable[[RunContext], list[Path]]
     # extra state that changes the stage's output without re-running it (review decisions)
     output_state: Callable[[RunContext], str] | None = None
+    # why artifacts that exist cannot be reused (truncated, unreadable), or None; the stage
+    # then runs again instead of being skipped
+    check: Callable[[RunContext], str | None] | None = None
+    # trains with the HF Trainer, which under torchrun/accelerate needs every process (DDP);
+    # other stages run in rank 0 alone
+    all_ranks: bool = False
 
 
 @dataclass
@@ -111,23 +118,37 @@ class RunResult:
 
 
 def _run_load(ctx: RunContext) -> str:
-    from auditor.data.build import load_corpus
-    from auditor.data.stats import corpus_stats
+    from auditor.data.build import load_corpus_with_report
+    from auditor.data.stats import corpus_stats, findings_note
 
-    corpus = load_corpus(ctx.cfg.data)
+    loaded = load_corpus_with_report(ctx.cfg.data)
+    corpus = loaded.corpus
     with atomic_path(ctx.corpus_dir, is_dir=True) as tmp:
         corpus.save_to_disk(str(tmp))
-    stats = corpus_stats(corpus)
+    stats = corpus_stats(corpus, loaded.report, ctx.cfg.data.train_splits)
     update_metrics(ctx.run_dir, "corpus", stats.to_dict())
     n = sum(len(s) for s in corpus.values())
-    return f"{n} sentences, splits {', '.join(corpus)}"
+    findings = findings_note(stats)
+    if findings:
+        ctx.console.print(f"[yellow]load: {findings}[/yellow]")
+    return f"{n} sentences, splits {', '.join(corpus)}" + (f"; {findings}" if findings else "")
 
 
 def _run_crossval(ctx: RunContext) -> str:
-    from auditor.modeling.crossval import run_crossval
+    from auditor.artifacts import drop_unreadable_fold_parts
+    from auditor.modeling.crossval import FOLDS_DIR, MERGED_FILE, run_crossval
 
+    if is_main_process():
+        dropped = drop_unreadable_fold_parts(ctx.run_dir)
+        if dropped:
+            ctx.console.print(f"[yellow]crossval: unreadable fold part(s) {', '.join(dropped)} removed; computing them again[/yellow]")
+        if _check_predictions(ctx):
+            # the merge marker says "merged from these parts"; without it the parts are merged again
+            (ctx.run_dir / FOLDS_DIR / MERGED_FILE).unlink(missing_ok=True)
+    barrier()  # no rank looks at the fold parts while rank 0 clears broken ones
     result = run_crossval(ctx.load_corpus(), ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    update_metrics(ctx.run_dir, "crossval", result.to_dict())
+    if is_main_process():
+        update_metrics(ctx.run_dir, "crossval", result.to_dict())
     f1s = [f.f1 for f in result.folds if f.f1 is not None]
     mean = f"mean fold F1 {sum(f1s) / len(f1s):.3f}" if f1s else ""
     return f"{result.mode}, {len(result.folds)} folds, {mean}"
@@ -191,8 +212,11 @@ def _run_review(ctx: RunContext) -> str:
         policy = review.unattended
     if policy == "interactive":
         from auditor.review.app import run_review
+        from auditor.review.store import file_identity
 
+        opened = file_identity(ctx.store_path)
         run_review(ctx.run_dir, curator=review.curator)
+        check_store_survived(ctx.store_path, opened)
         update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
         _adaptive_metrics(ctx)
         return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
@@ -215,6 +239,20 @@ def _adaptive_metrics(ctx: RunContext) -> None:
         update_metrics(ctx.run_dir, "adaptive", summary)
 
 
+def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> None:
+    """AuditorError when the decision store was deleted or replaced while the review UI had it
+    open (`opened`: its file_identity before the UI started, None if it did not exist yet)."""
+    from auditor.review.store import file_identity
+
+    now = file_identity(store_path)
+    if now is None or (opened is not None and now != opened):
+        raise AuditorError(
+            f"{store_path}: deleted or replaced while the review was open; decisions made in that session are "
+            f"not in it (look for {store_path.name}.rescued-* next to it and move it to {store_path.name}), "
+            "then run the same command again"
+        )
+
+
 def _store_summary(ctx: RunContext, policy: str) -> dict:
     from collections import Counter
 
@@ -233,11 +271,15 @@ def _store_summary(ctx: RunContext, policy: str) -> dict:
 
 
 def _run_apply(ctx: RunContext) -> str:
-    from auditor.cleaning import apply_decisions, save_cleaned
+    from auditor.cleaning import apply_decisions, guard_against_emptying, save_cleaned
     from auditor.review.store import DecisionStore
     from auditor.tables import read_issues
 
-    decisions = DecisionStore(ctx.store_path).latest() if ctx.store_path.exists() else {}
+    decisions, rows = {}, None
+    if ctx.store_path.exists():
+        with DecisionStore(ctx.store_path) as store:
+            decisions, rows = store.latest(), len(store)
+    guard_against_emptying(ctx.run_dir, ctx.store_path, rows)
     result = apply_decisions(ctx.load_corpus(), read_issues(ctx.issues_path), decisions)
     save_cleaned(result, ctx.run_dir)
     summary = result.summary.to_dict()
@@ -248,28 +290,33 @@ def _run_apply(ctx: RunContext) -> str:
 
 def _run_retrain(ctx: RunContext) -> str:
     if not ctx.cfg.retrain.enabled:
-        update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
+        if is_main_process():
+            update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
         return "disabled in config"
     from datasets import load_from_disk
 
     from auditor.evaluation import run_retrain
 
+    main = is_main_process()
     original = ctx.load_corpus()
     cleaned = load_from_disk(str(ctx.cleaned_dir))
     result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
     retrain = result.to_dict()
-    update_metrics(ctx.run_dir, "retrain", retrain)
-    _write_model_cards(ctx, original, retrain)
+    if main:
+        update_metrics(ctx.run_dir, "retrain", retrain)
+        _write_model_cards(ctx, original, retrain)
     note = f"{len(retrain['experiments'])} experiment(s)"
     if "validation" in original:
         from auditor.analysis import run_analysis
 
-        run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
+        if main:  # prediction only, no Trainer: rank 0 alone
+            run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
         note += ", error analysis on validation"
     if ctx.cfg.curve.enabled:
         from auditor.analysis import run_curve
 
-        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+        # trains, so every rank takes part; rank 0 writes
+        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress, write=main)
         note += f", learning curve {ctx.cfg.curve.source} -> {ctx.cfg.curve.target}"
     return note
 
@@ -329,15 +376,57 @@ def _paths(*names: str) -> Callable[[RunContext], list[Path]]:
     return lambda ctx: [ctx.run_dir / n for n in names]
 
 
+def _check_corpus(ctx: RunContext) -> str | None:
+    from auditor.artifacts import dataset_problem
+
+    return dataset_problem(ctx.corpus_dir)
+
+
+def _audited_words(ctx: RunContext) -> int:
+    import pyarrow.compute as pc
+
+    corpus = ctx.load_corpus()
+    lengths = (pc.list_value_length(corpus[s].data.column("tokens")) for s in ctx.cfg.data.audit if s in corpus)
+    return sum(int(pc.sum(x).as_py() or 0) for x in lengths)
+
+
+def _check_predictions(ctx: RunContext) -> str | None:
+    from auditor.artifacts import parquet_problem
+    from auditor.tables import PREDICTIONS_SCHEMA
+
+    if not ctx.predictions_path.exists():
+        return f"{ctx.predictions_path} is missing"
+    return parquet_problem(ctx.predictions_path, PREDICTIONS_SCHEMA.names, rows=_audited_words(ctx))
+
+
+def _check_issues(ctx: RunContext) -> str | None:
+    from auditor.artifacts import parquet_problem
+    from auditor.tables import ISSUE_COLUMNS
+
+    return parquet_problem(ctx.issues_path, ISSUE_COLUMNS)
+
+
+def _check_cleaned(ctx: RunContext) -> str | None:
+    from auditor.artifacts import dataset_problem, parquet_problem
+    from auditor.cleaning import CHANGELOG_SCHEMA
+
+    return dataset_problem(ctx.cleaned_dir) or parquet_problem(ctx.run_dir / "changelog.parquet", CHANGELOG_SCHEMA.names)
+
+
 PIPELINE: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("load", ("data",), (), _run_load, _paths("corpus")),
-        Stage("crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet")),
-        Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet")),
-        Stage("review", ("review",), ("score",), _run_review, lambda ctx: [], output_state=_decision_digest),
-        Stage("apply", (), ("review",), _run_apply, _paths("cleaned")),
-        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: []),
+        Stage("load", ("data",), (), _run_load, _paths("corpus"), check=_check_corpus),
+        Stage(
+            "crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet"),
+            check=_check_predictions, all_ranks=True,
+        ),
+        Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues),
+        # the store is the review's artifact: if it vanishes, the review runs again (a policy
+        # re-decides, a curator is asked) instead of apply emptying the cleaning
+        Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
+        Stage("apply", (), ("review",), _run_apply, _paths("cleaned", "changelog.parquet"), check=_check_cleaned),
+        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: [], all_ranks=True),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
         Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
     ]
@@ -395,50 +484,93 @@ def run_pipeline(
 
     ``start`` re-runs that stage and every later one even when unchanged; ``force`` re-runs
     all; ``until`` stops after that stage. Returns what each stage did.
+
+    Under `torchrun`/`accelerate launch` every process calls this: rank 0 decides what runs
+    and writes every file; the training stages (crossval, retrain) run in all ranks, the
+    others in rank 0 while the rest wait for their outcome (auditor.distributed).
     """
+    main = is_main_process()
     console = console or Console(stderr=True)
+    if not main:
+        console = Console(quiet=True)  # one process speaks for all
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress, interactive=interactive)
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(ctx.run_dir / "config.yaml", cfg.to_yaml())
+    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main)
     lo, hi = _select(start, until)
+    if main:
+        ctx.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(ctx.run_dir / "config.yaml", cfg.to_yaml())
     result = RunResult(ctx.run_dir)
     outputs: dict[str, str] = {}
     for i, name in enumerate(STAGES):
         stage = PIPELINE[name]
+        tag = f"\\[{i + 1}/{len(STAGES)}] {name:<9}"
         in_hash = _input_hash(ctx, stage, outputs)
-        stamp = _read_stamp(ctx, name)
-        done = stamp is not None and stamp.get("input") == in_hash and all(p.exists() for p in stage.artifacts(ctx))
         rerun = force or (start is not None and i >= lo)
+        done = share_from_main(_is_done(ctx, stage, in_hash, check=not rerun and i <= hi, tag=tag) if main else None)
         if i > hi or (done and not rerun):
             if not done:
                 # an unfinished stage after --until: nothing downstream can be trusted
                 break
-            outputs[name] = _output_hash(ctx, stage, in_hash)
+            outputs[name] = share_from_main(_output_hash(ctx, stage, in_hash) if main else None)
             if i <= hi:
                 result.stages.append(StageReport(name, "skipped", 0.0, "unchanged"))
-                console.print(f"[dim]\\[{i + 1}/{len(STAGES)}] {name:<9} skipped (unchanged)[/dim]")
+                console.print(f"[dim]{tag} skipped (unchanged)[/dim]")
             continue
-        console.print(f"[bold]\\[{i + 1}/{len(STAGES)}] {name:<9}[/bold] running ...")
+        console.print(f"[bold]{tag}[/bold] running ...")
         t0 = time.perf_counter()
-        try:
-            note = stage.run(ctx) or ""
-        except StopPipeline as stop:
-            secs = time.perf_counter() - t0
-            result.stages.append(StageReport(name, "stopped", secs, str(stop)))
-            result.stopped = str(stop)
-            console.print(f"[yellow]\\[{i + 1}/{len(STAGES)}] {name:<9} stopped: {stop}[/yellow]")
-            return result
+        status, note = _execute(ctx, stage)
         secs = time.perf_counter() - t0
-        out_hash = _output_hash(ctx, stage, in_hash)
-        stamp_file = _stamp_path(ctx, name)
-        stamp_file.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(stamp_file, json.dumps({"input": in_hash, "seconds": round(secs, 3), "note": note}))
-        outputs[name] = out_hash
+        if status == "stopped":
+            result.stages.append(StageReport(name, "stopped", secs, note))
+            result.stopped = note
+            console.print(f"[yellow]{tag} stopped: {note}[/yellow]")
+            return result
+        if main:
+            stamp_file = _stamp_path(ctx, name)
+            stamp_file.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(stamp_file, json.dumps({"input": in_hash, "seconds": round(secs, 3), "note": note}))
+        # also the barrier after the stage: nobody reads on before rank 0 has written
+        outputs[name] = share_from_main(_output_hash(ctx, stage, in_hash) if main else None)
         result.stages.append(StageReport(name, "ran", secs, note))
-        console.print(f"[green]\\[{i + 1}/{len(STAGES)}] {name:<9} done in {_fmt_secs(secs)}[/green]  {note}")
+        console.print(f"[green]{tag} done in {_fmt_secs(secs)}[/green]  {note}")
     return result
+
+
+def _is_done(ctx: RunContext, stage: Stage, in_hash: str, check: bool, tag: str) -> bool:
+    """The stage ran on these inputs and its artifacts are there (and, with check, readable)."""
+    stamp = _read_stamp(ctx, stage.name)
+    done = stamp is not None and stamp.get("input") == in_hash and all(p.exists() for p in stage.artifacts(ctx))
+    if done and check and stage.check is not None and (problem := stage.check(ctx)):
+        ctx.console.print(f"[yellow]{tag} {problem}; running it again[/yellow]")
+        return False
+    return done
+
+
+def _execute(ctx: RunContext, stage: Stage) -> tuple[str, str]:
+    """("ran", note) or ("stopped", why). A stage that does not train runs in rank 0 only;
+    the other ranks get its outcome, or an error naming rank 0's failure instead of waiting
+    forever for a stage that will never finish."""
+    if stage.all_ranks or world_size() <= 1:
+        return _outcome(ctx, stage)
+    if not is_main_process():
+        status, note = share_from_main(None)
+        if status == "failed":
+            raise AuditorError(f"stage {stage.name} failed in rank 0: {note}")
+        return status, note
+    try:
+        outcome = _outcome(ctx, stage)
+    except BaseException as err:
+        share_from_main(("failed", str(err).splitlines()[0] if str(err) else type(err).__name__))
+        raise
+    return share_from_main(outcome)
+
+
+def _outcome(ctx: RunContext, stage: Stage) -> tuple[str, str]:
+    try:
+        return "ran", stage.run(ctx) or ""
+    except StopPipeline as stop:
+        return "stopped", str(stop)
 
 
 def _output_hash(ctx: RunContext, stage: Stage, in_hash: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,15 @@ from auditor.scoring.detection import DetectionReport, evaluate_detection
 from auditor.scoring.score import score_corpus
 from auditor.tables import OofPredictions
 
-PANX = "/work/shared/data/panx/{lang}/{split}.jsonl.gz"
+# PAN-X as <lang>/<split>.jsonl.gz; by default ../shared/data/panx next to the repository
+# (where the benchmark machine keeps it), else --panx DIR
+DEFAULT_PANX_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "panx"
+DEFAULT_WORK = Path(tempfile.gettempdir()) / "auditor-bench"
+
+
+def panx_files(data_dir: str | Path, split: str) -> str:
+    """The "{lang}" path pattern of one split's files."""
+    return str(Path(data_dir) / "{lang}" / f"{split}.jsonl.gz")
 
 
 @dataclass(frozen=True)
@@ -50,11 +59,13 @@ class Budget:
     batch_size: int = 256
 
 
-def load_panx(langs: dict[str, float], splits: list[str], max_sentences: int | None) -> DatasetDict:
+def load_panx(
+    langs: dict[str, float], splits: list[str], max_sentences: int | None, data_dir: str | Path = DEFAULT_PANX_DIR
+) -> DatasetDict:
     """PAN-X through the product's own JSONL source (per language, `max_sentences` per split)."""
     cfg = DataConfig(
         source="jsonl",
-        files={s: PANX.replace("{split}", s) for s in splits},
+        files={s: panx_files(data_dir, s) for s in splits},
         languages=langs,
         splits=splits,
         audit=[splits[0]],
@@ -192,7 +203,8 @@ def main() -> None:
     p.add_argument("--rates", type=float, nargs="+", default=[0.05, 0.10])
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--work", default="/tmp/auditor-bench")
+    p.add_argument("--work", default=str(DEFAULT_WORK))
+    p.add_argument("--panx", default=str(DEFAULT_PANX_DIR), help="PAN-X folder (<lang>/<split>.jsonl.gz)")
     p.add_argument("--quick", action="store_true", help="synthetic corpus (clean tags only), tiny model")
     args = p.parse_args()
     work = Path(args.work)
@@ -204,7 +216,7 @@ def main() -> None:
         base = DatasetDict({"train": synth["train"]})
         features = None
     else:
-        base = load_panx({args.lang: 1.0}, ["train"], args.sentences)
+        base = load_panx({args.lang: 1.0}, ["train"], args.sentences, args.panx)
         features = encode(args.model, list(base["train"]["tokens"]))
     budget = Budget(len(base["train"]), args.folds, args.epochs)
     runs = run_detection(base, args.model, budget, args.rates, work, features)

@@ -208,9 +208,12 @@ def quick_inputs(work: Path, sentences: int, test_sentences: int) -> Inputs:
     return Inputs(DatasetDict({"train": train}), tests, str(model_path))
 
 
-def panx_inputs(model: str, sentences: int, test_sentences: int, langs: list[str], train_langs: dict[str, float]) -> Inputs:
-    base = dp.load_panx(train_langs, ["train"], sentences)
-    tests = {lang: dp.load_panx({lang: 1.0}, ["test"], test_sentences)["test"] for lang in langs}
+def panx_inputs(
+    model: str, sentences: int, test_sentences: int, langs: list[str], train_langs: dict[str, float],
+    data_dir: str | Path = dp.DEFAULT_PANX_DIR,
+) -> Inputs:
+    base = dp.load_panx(train_langs, ["train"], sentences, data_dir)
+    tests = {lang: dp.load_panx({lang: 1.0}, ["test"], test_sentences, data_dir)["test"] for lang in langs}
     return Inputs(base, tests, model)
 
 
@@ -250,7 +253,8 @@ def main() -> None:
                    help="training languages and the share of each kept (the chapter's Swiss mix: de=0.629 fr=0.229 it=0.084 en=0.059)")
     p.add_argument("--head", choices=["logreg", "mlp"], default="logreg", help="probe head of crossval and of the final tagger")
     p.add_argument("--loop-sentences", type=int, default=500)
-    p.add_argument("--work", default="/tmp/auditor-bench")
+    p.add_argument("--work", default=str(dp.DEFAULT_WORK))
+    p.add_argument("--panx", default=str(dp.DEFAULT_PANX_DIR), help="PAN-X folder (<lang>/<split>.jsonl.gz)")
     p.add_argument("--quick", action="store_true", help="synthetic corpus, tiny model, small sizes")
     p.add_argument("--existing", action="store_true", help="also run the three existing benchmark scripts")
     p.add_argument("--plot", nargs=2, metavar=("MARKDOWN", "PNG"), help="only draw the AP figure from a printed run and exit")
@@ -268,7 +272,7 @@ def main() -> None:
         loop = min(args.loop_sentences, 100)
     else:
         train_langs = {k: float(v) for k, v in (x.split("=") for x in args.train_langs)}
-        inp = panx_inputs(args.model, args.sentences, args.test_sentences, PANX_LANGS, train_langs)
+        inp = panx_inputs(args.model, args.sentences, args.test_sentences, PANX_LANGS, train_langs, args.panx)
         budget = dp.Budget(len(inp.base["train"]), args.folds, args.epochs, args.head)
         loop = args.loop_sentences
     print(run_all(inp, work, args.rates, args.shares, budget, loop))

@@ -60,9 +60,23 @@ def test_naive_and_ours_score_the_same_words(tmp_path):
     assert timing.naive_rows == timing.ours_rows == sum(len(t) for t in ds["tokens"])
 
 
-def test_load_panx_reads_real_files_when_present():
-    if not Path(dp.PANX.format(lang="de", split="test")).is_file():
-        pytest.skip("PAN-X not present")
-    ds = dp.load_panx({"de": 1.0}, ["test"], 50)["test"]
+def test_load_panx_reads_panx_style_files(tmp_path):
+    """PAN-X's own layout (<lang>/<split>.jsonl.gz, WikiANN rows) written here, so the test
+    never depends on, or skips for, a copy of PAN-X on one machine."""
+    import gzip
+    import json
+
+    for lang in ("de", "fr"):
+        (tmp_path / lang).mkdir()
+        rows = [{"tokens": [f"{lang}{i}", "Berlin"], "ner_tags": ["O", "B-LOC"], "langs": [lang, lang]} for i in range(60)]
+        with gzip.open(tmp_path / lang / "test.jsonl.gz", "wt", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    ds = dp.load_panx({"de": 1.0}, ["test"], 50, tmp_path)["test"]
     assert len(ds) == 50 and set(ds["lang"]) == {"de"}
-    assert isinstance(dp.load_panx({"de": 1.0}, ["test"], 5), DatasetDict)
+    both = dp.load_panx({"de": 1.0, "fr": 1.0}, ["test"], 10, tmp_path)
+    assert isinstance(both, DatasetDict) and sorted(set(both["test"]["lang"])) == ["de", "fr"]
+
+
+def test_default_panx_folder_is_next_to_the_repository():
+    repo = Path(__file__).resolve().parents[1]
+    assert dp.DEFAULT_PANX_DIR == repo.parent / "shared" / "data" / "panx"

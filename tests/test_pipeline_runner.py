@@ -34,7 +34,8 @@ def fake_stages(monkeypatch, tmp_path):
 
     stages = {}
     for name, st in pipeline.PIPELINE.items():
-        new = replace(st, run=body(name))
+        # the recorders write placeholder artifacts, which the real readability checks would reject
+        new = replace(st, run=body(name), check=None)
         if name == "review":
             new = replace(new, output_state=lambda ctx: state["decisions"])
         stages[name] = new

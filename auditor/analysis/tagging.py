@@ -153,4 +153,6 @@ def read_sentences(path: str | Path) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise DataError(f"{path}: not UTF-8 text") from None
+    # a BOM (Windows editors) would otherwise become part of the first word
+    text = text.removeprefix("\ufeff")
     return [line.strip() for line in text.splitlines() if line.strip()]

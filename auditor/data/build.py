@@ -50,6 +50,8 @@ def load_corpus_with_report(cfg: DataConfig, progress: bool = False) -> LoadedCo
     dropped: Counter[str] = Counter()
     by_split: dict[str, list[RawSentence]] = {}
     for split in cfg.splits:
+        if not raw.get(split):
+            raise DataError(f"split {split}: the source ({_describe(cfg)}) has no sentences in it; check data.splits")
         sents = _prepare(raw[split], split, cfg, report)
         dropped.update(s.lang for s in sents if s.lang not in cfg.languages)
         by_split[split] = [s for s in sents if s.lang in cfg.languages]
@@ -67,6 +69,14 @@ def load_corpus_with_report(cfg: DataConfig, progress: bool = False) -> LoadedCo
     if report.empty_tokens:
         log.warning("%d empty or whitespace-only tokens kept (first at %s)", report.empty_tokens, report.empty_locations[0])
     return LoadedCorpus(corpus, report, dict(dropped))
+
+
+def _describe(cfg: DataConfig) -> str:
+    if cfg.source == "hub":
+        return f"{cfg.dataset} {cfg.config}"
+    if cfg.source == "disk":
+        return str(cfg.path)
+    return cfg.source
 
 
 def read_splits(cfg: DataConfig, progress: bool = False, files: dict | None = None) -> dict[str, list[RawSentence]]:
@@ -95,8 +105,18 @@ def read_splits(cfg: DataConfig, progress: bool = False, files: dict | None = No
             sents = sources.read_disk(f.path, [split], cfg.label_names)[split]
         else:
             sents = sources.read_file(f.path, fmt, cfg.label_names)
+        if not sents:
+            raise DataError(f"{f.path}: no sentences in the file ({_EMPTY_HINT.get(fmt, 'it is empty')}); check data.files")
         out[split] += _with_lang(sents, f.lang, cfg)
     return dict(out)
+
+
+_EMPTY_HINT = {
+    "conll": "it is empty or holds only -DOCSTART- and blank lines",
+    "jsonl": "it is empty or holds only blank lines",
+    "parquet": "it has no rows",
+    "disk": "the split has no rows",
+}
 
 
 def _progress(items: list, progress: bool, desc: str):

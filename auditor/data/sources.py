@@ -73,7 +73,9 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
         with opener(p, "rb") as fh:
             for n, raw in enumerate(fh, 1):
                 try:
-                    yield n, raw.decode("utf-8").rstrip("\r\n")
+                    # utf-8-sig on the first line: editors on Windows start files with a BOM,
+                    # which would otherwise stick to the first token (or hide -DOCSTART-, `en:`)
+                    yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
                 except UnicodeDecodeError as err:
                     raise DataError(
                         f"{path}:{n}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "

@@ -8,6 +8,7 @@ DataConfig.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,10 @@ class CorpusStats:
     # IOB2 violations: still in the corpus plus those repaired while loading
     iob_violations: int = 0
     iob_locations: list[str] = field(default_factory=list)
+    # of those, repaired while loading (data.repair_iob: true); the corpus holds the repaired tags
+    iob_repaired: int = 0
+    # split -> entity types it holds that no training split has (a model never learns them)
+    types_not_in_training: dict[str, list[str]] = field(default_factory=dict)
     # empty or whitespace-only tokens (kept, flagged)
     empty_tokens: int = 0
     empty_locations: list[str] = field(default_factory=list)
@@ -51,8 +56,11 @@ class CorpusStats:
         return sum(n for by_lang in self.sentences.values() for n in by_lang.values())
 
 
-def corpus_stats(corpus: DatasetDict, report: ValidationReport | None = None) -> CorpusStats:
-    """Count sentences, tokens and entities per split; add the loader's findings from `report`."""
+def corpus_stats(
+    corpus: DatasetDict, report: ValidationReport | None = None, train_splits: Sequence[str] | None = None
+) -> CorpusStats:
+    """Count sentences, tokens and entities per split; add the loader's findings from `report`
+    and, given the training splits, the entity types only other splits hold."""
     names = label_names(corpus)
     stats = CorpusStats(names, entity_types(names), {}, {}, {})
     with_clean = all(CLEAN_COLUMN in ds.column_names for ds in corpus.values())
@@ -85,13 +93,37 @@ def corpus_stats(corpus: DatasetDict, report: ValidationReport | None = None) ->
         if with_clean:
             stats.noisy_sentences[split] = noisy
             stats.noise_kinds[split] = dict(sorted(kinds.items()))
+    if train_splits is not None:
+        stats.types_not_in_training = types_not_in_training(stats.entities, train_splits)
     if report is not None:
         # the loader repaired these before they reached the corpus; its locations are file:line
         stats.iob_violations += report.iob_repaired
+        stats.iob_repaired = report.iob_repaired
         stats.iob_locations = (report.iob_locations + stats.iob_locations)[:MAX_LOCATIONS]
         if stats.empty_tokens:  # the loader's file:line locations are more useful than ids
             stats.empty_locations = report.empty_locations[:MAX_LOCATIONS] or stats.empty_locations
     return stats
+
+
+def types_not_in_training(entities: dict[str, dict[str, int]], train_splits: Sequence[str]) -> dict[str, list[str]]:
+    """split -> entity types with entities in that split but in none of the training splits."""
+    trained = {t for split in train_splits for t, n in entities.get(split, {}).items() if n}
+    out = {}
+    for split, by_type in entities.items():
+        unseen = sorted(t for t, n in by_type.items() if n and t not in trained)
+        if split not in train_splits and unseen:
+            out[split] = unseen
+    return out
+
+
+def findings_note(stats: CorpusStats) -> str:
+    """The loader's findings a user must hear about, as one clause ("" when there are none)."""
+    parts = []
+    if stats.iob_repaired:
+        parts.append(f"{stats.iob_repaired} IOB2 violations repaired (data.repair_iob; first at {stats.iob_locations[0]})")
+    for split, types in stats.types_not_in_training.items():
+        parts.append(f"entity types only in {split}, never in training: {', '.join(types)}")
+    return "; ".join(parts)
 
 
 def print_stats(stats: CorpusStats, console=None, title: str = "corpus") -> None:
@@ -127,6 +159,10 @@ def print_stats(stats: CorpusStats, console=None, title: str = "corpus") -> None
 
     console.print(f"labels: {' '.join(stats.label_names)}")
     _print_finding(console, "IOB2 violations", stats.iob_violations, stats.iob_locations)
+    if stats.iob_repaired:
+        console.print(f"[yellow]of these, repaired while loading (I- turned into B-): {stats.iob_repaired}[/]", highlight=False)
+    for split, types in stats.types_not_in_training.items():
+        console.print(f"[yellow]entity types in {split} but in no training split: {', '.join(types)}[/]", highlight=False)
     _print_finding(console, "empty or whitespace-only tokens (kept)", stats.empty_tokens, stats.empty_locations)
 
 

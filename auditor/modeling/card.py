@@ -127,7 +127,9 @@ def write_model_card(
         model_name=name,
         eval_results=eval_results or None,
     )
-    body = _card_body(name, base_model, languages, train_sentences, _labels(model_dir), cleaning, f1_by_lang)
+    # a local folder's full path would name the author's machine in a card meant for the Hub
+    shown = base_model if not Path(base_model).exists() else f"{Path(base_model).name} (a local model)"
+    body = _card_body(name, shown, languages, train_sentences, _labels(model_dir), cleaning, f1_by_lang)
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
     path = model_dir / CARD_FILE
     write_text_atomic(path, str(card))
@@ -163,7 +165,8 @@ def push_model(model_dir: str | os.PathLike, repo_id: str, private: bool = True)
             repo_id=repo_id,
             folder_path=model_dir,
             commit_message="Upload NER tagger trained with auditor",
-            ignore_patterns=["checkpoints/*", "*.lock"],
+            # .auditor-export.json marks an auditor export folder; it means nothing on the Hub
+            ignore_patterns=["checkpoints/*", "*.lock", ".auditor-export.json"],
         )
     except OfflineModeIsEnabled:
         raise ModelError(f"push to {repo_id}: the Hub client is in offline mode; unset HF_HUB_OFFLINE") from None

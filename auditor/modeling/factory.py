@@ -52,9 +52,13 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
     if model_cfg.name == TINY:
         from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current  # tiny uses this module
 
+        from auditor.distributed import barrier, is_main_process
+
         out = Path(work_dir) / TINY_DIR
-        if not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
+        # every rank of a torchrun job gets here; one builds, the others wait for the folder
+        if is_main_process() and not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
             build_tiny_model(corpus, model_cfg.tiny, model_cfg.max_length, out, seed)
+        barrier()
         return str(out)
     check_model_available(model_cfg.name)
     return model_cfg.name
@@ -63,6 +67,39 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
 def _offline() -> bool:
     flags = (os.environ.get(v, "").upper() for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
     return any(f in ("1", "ON", "YES", "TRUE") for f in flags)
+
+
+# why the Hub could not be reached, once this process found out ("" = it answered)
+_hub_state: str | None = None
+_HUB_TIMEOUT_S = 5.0
+
+
+def hub_unreachable() -> str | None:
+    """None when the Hub answers at all (any HTTP status), else why it cannot be reached.
+
+    One request with a short timeout, once per process: without it, a lookup of a name that
+    is not in the cache goes through the Hub client's retries with backoff (about 30 s of
+    warnings) before it fails on a machine without network.
+    """
+    global _hub_state
+    if _hub_state is None:
+        from huggingface_hub import constants
+        from huggingface_hub.utils import get_session
+
+        try:
+            get_session().head(constants.ENDPOINT, timeout=_HUB_TIMEOUT_S)
+            _hub_state = ""
+        except Exception as err:  # the HTTP library's connect/DNS/timeout errors
+            _hub_state = f"{constants.ENDPOINT}: {type(err).__name__}: {_one_line(str(err))[:120]}"
+    return _hub_state or None
+
+
+def _local_only(name: str) -> bool:
+    """Load from local files only: offline mode, or a Hub name while the Hub is unreachable
+    (a local folder never needs the network, so it never costs a check)."""
+    if _offline():
+        return True
+    return not Path(name).expanduser().exists() and hub_unreachable() is not None
 
 
 def _looks_like_path(name: str) -> bool:
@@ -80,13 +117,20 @@ def check_model_available(name: str) -> None:
                 "give the folder of a saved model (save_pretrained) or a Hub name such as xlm-roberta-base"
             )
         return
+    local_only = _local_only(name)
     try:
         with quiet_transformers():
-            AutoConfig.from_pretrained(name, local_files_only=_offline(), trust_remote_code=False)
+            AutoConfig.from_pretrained(name, local_files_only=local_only, trust_remote_code=False)
     except Exception as err:  # OSError, HF hub/http errors, ValueError for remote-code models
         from huggingface_hub.constants import HF_HUB_CACHE
 
-        where = f"the Hub cache {HF_HUB_CACHE}" + ("" if _offline() else " and the Hugging Face Hub")
+        unreachable = None if _offline() else hub_unreachable()
+        if unreachable:
+            raise ModelError(
+                f"model '{name}' is not in the Hub cache {HF_HUB_CACHE} and the Hugging Face Hub cannot be reached "
+                f"({unreachable}); fix: check the name, connect to the network, or give a local model folder"
+            ) from None
+        where = f"the Hub cache {HF_HUB_CACHE}" + ("" if local_only else " and the Hugging Face Hub")
         raise ModelError(
             f"model '{name}' not found in {where} ({type(err).__name__}); fix: check the name, "
             "`hf auth login` for a gated model, download it once and set HF_HUB_OFFLINE=1, "
@@ -102,7 +146,7 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerFast:
     """The model's fast tokenizer (word_ids is needed for word alignment); ModelError otherwise."""
     try:
         with quiet_transformers():
-            tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=_offline(), trust_remote_code=False)
+            tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=_local_only(name_or_path), trust_remote_code=False)
     except Exception as err:
         msg = f"model '{name_or_path}': cannot load its tokenizer ({type(err).__name__}: {err})"
         raise ModelError(_one_line(msg)) from None
@@ -124,7 +168,7 @@ def load_model(name_or_path: str, label_names: list[str]) -> PreTrainedModel:
                 id2label=id2label,
                 label2id={n: i for i, n in id2label.items()},
                 ignore_mismatched_sizes=True,
-                local_files_only=_offline(),
+                local_files_only=_local_only(name_or_path),
                 trust_remote_code=False,
             )
     except Exception as err:

@@ -28,6 +28,7 @@ from transformers import (
 from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
 from auditor.config import ModelConfig, TrainingConfig
+from auditor.distributed import is_main_process
 from auditor.errors import ConfigError, ModelError
 from auditor.modeling.alignment import (
     IGNORE_INDEX,
@@ -57,7 +58,12 @@ class TrainedTagger:
     temperature: float = 1.0
 
     def save(self, out_dir: Path) -> None:
-        """save_pretrained of model and tokenizer, plus tagger.json (temperature, eval_f1, labels)."""
+        """save_pretrained of model and tokenizer, plus tagger.json (temperature, eval_f1, labels).
+
+        A no-op outside rank 0: under torchrun every rank holds the same trained model, and
+        all of them writing one folder would race."""
+        if not is_main_process():
+            return
         out_dir = Path(out_dir)
         with quiet_transformers():
             self.model.save_pretrained(out_dir)
@@ -72,10 +78,17 @@ def load_tagger(path: str | Path) -> TrainedTagger:
     path = Path(path)
     if not (path / "config.json").is_file():
         raise ModelError(f"{path}: not a saved tagger (no config.json); train one first or give its folder")
-    with quiet_transformers():
-        model = AutoModelForTokenClassification.from_pretrained(path)
-    meta_file = path / TAGGER_FILE
-    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    try:
+        with quiet_transformers():
+            model = AutoModelForTokenClassification.from_pretrained(path)
+        meta_file = path / TAGGER_FILE
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    except Exception as err:  # transformers raises ValueError/OSError/KeyError for foreign folders
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ModelError(
+            f"{path}: not a saved token-classification model ({type(err).__name__}: {first}); "
+            "give a run directory or a model folder written by auditor or save_pretrained"
+        ) from None
     labels = meta.get("label_names") or [model.config.id2label[i] for i in range(model.config.num_labels)]
     model.eval()
     return TrainedTagger(

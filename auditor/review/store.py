@@ -125,6 +125,16 @@ def _check_foreign(path: Path) -> None:
         )
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at path, None when there is none: a deleted and recreated
+    file has the same name but another identity."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _row_to_decision(row: tuple) -> Decision:
     issue_id, action, start, end, tags, curator, at = row
     return Decision(issue_id, action, start, end, json.loads(tags) if tags is not None else None, curator, at)
@@ -155,6 +165,7 @@ class DecisionStore:
         except StoreError:
             self._conn.close()
             raise
+        self._identity = file_identity(self.path)
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -227,7 +238,26 @@ class DecisionStore:
             ],
         )
 
+    def check_same_file(self) -> None:
+        """StoreError when the file was deleted or replaced since this store opened it.
+
+        SQLite keeps writing to a deleted file without complaint, so every decision from then
+        on would vanish unseen. What the open connection still holds is copied next to the
+        path first, so the decisions of this session are not lost either.
+        """
+        if file_identity(self.path) == self._identity:
+            return
+        rescued = self.path.with_name(f"{self.path.name}.rescued-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        try:
+            self._conn.execute("VACUUM INTO ?", (str(rescued),))
+            saved = f"the decisions it held are saved in {rescued}; move that file to {self.path} and reopen"
+        except sqlite3.Error:
+            saved = "its decisions could not be saved elsewhere"
+        raise StoreError(f"{self.path}: deleted or replaced while open, so nothing more is recorded; {saved}")
+
     def _write(self, decisions: list[Decision]) -> None:
+        self.check_same_file()
+
         def attempt() -> None:
             with self._transaction():
                 self._insert(decisions)
