@@ -177,8 +177,8 @@ def tag(
     import json
 
     from auditor.analysis.render import entities_line, tagged_table
-    from auditor.output import console as make_console
     from auditor.analysis.tagging import read_sentences, tag_texts
+    from auditor.output import console as make_console
 
     if (text is None) == (file is None):
         raise AuditorError("give either a sentence or --file FILE (one sentence per line), not both or neither")
