@@ -7,43 +7,55 @@ for a pool thread the scheduler has given to someone else, while its siblings bu
 spinning: throughput collapses far below the share of CPU the process actually gets
 (benchmarks/threads_contention.py measures it).
 
-The policy:
+The policy (measured in benchmarks/threads_contention.py, see benchmarks/README.md):
 
 - threads: ``runtime.threads`` / ``--threads`` when given, else ``OMP_NUM_THREADS`` when the
   user set it, else the CPUs this process may run on (``os.sched_getaffinity``, capped by a
-  cgroup CPU quota such as a container's or a CI runner's limit).
-- wait policy: ``OMP_WAIT_POLICY=PASSIVE`` (idle pool threads sleep instead of spinning),
-  unless the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves. GNU OpenMP reads
-  these once, when torch loads it, so they only take effect if set before ``import torch``;
-  the CLI imports torch lazily inside its commands for that reason.
+  cgroup CPU quota such as a container's or a CI runner's limit) that other processes are not
+  keeping busy when the command starts (runnable threads in /proc/stat), at least one. Beside
+  busy processes one thread degrades in proportion to the CPU it gets; two threads that must
+  meet at every parallel region lose far more.
+- wait policy: ``GOMP_SPINCOUNT=1000`` (an idle pool thread spins briefly, then sleeps: the
+  count GNU OpenMP itself uses when it knows the CPUs are oversubscribed), unless the user set
+  ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``. It keeps most of the quiet-box speed of the
+  default (300,000 spins) and avoids most of its collapse when load arrives later;
+  ``OMP_WAIT_POLICY=PASSIVE`` (no spinning) was slower idle and no better contended.
+  GNU OpenMP reads these once, when torch loads it, so they only take effect if set before
+  ``import torch``; the CLI sets them first thing and imports torch inside its commands.
+
+Thread counts can change the last bits of floating-point sums: set ``runtime.threads`` for
+runs that must reproduce bit for bit across machines and loads.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# What the wait-policy variables are set to when the user has not set either.
-PASSIVE_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# What the wait-policy variables are set to when the user has set neither.
+WAIT_ENV = {"GOMP_SPINCOUNT": "1000"}
 _WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 _CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+_PROC_STAT = Path("/proc/stat")
 
 
 @dataclass(frozen=True)
 class ThreadPolicy:
     threads: int
-    source: str  # "option" | "OMP_NUM_THREADS" | "affinity"
-    wait_policy: str | None  # OMP_WAIT_POLICY in effect for this process's OpenMP, None = runtime default
+    source: str  # "option" | "OMP_NUM_THREADS" | "N free of M CPUs"
+    wait_policy: str | None  # the OpenMP wait variables as set, e.g. "GOMP_SPINCOUNT=1000"; None = runtime default
     wait_policy_applied: bool  # False when torch was loaded before the policy could set it
 
     def describe(self) -> str:
-        wait = self.wait_policy or "runtime default"
+        wait = self.wait_policy or "the OpenMP default"
         if not self.wait_policy_applied:
             wait += " (torch was already loaded)"
-        return f"{self.threads} torch thread(s) (from {self.source}), OpenMP wait policy {wait}"
+        return f"{self.threads} torch thread(s) ({self.source}), {wait}"
 
 
 def cgroup_cpu_limit(path: Path = _CGROUP_CPU_MAX) -> float | None:
@@ -70,6 +82,22 @@ def available_cpus(cgroup_cpu_max: Path = _CGROUP_CPU_MAX) -> int:
     return max(1, n)
 
 
+def busy_cpus(stat: Path = _PROC_STAT, samples: int = 5, interval: float = 0.02) -> float | None:
+    """CPUs other processes keep busy right now: the median count of runnable threads
+    (procs_running in /proc/stat) over a few samples, less this process's own. None where
+    there is no /proc/stat."""
+    counts = []
+    for i in range(samples):
+        try:
+            line = next(x for x in stat.read_text().splitlines() if x.startswith("procs_running"))
+            counts.append(int(line.split()[1]))
+        except (OSError, StopIteration, ValueError, IndexError):
+            return None
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0.0, statistics.median(counts) - 1)
+
+
 def _env_threads() -> int | None:
     raw = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     try:
@@ -88,11 +116,18 @@ def choose_threads(requested: int | None = None) -> tuple[int, str]:
     env = _env_threads()
     if env is not None:
         return env, "OMP_NUM_THREADS"
-    return available_cpus(), "affinity"
+    mine = available_cpus(_CGROUP_CPU_MAX)
+    busy = busy_cpus(_PROC_STAT)
+    if busy is None:
+        return mine, f"{mine} CPUs available"
+    # busy counts the whole machine, so compare it with the whole machine's CPUs
+    free = (os.cpu_count() or mine) - int(busy + 0.5)
+    n = max(1, min(mine, free))
+    return n, f"{n} of {mine} available CPUs free"
 
 
 def prepare_openmp_environment(environ: dict | None = None) -> bool:
-    """Set the passive wait policy in the environment unless the user chose one.
+    """Set the short spin-then-sleep wait policy in the environment unless the user chose one.
 
     Only useful before torch is imported in this process (or for child processes).
     Returns True when it set something.
@@ -100,7 +135,7 @@ def prepare_openmp_environment(environ: dict | None = None) -> bool:
     env = os.environ if environ is None else environ
     if any(v in env for v in _WAIT_VARS):
         return False
-    env.update(PASSIVE_ENV)
+    env.update(WAIT_ENV)
     return True
 
 
@@ -118,9 +153,5 @@ def apply_thread_policy(threads: int | None = None) -> ThreadPolicy:
 
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
-    return ThreadPolicy(
-        threads=n,
-        source=source,
-        wait_policy=os.environ.get("OMP_WAIT_POLICY") if not torch_loaded else None,
-        wait_policy_applied=not torch_loaded,
-    )
+    wait = ", ".join(f"{v}={os.environ[v]}" for v in _WAIT_VARS if v in os.environ)
+    return ThreadPolicy(threads=n, source=source, wait_policy=wait or None, wait_policy_applied=not torch_loaded)

@@ -1,7 +1,8 @@
 """Throughput of CPU workloads idle vs beside two busy torch processes, per thread setting.
 
-    python benchmarks/threads_contention.py               # about 90 s; saturates the machine
+    python benchmarks/threads_contention.py               # about 110 s; saturates the machine
     python benchmarks/threads_contention.py --seconds 1   # a quicker, noisier pass
+    python benchmarks/threads_contention.py --settings before,one,passive,spin10k,spin1k --seconds 1.5
 
 Every setting runs in a fresh process (GNU OpenMP reads its wait policy when torch loads,
 so it cannot be changed inside a running process) and measures three workloads for
@@ -18,10 +19,12 @@ matrix products with torch's defaults (one thread per core, default OpenMP spinn
 other engineers' torch jobs would. The hogs start once and are paused (SIGSTOP) during the
 idle measurements, so idle and contended alternate within one run.
 
-Settings: `before` = torch's defaults; `1 thread`; `N threads + PASSIVE` (OMP_WAIT_POLICY;
-GNU OpenMP turns it into GOMP_SPINCOUNT=0, so that variant is not measured separately);
-`policy` = auditor.runtime.apply_thread_policy() with nothing set, i.e. what the auditor CLI
-does. N = the CPUs this process may use.
+Settings (--settings): `before` = torch's defaults (GNU OpenMP spins 300,000 rounds before a
+pool thread sleeps); `one` = 1 thread; `passive` = N threads + OMP_WAIT_POLICY=PASSIVE (GNU
+OpenMP turns it into GOMP_SPINCOUNT=0: sleep at once); `spin10k`, `spin1k` = N threads +
+GOMP_SPINCOUNT=10000 / 1000 (spin briefly, then sleep); `policy` =
+auditor.runtime.apply_thread_policy() with nothing set, i.e. what the auditor CLI does.
+N = the CPUs this process may use.
 The ratio that matters is contended / idle of the same setting (the goal: >= 0.30 beside two
 busy processes on 2 cores, where a fair share is about 0.33), and contended / idle of
 `before` (what the user actually gets compared with a quiet box).
@@ -52,13 +55,18 @@ while True:
 """
 
 
-def settings(n: int) -> dict[str, dict]:
-    """name -> how the child sets up torch: env set before import, threads, or the policy."""
+DEFAULT_SETTINGS = "before,one,spin1k,policy"
+
+
+def settings(n: int) -> dict[str, tuple[str, dict]]:
+    """key -> (name, how the child sets up torch: env set before import, threads, or the policy)."""
     return {
-        "before (torch defaults)": {"env": {}, "threads": None},
-        "1 thread": {"env": {}, "threads": 1},
-        f"{n} threads + PASSIVE": {"env": {"OMP_WAIT_POLICY": "PASSIVE"}, "threads": n},
-        "policy (auditor.runtime)": {"env": {}, "policy": True},
+        "before": ("before (torch defaults)", {"env": {}, "threads": None}),
+        "one": ("1 thread", {"env": {}, "threads": 1}),
+        "passive": (f"{n} threads + PASSIVE", {"env": {"OMP_WAIT_POLICY": "PASSIVE"}, "threads": n}),
+        "spin10k": (f"{n} threads + spin 10k", {"env": {"GOMP_SPINCOUNT": "10000"}, "threads": n}),
+        "spin1k": (f"{n} threads + spin 1k", {"env": {"GOMP_SPINCOUNT": "1000"}, "threads": n}),
+        "policy": ("policy (auditor.runtime)", {"env": {}, "policy": True}),
     }
 
 
@@ -161,12 +169,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="per workload and measurement")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument(
+        "--settings", default=DEFAULT_SETTINGS, help=f"comma-separated, from: before, one, passive, spin10k, spin1k, policy (default {DEFAULT_SETTINGS})"
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child), args.seconds)))
         return
 
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    known = settings(n)
+    chosen = [k.strip() for k in args.settings.split(",") if k.strip()]
+    unknown = [k for k in chosen if k not in known]
+    if unknown or "before" not in chosen:
+        parser.error(f"--settings: unknown {unknown}" if unknown else "--settings must include 'before'")
     print(f"{n} CPUs in the affinity mask; load average {os.getloadavg()[0]:.2f} at start")
     for row in busy_processes():
         print(f"  busy: {row}")
@@ -175,7 +191,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     try:
         time.sleep(2.0)  # the hogs import torch and start multiplying
-        for name, setting in settings(n).items():
+        for name, setting in (known[k] for k in chosen):
             results[name] = {}
             for condition in ("idle", "contended"):
                 sig = signal.SIGCONT if condition == "contended" else signal.SIGSTOP
@@ -207,8 +223,8 @@ def main() -> None:
     for name, r in results.items():
         ratios = ", ".join(f"{w} {r['contended']['rates'][w] / before[w]:.2f}" for w in workloads)
         print(f"  {name}: {ratios}")
-    policy = results["policy (auditor.runtime)"]["idle"].get("policy")
-    print(f"\npolicy chose: {policy}")
+    if "policy" in chosen:
+        print(f"\npolicy chose: {results[known['policy'][0]]['idle']['policy']}")
 
 
 if __name__ == "__main__":

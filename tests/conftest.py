@@ -12,6 +12,12 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Before anything imports torch: the suite often runs beside other jobs (CI runners, shared
+# boxes), where torch's default OpenMP spinning makes it many times slower (auditor.runtime).
+from auditor.runtime import prepare_openmp_environment  # noqa: E402
+
+prepare_openmp_environment()
+
 
 def _noise_issues(corpus, suggest=None):
     """An issue table built from the synthetic corpus's recorded noise: one issue per noisy span

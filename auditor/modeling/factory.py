@@ -20,7 +20,6 @@ from auditor.errors import ModelError
 from auditor.modeling.quiet import quiet_transformers  # also imported from here by training and probe
 from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current
 
-
 TINY = "tiny"
 TINY_DIR = "tiny-model"
 
