@@ -460,7 +460,7 @@ def crossval_cmd(
     from auditor.modeling.crossval import run_crossval
 
     cfg = load_config(pipeline)
-    _apply_threads(threads, cfg, announce=not as_json)
+    _apply_threads(threads, cfg, announce=True)
     target = run_dir or cfg.run_dir
     result = run_crossval(load_corpus(cfg.data), cfg, target, folds=fold, progress=not quiet)
     if as_json:
