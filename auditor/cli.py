@@ -42,8 +42,14 @@ app = typer.Typer(
 def main() -> None:
     import os
 
+    from auditor.progress import quiet_logs_environment
+    from auditor.runtime import prepare_openmp_environment
+
     # the stages report their own progress; datasets' per-map bars are noise around them
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    # both are read once, when torch/tqdm are first imported: that is inside the commands
+    prepare_openmp_environment()
+    quiet_logs_environment()
     try:
         app()
     except AuditorError as err:
@@ -60,17 +66,34 @@ def main() -> None:
 # --- commands are added below, one function each ---------------------------------------
 
 STAGE_HELP = "one of load, crossval, score, review, apply, retrain, report, export"
+JsonOption = Annotated[bool, typer.Option("--json", help="print the results as one JSON document on stdout")]
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option("--threads", min=0, help="torch CPU threads (default: runtime.threads; 0 = from the CPUs this process may use)"),
+]
 
 
-def _finish_run(result, cfg) -> None:
-    from rich.console import Console
+def _apply_threads(threads: int | None, cfg=None, announce: bool = False) -> None:
+    """The thread policy, once, before any heavy work: --threads, else the config's runtime.threads."""
+    from auditor.runtime import apply_thread_policy
 
+    policy = apply_thread_policy(threads if threads is not None else (cfg.runtime.threads if cfg is not None else None))
+    if announce:
+        typer.secho(f"runtime: {policy.describe()}", err=True, dim=True)
+
+
+def _finish_run(result, cfg, as_json: bool = False) -> None:
+    from auditor.output import console as make_console
+    from auditor.output import print_json
     from auditor.distributed import is_main_process
-    from auditor.pipeline import f1_summary_table
+    from auditor.pipeline import f1_summary_table, run_summary
 
     if not is_main_process():  # under torchrun, rank 0 speaks for every process
         return
-    console = Console()
+    if as_json:
+        print_json(run_summary(result, cfg))
+        return
+    console = make_console()
     if result.stopped:
         console.print(f"[yellow]{result.stopped}[/yellow]")
         return
@@ -91,6 +114,8 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="re-run every stage")] = False,
     name: Annotated[Optional[str], typer.Option("--name", help="run name (default: the pipeline's name)")] = None,
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="where run folders live")] = None,
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run an audit-retrain cycle; unchanged stages are skipped, an interrupted run resumes."""
     from auditor.config import load_config
@@ -102,8 +127,9 @@ def run(
     if runs_dir:
         overrides["runs_dir"] = str(runs_dir)
     cfg = load_config(pipeline, overrides)
+    _apply_threads(threads, cfg, announce=True)
     result = run_pipeline(cfg, until=until, start=start, force=force)
-    _finish_run(result, cfg)
+    _finish_run(result, cfg, as_json)
 
 
 @app.command()
@@ -111,6 +137,8 @@ def demo(
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="where the run folder goes")] = Path("runs"),
     name: Annotated[str, typer.Option("--name", help="run name")] = "demo",
     force: Annotated[bool, typer.Option("--force", help="re-run every stage")] = False,
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The whole cycle on the embedded synthetic corpus with the tiny model, offline, on a CPU.
 
@@ -124,8 +152,9 @@ def demo(
 
     demo_yaml = Path(str(files("auditor") / "demo.yaml"))
     cfg = load_config(demo_yaml, {"name": name, "runs_dir": str(runs_dir)})
+    _apply_threads(threads, cfg, announce=True)
     result = run_pipeline(cfg, force=force)
-    _finish_run(result, cfg)
+    _finish_run(result, cfg, as_json)
 
 
 @app.command()
@@ -151,7 +180,9 @@ def inspect(
     if as_json:
         typer.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_stats(stats, title=source)
+        from auditor.output import console
+
+        print_stats(stats, console=console(), title=source)
 
 
 @app.command()
@@ -162,24 +193,25 @@ def tag(
     model: Annotated[str, typer.Option("--model", help="with a run: the 'before' or 'after' cleaning model")] = "after",
     experiment: Annotated[Optional[str], typer.Option("--experiment", help="with a run: the retrain experiment (default: 'all', else the first)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON (words, tags, confidences, entities) instead of tables")] = False,
+    threads: ThreadsOption = None,
 ) -> None:
     """Tag sentences word by word with a trained model: predicted tag and its probability."""
     import json
 
-    from rich.console import Console
-
     from auditor.analysis.render import entities_line, tagged_table
     from auditor.analysis.tagging import read_sentences, tag_texts
+    from auditor.output import console as make_console
 
     if (text is None) == (file is None):
         raise AuditorError("give either a sentence or --file FILE (one sentence per line), not both or neither")
     texts = [text] if text is not None else read_sentences(file)
+    _apply_threads(threads)
     # a long file takes a while on a CPU: show the prediction bar (stderr, so --json stays clean)
     result = tag_texts(target, texts, model=model, experiment=experiment, progress=len(texts) > 50)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[dim]model: {result.model}[/dim]")
     for i, sentence in enumerate(result.sentences):
         console.print(tagged_table(sentence, title=None if len(texts) == 1 else f"sentence {i + 1}"))
@@ -207,15 +239,25 @@ def review(
 @app.command("apply")
 def apply_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder with corpus/, issues.parquet and review.sqlite")],
+    as_json: JsonOption = False,
 ) -> None:
     """Apply the review decisions: writes RUN_DIR/cleaned and RUN_DIR/changelog.parquet."""
-    from rich.console import Console
-
     from auditor.cleaning import apply_run
+    from auditor.output import console as make_console
+    from auditor.output import print_json
 
     result = apply_run(run_dir)
     s = result.summary
-    console = Console()
+    if as_json:
+        print_json({
+            **s.to_dict(),
+            "conflicts": [{"id": c.id, "words": list(c.words), "earlier": c.earlier, "later": c.later} for c in result.conflicts],
+            "stale_decisions": [{"issue_id": st.issue_id, "reason": st.reason} for st in result.stale],
+            "cleaned": str(run_dir / "cleaned"),
+            "changelog": str(run_dir / "changelog.parquet"),
+        })
+        return
+    console = make_console()
     actions = ", ".join(f"{n} {a}" for a, n in s.by_action.items()) or "none"
     console.print(f"decisions: {s.decisions} ({actions})")
     console.print(f"changed: {s.changed_sentences} sentence(s), {s.changed_tokens} token(s)")
@@ -238,20 +280,26 @@ def analyze(
     experiment: Annotated[Optional[str], typer.Option("--experiment", help="the retrain experiment (default: 'all', else the first)")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="only this language's sentences")] = None,
     sentences: Annotated[int, typer.Option("--sentences", help="how many of the worst sentences to print", min=0)] = 3,
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The chapter's error analysis: loss by token and tag, confusion matrix, worst sentences.
 
     Writes the tables to metrics.json["analysis"] and the confusion matrix figure to
     <run>/analysis/confusion_<split>.png.
     """
-    from rich.console import Console
-
     from auditor.analysis.error_analysis import run_analysis
     from auditor.analysis.render import confusion_table, loss_table, sentence_table
+    from auditor.output import console as make_console
+    from auditor.output import print_json
 
-    result = run_analysis(run_dir, split=split, model=model, experiment=experiment, lang=lang)
+    _apply_threads(threads)
+    result = run_analysis(run_dir, split=split, model=model, experiment=experiment, lang=lang, progress=not as_json)
     d = result.to_dict()
-    console = Console()
+    if as_json:
+        print_json({**d, "figure": str(result.figure) if result.figure else None})
+        return
+    console = make_console()
     where = f", {lang}" if lang else ""
     console.print(
         f"[bold]{model}[/bold] model of experiment '{result.experiment}' on {split}{where}: "
@@ -272,14 +320,16 @@ def curve(
     source: Annotated[Optional[str], typer.Option("--source", help="zero-shot source language(s), e.g. de or de+fr (default: curve.source)")] = None,
     sizes: Annotated[Optional[str], typer.Option("--sizes", help="training sizes, comma-separated, e.g. 250,500,1000")] = None,
     run: Annotated[Optional[Path], typer.Option("--run", help="the run directory (its corpus, cleaned corpus and models); default: the pipeline's")] = None,
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Learning curve: F1 on the target language vs fine-tuning sentences, against zero-shot
     transfer from the source, before and after cleaning when the run has a cleaned corpus."""
-    from rich.console import Console
-
     from auditor.analysis.curve import run_curve
     from auditor.analysis.render import curve_table
     from auditor.config import load_config
+    from auditor.output import console as make_console
+    from auditor.output import print_json
 
     overrides: dict = {"curve": {}}
     if target:
@@ -292,6 +342,7 @@ def curve(
         except ValueError:
             raise AuditorError(f"--sizes: expected comma-separated integers such as 250,500,1000, got '{sizes}'") from None
     cfg = load_config(pipeline, overrides)
+    _apply_threads(threads, cfg)
     run_dir = run or cfg.run_dir
     if run is not None and not run.is_dir():
         raise AuditorError(f"--run {run}: no such run directory")
@@ -304,8 +355,11 @@ def curve(
 
         corpus = load_corpus(cfg.data, progress=True)
     cleaned = load_from_disk(str(run_dir / "cleaned")) if (run_dir / "cleaned").is_dir() else None
-    result = run_curve(corpus, cleaned, cfg, run_dir)
-    console = Console()
+    result = run_curve(corpus, cleaned, cfg, run_dir, progress=not as_json)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console = make_console()
     console.print(curve_table(result))
     if result.sizes and max(cfg.curve.sizes) > max(result.sizes):
         console.print(f"[yellow]sizes above {max(result.sizes)} (all of {result.target}'s training sentences) were capped[/yellow]")
@@ -318,18 +372,23 @@ def evaluate_detection_cmd(
     truth: Annotated[
         Optional[Path], typer.Option("--truth", help="a corrected copy of the corpus (CoNLL/JSONL) with the clean tags")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """How well the issues find known label errors: AP, AUROC, precision/recall@k per method.
 
     Clean tags come from --truth or from the corpus's clean_ner_tags (the synthetic corpus).
     The table is printed and stored in RUN_DIR/metrics.json under "detection".
     """
-    from rich.console import Console
     from rich.table import Table
 
+    from auditor.output import console as make_console
+    from auditor.output import print_json
     from auditor.scoring.detection import evaluate_run_dir
 
     report = evaluate_run_dir(run_dir, truth)
+    if as_json:
+        print_json(report.to_dict())
+        return
     header, rows = report.table_rows()
     table = Table(
         title=f"detection quality (noise rate {report.noise_rate:.3f}: {report.n_error_sentences} of "
@@ -339,7 +398,7 @@ def evaluate_detection_cmd(
         table.add_column(h, justify="left" if h in ("level", "method") else "right")
     for r in rows:
         table.add_row(*r)
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(f"stored in {run_dir / 'metrics.json'} (section \"detection\")")
 
@@ -415,6 +474,8 @@ def crossval_cmd(
     ] = None,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="default: the pipeline's runs/<name>")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+    threads: ThreadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Out-of-fold word probabilities; merged into RUN_DIR/predictions.parquet once every fold is done."""
     from auditor.config import load_config
@@ -422,12 +483,19 @@ def crossval_cmd(
     from auditor.modeling.crossval import run_crossval
 
     cfg = load_config(pipeline)
+    _apply_threads(threads, cfg, announce=True)
     target = run_dir or cfg.run_dir
     from auditor.artifacts import drop_unreadable_fold_parts
 
     for part in drop_unreadable_fold_parts(target):  # else every merge would fail on it again
         typer.echo(f"{part}: unreadable, removed; computing it again", err=True)
     result = run_crossval(load_corpus(cfg.data), cfg, target, folds=fold, progress=not quiet)
+    if as_json:
+        from auditor.output import print_json
+
+        print_json({**result.to_dict(), "n_folds": result.n_folds, "complete": result.complete,
+                    "predictions": str(result.predictions) if result.predictions else None})
+        return
     for f in result.folds:
         f1 = "-" if f.f1 is None else f"{f.f1:.3f}"
         typer.echo(

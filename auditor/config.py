@@ -267,6 +267,14 @@ class ExportConfig(_Strict):
     push_to_hub: str | None = None
 
 
+class RuntimeConfig(_Strict):
+    """How the process uses the machine; never part of a stage's cache key."""
+
+    # torch CPU threads; 0 = auto: OMP_NUM_THREADS if set, else the CPUs this process may
+    # use (affinity mask, cgroup quota). See auditor.runtime for why.
+    threads: Annotated[int, Field(ge=0)] = 0
+
+
 class PipelineConfig(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "demo"
     runs_dir: str = "runs"
@@ -280,6 +288,7 @@ class PipelineConfig(_Strict):
     curve: CurveConfig = CurveConfig()
     report: ReportConfig = ReportConfig()
     export: ExportConfig = ExportConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
 
     @property
     def run_dir(self) -> Path:

@@ -490,7 +490,10 @@ def run_pipeline(
     others in rank 0 while the rest wait for their outcome (auditor.distributed).
     """
     main = is_main_process()
-    console = console or Console(stderr=True)
+    if console is None:
+        from auditor.output import console as make_console
+
+        console = make_console(stderr=True)
     if not main:
         console = Console(quiet=True)  # one process speaks for all
     if interactive is None:
@@ -581,6 +584,24 @@ def _output_hash(ctx: RunContext, stage: Stage, in_hash: str) -> str:
 
 def _fmt_secs(secs: float) -> str:
     return f"{secs:.1f} s" if secs < 120 else f"{secs / 60:.1f} min"
+
+
+def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
+    """What `auditor run --json` prints: each stage's outcome, the report and every F1."""
+    report = cfg.report_dir / "report.html"
+    retrain = read_metrics(result.run_dir).get("retrain") or {}
+    f1 = [
+        {"experiment": e["name"], "model": r["model"], "labels": r["labels"], "lang": r["lang"], "f1": r["f1"]}
+        for e in retrain.get("experiments") or []
+        for r in e["results"]
+    ]
+    return {
+        "run_dir": str(result.run_dir),
+        "stopped": result.stopped,
+        "stages": [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 3), "note": s.note} for s in result.stages],
+        "report": {"html": str(report), "markdown": str(report.with_suffix(".md"))} if report.exists() else None,
+        "f1": f1,
+    }
 
 
 def f1_summary_table(run_dir: Path) -> Table | None:

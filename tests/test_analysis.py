@@ -180,3 +180,17 @@ def test_analyze_command(run_dir):
     assert result.exit_code == 0, result.output
     assert "Loss per gold tag" in result.output and "Normalized confusion matrix" in result.output
     assert "confusion_validation.png" in result.output
+
+
+def test_analyze_command_json(run_dir):
+    import json
+
+    from auditor.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(run_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    section = read_metrics(run_dir)["analysis"]
+    assert data["n_words"] == section["n_words"] and data["confusion"] == section["confusion"]
+    assert sum(r["count"] for r in data["loss_per_tag"]) == data["n_words"]
+    assert data["figure"].endswith("confusion_validation.png")

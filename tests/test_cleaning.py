@@ -297,6 +297,19 @@ def test_cli_apply_writes_cleaned_changelog_and_metrics(tmp_path):
     assert read_metrics(run)["apply"]["changed_tokens"] == 1
 
 
+def test_cli_apply_json(tmp_path):
+    import json
+
+    from auditor.cli import app
+
+    run = make_run(tmp_path)
+    out = CliRunner().invoke(app, ["apply", str(run), "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["changed_sentences"] == 1 and data["changed_tokens"] == 1
+    assert data["stale_decisions"] == [] and data["cleaned"].endswith("cleaned")
+
+
 def test_cli_apply_without_a_store_says_to_review_first(tmp_path):
     from auditor.cli import app
 

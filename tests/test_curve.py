@@ -3,6 +3,7 @@ before and after cleaning, end to end on the synthetic corpus with the tiny mode
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,5 +105,10 @@ def test_curve_command(tmp_path):
     assert "zero-shot (de)" in result.output and "capped" in result.output
     section = read_metrics(tmp_path / "runs" / "curve")["curve"]
     assert section["target"] == "it" and [p["size"] for p in section["points"]] == [12, 50]
+    as_json = CliRunner().invoke(app, ["curve", str(pipeline), "--target", "it", "--sizes", "12", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["target"] == "it" and [p["size"] for p in data["points"]] == [12]
+    assert data["points"] == read_metrics(tmp_path / "runs" / "curve")["curve"]["points"]
     bad = CliRunner().invoke(app, ["curve", str(pipeline), "--sizes", "10,many"])
     assert "expected comma-separated integers" in str(bad.exception)

@@ -156,6 +156,26 @@ def test_cli_prints_the_table_and_merges_metrics(tmp_path, noisy, report):
     assert combined["ap"] == pytest.approx(report.row("span", "combined").ap)
 
 
+def test_cli_off_a_terminal_prints_full_width_and_json_holds_the_numbers(tmp_path, noisy, report):
+    run = _run_dir(tmp_path, noisy)
+    as_json = CliRunner().invoke(app, ["evaluate-detection", str(run), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["n_error_spans"] == report.n_error_spans and data["n_issues"] == report.n_issues
+    assert [r["method"] for r in data["span"]] == list(METHODS)
+    assert data == json.loads((run / "metrics.json").read_text())["detection"]
+    # no COLUMNS: CliRunner's stdout is not a terminal, as in CI or `> log`
+    table = CliRunner(env={"COLUMNS": None}).invoke(app, ["evaluate-detection", str(run)])
+    assert table.exit_code == 0, table.output
+    assert "…" not in table.stdout
+    lines = table.stdout.splitlines()
+    for level in ("sentence", "span"):
+        for r in data[level]:  # every number of every row, on one line
+            numbers = [r["ap"], r["auroc"], *r["precision_at"].values(), *r["recall_at"].values()]
+            cells = [level, r["method"], *(f"{v:.3f}" for v in numbers if v is not None)]
+            assert any(all(c in line for c in cells) for line in lines), cells
+
+
 def test_cli_truth_file_supplies_the_clean_tags(tmp_path, noisy, report):
     run = _run_dir(tmp_path, noisy, with_clean=False)
     corpus = noisy[0]

@@ -226,13 +226,17 @@ def test_oracle_cleaning_does_not_lower_f1_against_clean_test_tags(tmp_path):
     """The issue's acceptance test: training on oracle-cleaned data is at least as good,
     measured against the known clean test tags, on every test language."""
     run_dir = tmp_path / "t"
+    # half the CPU of the first version (400 train / 300 test sentences, batch 16) with a wider
+    # margin: after - before >= 0.08 on each language for training seeds 3, 5 and 11
     cfg = _cfg(
         run_dir,
-        {"train": 400, "validation": 40, "test": 300},
+        {"train": 250, "validation": 40, "test": 150},
         [{"train": "all", "test": "all"}],
         epochs=8,
         noise=0.5,
         tiny={"vocab_size": 600, "hidden_size": 64, "num_layers": 1, "num_heads": 2, "intermediate_size": 128},
+        batch_size=32,
+        learning_rate=6e-3,
     )
     corpus = generate_synthetic(cfg.data.synthetic, list(cfg.data.languages), seed=0)
     result = run_retrain(corpus, _oracle_cleaned(corpus), cfg, run_dir, progress=False)

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN, apply_decisions, save_cleaned
 from auditor.config import ReviewConfig, SyntheticConfig
-from auditor.data.corpus import CLEAN_COLUMN, label_names
+from auditor.data.corpus import label_names
 from auditor.data.sources import read_conll, read_jsonl, read_parquet
-from auditor.data.synthetic import generate_synthetic, noise_report
+from auditor.data.synthetic import generate_synthetic
 from auditor.errors import AuditorError
 from auditor.export import EXPORT_MARKER, FORMATS, TAG_STRINGS_COLUMN, CardInfo, export_corpus, push_to_hub
 from auditor.metrics import update_metrics
@@ -22,34 +22,14 @@ from auditor.review.policies import apply_policy
 from auditor.review.store import DecisionStore
 
 
-def _issues(corpus):
-    """One issue per noisy span of train, suggesting the clean tags (the first two suggest all O)."""
-    import pandas as pd
-
-    ds, names = corpus["train"], label_names(corpus)
-    by_id = {r["id"]: r for r in ds}
-    rows = []
-    for rec in noise_report(ds):
-        r = by_id[rec.id]
-        given = [names[t] for t in r["ner_tags"]]
-        clean = [names[t] for t in r[CLEAN_COLUMN]]
-        for diff in rec.diffs:
-            spans = [s for s in (diff.given, diff.clean) if s is not None]
-            start, end = min(s[0] for s in spans), max(s[1] for s in spans)
-            suggested = ["O"] * (end - start) if len(rows) < 2 else clean[start:end]
-            rows.append({"issue_id": f"{rec.id}:{start}-{end}", "id": rec.id, "start": start, "end": end,
-                         "given": given[start:end], "suggested": suggested, "score": 0.01 * (len(rows) + 1),
-                         "tokens": r["tokens"], "tags": given})
-    return pd.DataFrame(rows)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tmp_path_factory, noise_issues) -> Path:
     """A run folder after review (oracle policy) and apply: cleaned/, changelog, metrics, config."""
     run_dir = tmp_path_factory.mktemp("runs") / "demo"
     cfg = SyntheticConfig(sentences={"train": 30, "test": 6}, noise_rate=0.3)
     corpus = generate_synthetic(cfg, ["de", "fr"], seed=1)
-    issues = _issues(corpus)
+    # the first two issues suggest all O, the others the clean tags
+    issues = noise_issues(corpus, lambda n, clean: ["O"] * len(clean) if n < 2 else clean)
     with DecisionStore(run_dir / "review.sqlite") as store:
         summary = apply_policy(issues, corpus, ReviewConfig(policy="oracle"), store)
         result = apply_decisions(corpus, issues, store.latest())

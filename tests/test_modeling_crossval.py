@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -279,9 +280,11 @@ def test_cli_runs_single_folds_then_merges(tmp_path):
     assert first.exit_code == 0, first.output
     assert "waiting for fold(s) [0]" in first.output
     assert not (tmp_path / "runs" / "cv" / PREDICTIONS_FILE).exists()
-    second = runner.invoke(app, ["crossval", str(pipeline), "--fold", "0", "--quiet"])
+    second = runner.invoke(app, ["crossval", str(pipeline), "--fold", "0", "--quiet", "--json"])
     assert second.exit_code == 0, second.output
-    assert "predictions:" in second.output
+    summary = json.loads(second.stdout)
+    assert summary["complete"] and summary["predictions"].endswith(PREDICTIONS_FILE)
+    assert sorted(f["fold"] for f in summary["folds"]) == [0, 1] and summary["words_per_second"] > 0
     oof = OofPredictions.read(tmp_path / "runs" / "cv" / PREDICTIONS_FILE)
     assert set(oof.fold.tolist()) == {0, 1}
     bad = runner.invoke(app, ["crossval", str(pipeline), "--fold", "7", "--quiet"])

@@ -48,6 +48,28 @@ def run(cfg, **kw):
     return pipeline.run_pipeline(cfg, interactive=False, progress=False, console=Console(quiet=True), **kw)
 
 
+def test_run_json_lists_every_stage(fake_stages, monkeypatch):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from auditor import runtime
+    from auditor.cli import app
+
+    monkeypatch.setattr(runtime, "apply_thread_policy", lambda threads=None: runtime.ThreadPolicy(1, "option", None, False))
+    cfg, calls, _ = fake_stages
+    path = cfg.run_dir.parent / "p.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    result = CliRunner().invoke(app, ["run", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # stage lines go to stderr: stdout is pure JSON
+    assert [(s["name"], s["status"]) for s in data["stages"]] == [(n, "ran") for n in pipeline.STAGES]
+    assert data["stages"][0]["note"] == "load ok" and data["stopped"] is None
+    assert data["run_dir"] == str(cfg.run_dir) and data["f1"] == []
+
+
 def test_second_run_skips_every_stage(fake_stages):
     cfg, calls, _ = fake_stages
     run(cfg)

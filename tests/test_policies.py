@@ -28,29 +28,18 @@ def _wrong(clean: list[str]) -> list[str]:
     return ["O"] * len(clean)
 
 
-def simulated_issues(corpus, wrong_every: int = 3) -> pd.DataFrame:
-    """One issue per noisy span of the train split (the union of its given and clean spans),
-    suggesting the clean tags, except every `wrong_every`-th issue which suggests wrong tags.
-    Scores rise with the row number, so the ranking is the table order."""
-    ds = corpus["train"]
-    names = label_names(corpus)
-    by_id = {r["id"]: r for r in ds}
-    rows = []
-    for rec in noise_report(ds):
-        r = by_id[rec.id]
-        given = [names[t] for t in r["ner_tags"]]
-        clean = [names[t] for t in r[CLEAN_COLUMN]]
-        for diff in rec.diffs:
-            spans = [s for s in (diff.given, diff.clean) if s is not None]
-            start, end = min(s[0] for s in spans), max(s[1] for s in spans)
-            n = len(rows)
-            suggested = _wrong(clean[start:end]) if wrong_every and n % wrong_every == wrong_every - 1 else clean[start:end]
-            rows.append({
-                "issue_id": f"{rec.id}:{start}-{end}", "id": rec.id, "lang": r["lang"], "split": "train",
-                "start": start, "end": end, "kind": diff.kind, "given": given[start:end], "suggested": suggested,
-                "score": round(0.01 * (n + 1), 4), "tokens": r["tokens"], "tags": given,
-            })
-    return pd.DataFrame(rows)
+@pytest.fixture
+def simulated_issues(noise_issues):
+    """Issues on every noisy span suggesting the clean tags, except every `wrong_every`-th,
+    which suggests wrong tags."""
+
+    def make(corpus, wrong_every: int = 3) -> pd.DataFrame:
+        def suggest(n: int, clean: list[str]) -> list[str]:
+            return _wrong(clean) if wrong_every and n % wrong_every == wrong_every - 1 else clean
+
+        return noise_issues(corpus, suggest)
+
+    return make
 
 
 def tags_by_id(ds, column: str = "ner_tags") -> dict[str, list[str]]:
@@ -64,7 +53,7 @@ def store(tmp_path):
         yield s
 
 
-def test_oracle_over_all_issues_makes_every_reviewed_span_clean(corpus, store):
+def test_oracle_over_all_issues_makes_every_reviewed_span_clean(corpus, store, simulated_issues):
     issues = simulated_issues(corpus)
     assert len(issues) > 10 and (issues["suggested"].map(list) != issues["given"].map(list)).all()
     summary = apply_policy(issues, corpus, ReviewConfig(policy="oracle"), store)
@@ -86,7 +75,7 @@ def test_oracle_over_all_issues_makes_every_reviewed_span_clean(corpus, store):
     assert result.summary.changed_sentences == len(noise_report(corpus["train"]))
 
 
-def test_oracle_keeps_issues_whose_given_tags_were_right(corpus, store):
+def test_oracle_keeps_issues_whose_given_tags_were_right(corpus, store, simulated_issues):
     issues = simulated_issues(corpus, wrong_every=0).head(3).copy()
     # a false alarm: an issue on a correct span, suggesting something else
     ds = corpus["train"]
@@ -102,7 +91,7 @@ def test_oracle_keeps_issues_whose_given_tags_were_right(corpus, store):
     assert summary.by_action == {"accept": 3, "keep": 1}
 
 
-def test_threshold_accepts_only_low_scores_within_the_top_fraction(corpus, store):
+def test_threshold_accepts_only_low_scores_within_the_top_fraction(corpus, store, simulated_issues):
     issues = simulated_issues(corpus)
     cfg = ReviewConfig(policy="threshold", threshold=0.05, top_fraction=1.0)
     summary = apply_policy(issues, corpus, cfg, store)
@@ -125,7 +114,7 @@ def test_threshold_accepts_only_low_scores_within_the_top_fraction(corpus, store
         assert summary.considered == len(top) == -(-len(issues) // 10)
 
 
-def test_a_policy_never_overwrites_a_human_decision(corpus, store):
+def test_a_policy_never_overwrites_a_human_decision(corpus, store, simulated_issues):
     issues = simulated_issues(corpus)
     first = issues.iloc[0]
     store.record(first["issue_id"], "keep")
@@ -135,7 +124,7 @@ def test_a_policy_never_overwrites_a_human_decision(corpus, store):
     assert summary.human == 1 and summary.decided == len(issues) - 1
 
 
-def test_rerunning_is_idempotent_and_follows_the_config(corpus, store):
+def test_rerunning_is_idempotent_and_follows_the_config(corpus, store, simulated_issues):
     issues = simulated_issues(corpus)
     apply_policy(issues, corpus, ReviewConfig(policy="threshold", threshold=0.1), store)
     n_rows = len(store)
@@ -146,7 +135,7 @@ def test_rerunning_is_idempotent_and_follows_the_config(corpus, store):
     assert set(store.latest()) == set(issues.loc[issues["score"] <= 0.03, "issue_id"])
 
 
-def test_issues_whose_sentence_changed_are_not_decided(corpus, store):
+def test_issues_whose_sentence_changed_are_not_decided(corpus, store, simulated_issues):
     issues = simulated_issues(corpus).head(4).copy()
     issues.at[0, "tokens"] = ["something", "else"]
     summary = apply_policy(issues, corpus, ReviewConfig(policy="oracle"), store)
@@ -154,13 +143,13 @@ def test_issues_whose_sentence_changed_are_not_decided(corpus, store):
     assert summary.decided == 3
 
 
-def test_oracle_without_clean_tags_is_a_clear_error(corpus, store):
+def test_oracle_without_clean_tags_is_a_clear_error(corpus, store, simulated_issues):
     plain = corpus.remove_columns(CLEAN_COLUMN)
     with pytest.raises(AuditorError, match="clean_ner_tags"):
         apply_policy(simulated_issues(corpus), plain, ReviewConfig(policy="oracle"), store)
     assert len(store) == 0
 
 
-def test_interactive_is_not_an_unattended_policy(corpus, store):
+def test_interactive_is_not_an_unattended_policy(corpus, store, simulated_issues):
     with pytest.raises(AuditorError, match="not unattended"):
         apply_policy(simulated_issues(corpus), corpus, ReviewConfig(policy="interactive"), store)

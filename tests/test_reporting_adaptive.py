@@ -40,3 +40,4 @@ def test_no_refits_no_section():
     assert adaptive_section({}) is None
     assert adaptive_section({"adaptive": {"refits": 0}}) is None
     assert adaptive_fragments({}) == ("", "")
+

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict
-from tqdm.auto import tqdm
 
 from auditor.config import PipelineConfig
 from auditor.errors import ConfigError, DataError
+from auditor.progress import progress_bar
 
 ANALYSIS_DIR = "analysis"
 METRICS_SECTION = "curve"
@@ -212,7 +212,7 @@ def _train_and_score(
 
     source = result.source.split("+")
     training_cfg = cfg.retrain.training or cfg.training
-    bar = tqdm(total=len(corpora) * (1 + len(result.sizes)), desc="learning curve", unit="model", disable=not progress)
+    bar = progress_bar(total=len(corpora) * (1 + len(result.sizes)), desc="learning curve", unit="model", disable=not progress)
 
     def score(tagger) -> float:
         return seqeval_scores(gold, predict_tags(tagger, test_data, cfg, progress=False)).f1

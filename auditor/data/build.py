@@ -122,9 +122,9 @@ _EMPTY_HINT = {
 def _progress(items: list, progress: bool, desc: str):
     if not progress or len(items) < 2:
         return items
-    from tqdm.auto import tqdm
+    from auditor.progress import progress_bar
 
-    return tqdm(items, desc=desc, unit="file")
+    return progress_bar(items, desc=desc, unit="file")
 
 
 def _read_synthetic(cfg: DataConfig) -> dict[str, list[RawSentence]]:

@@ -3,9 +3,7 @@ tiny model. Remote code is never trusted."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from datasets import DatasetDict
@@ -16,29 +14,14 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerFast,
 )
-from transformers.utils import logging as hf_logging
 
 from auditor.config import ModelConfig
 from auditor.errors import ModelError
+from auditor.modeling.quiet import quiet_transformers  # also imported from here by training and probe
+from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current
 
 TINY = "tiny"
 TINY_DIR = "tiny-model"
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' chatter for a block: info/warnings (newly initialised head, ...)
-    and its own loading/saving bars (the Trainer's progress bar is separate and unaffected)."""
-    old = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(old)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, seed: int = 0) -> str:
@@ -50,8 +33,6 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
     returns it unchanged. Raises ModelError (one line) when it cannot be found.
     """
     if model_cfg.name == TINY:
-        from auditor.modeling.tiny import build_tiny_model, tiny_model_is_current  # tiny uses this module
-
         from auditor.distributed import barrier, is_main_process
 
         out = Path(work_dir) / TINY_DIR

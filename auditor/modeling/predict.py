@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from datasets import Dataset
-from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
 
 from auditor.modeling.alignment import Window, encode_sentences, make_windows, special_tokens_layout
 from auditor.modeling.calibration import apply_temperature
 from auditor.modeling.training import TrainedTagger
+from auditor.progress import progress_bar
 
 # (input_ids (B, T), attention_mask (B, T)) -> (B, T, D)
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -62,7 +62,7 @@ def word_vectors(
         raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
     out = [np.zeros((n, dim), dtype=dtype) for n in n_words]
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    bar = tqdm(total=sum(n_words), desc=desc, unit="word", disable=not progress, leave=False)
+    bar = progress_bar(total=sum(n_words), desc=desc, unit="word", disable=not progress, nested=True)
     for lo in range(0, len(order), batch_size):
         batch = [windows[i] for i in order[lo : lo + batch_size]]
         width = max(len(w.input_ids) for w in batch)

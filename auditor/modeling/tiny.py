@@ -20,7 +20,7 @@ from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaMo
 
 from auditor.atomic import atomic_path
 from auditor.config import TinyModelConfig
-from auditor.modeling.factory import quiet_transformers
+from auditor.modeling.quiet import quiet_transformers
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, <mask> next
 MARKER = "tiny.json"  # what the folder was built from; a different tiny config rebuilds it

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from datasets import Dataset
 from seqeval.metrics import f1_score
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForTokenClassification,
     DataCollatorForTokenClassification,
@@ -38,6 +37,7 @@ from auditor.modeling.alignment import (
     window_labels,
 )
 from auditor.modeling.factory import load_model, load_tokenizer, quiet_transformers
+from auditor.progress import progress_bar
 
 TAGGER_FILE = "tagger.json"
 
@@ -155,11 +155,11 @@ class _TrainProgress(TrainerCallback):
 
     def __init__(self, desc: str):
         self.desc = desc
-        self.bar: tqdm | None = None
+        self.bar = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, dynamic_ncols=True)
+            self.bar = progress_bar(total=state.max_steps, desc=self.desc, unit="step", nested=True)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:

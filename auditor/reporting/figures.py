@@ -23,6 +23,20 @@ AFTER_COLOR = "#2a6fbb"
 FLAGGED_COLOR = "#d9822b"
 
 
+def _canvas(width: float, height: float, nrows: int = 1, ncols: int = 1, **subplots_kw):
+    """A constrained-layout figure of width x height inches and its axes (a single Axes for 1 x 1)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(nrows, ncols, **subplots_kw)
+
+
+def _grid(ax, axis: str = "both", ylim: tuple[float, float] | None = None) -> None:
+    """The light grid every figure uses, behind the data; optionally the y range."""
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(axis=axis, alpha=0.3)
+    ax.set_axisbelow(True)
+
+
 def save_png(fig: Figure, path: Path) -> Path:
     """Write fig as a deterministic PNG at path (atomically) and return path."""
     with atomic_path(path) as tmp:
@@ -43,8 +57,8 @@ class F1Bars:
 def f1_before_after(bars: Sequence[F1Bars], labels: str, path: Path) -> Path:
     """Grouped bars: one panel per experiment, test languages on x, before/after side by side."""
     n = len(bars)
-    fig = Figure(figsize=(min(4.2 * n, 12.6), 3.4), layout="constrained")
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    fig, axes = _canvas(min(4.2 * n, 12.6), 3.4, 1, n, sharey=True, squeeze=False)
+    axes = axes[0]
     width = 0.38
     for ax, exp in zip(axes, bars):
         x = np.arange(len(exp.langs))
@@ -57,9 +71,7 @@ def f1_before_after(bars: Sequence[F1Bars], labels: str, path: Path) -> Path:
             ax.bar_label(rects, labels=["" if v is None else f"{v:.2f}" for v in values], fontsize=7, padding=1)
         ax.set_xticks(x, exp.langs)
         ax.set_title(f"trained on {exp.experiment}", fontsize=10)
-        ax.set_ylim(0, 1.08)
-        ax.grid(axis="y", alpha=0.3)
-        ax.set_axisbelow(True)
+        _grid(ax, "y", ylim=(0, 1.08))
     axes[0].set_ylabel(f"entity F1 ({labels} test tags)")
     # above the panels: inside, it would cover the bars of low-F1 languages
     handles, names = axes[0].get_legend_handles_labels()
@@ -72,8 +84,7 @@ def confusion_matrix_figure(matrix: np.ndarray, labels: Sequence[str], path: Pat
     from sklearn.metrics import ConfusionMatrixDisplay
 
     size = 1.6 + 0.62 * len(labels)
-    fig = Figure(figsize=(size, size), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = _canvas(size, size)
     disp = ConfusionMatrixDisplay(confusion_matrix=np.asarray(matrix), display_labels=list(labels))
     disp.plot(cmap="Blues", values_format=".2f", ax=ax, colorbar=False)
     ax.set_xlabel("predicted (out of fold)")
@@ -87,16 +98,14 @@ def loss_histogram(edges: np.ndarray, unflagged: np.ndarray, flagged: np.ndarray
 
     edges: (B+1,) bin edges; unflagged, flagged: (B,) counts per bin.
     """
-    fig = Figure(figsize=(7.2, 3.2), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = _canvas(7.2, 3.2)
     widths = np.diff(edges)
     ax.bar(edges[:-1], unflagged, widths, align="edge", color=BEFORE_COLOR, label="not flagged")
     ax.bar(edges[:-1], flagged, widths, bottom=unflagged, align="edge", color=FLAGGED_COLOR, label="flagged")
     ax.set_xlabel("sequence loss (sum of word cross-entropies, nats)")
     ax.set_ylabel("sentences")
     ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
+    _grid(ax, "y")
     return save_png(fig, path)
 
 
@@ -112,16 +121,14 @@ class DetectionCurve:
 
 def detection_figure(curves: Sequence[DetectionCurve], level: str, path: Path) -> Path:
     """Two panels, precision@k and recall@k, one line per method."""
-    fig = Figure(figsize=(8.4, 3.2), layout="constrained")
-    ax_p, ax_r = fig.subplots(1, 2, sharex=True)
+    fig, (ax_p, ax_r) = _canvas(8.4, 3.2, 1, 2, sharex=True)
     for c in curves:
         ax_p.plot(c.ks, [np.nan if v is None else v for v in c.precision], marker="o", label=c.method)
         ax_r.plot(c.ks, [np.nan if v is None else v for v in c.recall], marker="o", label=c.method)
     for ax, name in ((ax_p, "precision"), (ax_r, "recall")):
         ax.set_xlabel(f"top k {level}s reviewed")
         ax.set_ylabel(f"{name}@k")
-        ax.set_ylim(0, 1.05)
-        ax.grid(alpha=0.3)
+        _grid(ax, ylim=(0, 1.05))
     ax_r.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Detection of known label errors ({level} level)", fontsize=10)
     return save_png(fig, path)
@@ -132,8 +139,7 @@ def learning_curve_figure(
 ) -> Path:
     """F1 on the target language against the number of target training sentences, per model,
     with the zero-shot F1 of each model as a horizontal line."""
-    fig = Figure(figsize=(6.4, 3.4), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = _canvas(6.4, 3.4)
     colors = {"before": BEFORE_COLOR, "after": AFTER_COLOR}
     for model, values in series.items():
         color = colors.get(model)
@@ -145,7 +151,6 @@ def learning_curve_figure(
     ax.minorticks_off()
     ax.set_xlabel(f"{target} training sentences")
     ax.set_ylabel(f"F1 on {target}")
-    ax.set_ylim(0, 1.05)
-    ax.grid(alpha=0.3)
+    _grid(ax, ylim=(0, 1.05))
     ax.legend(fontsize=8)
     return save_png(fig, path)

@@ -1,0 +1,25 @@
+"""Cleaning: what the applied decisions changed."""
+
+from __future__ import annotations
+
+from auditor.reporting import Paragraph
+from auditor.reporting.builder import ReportBuilder
+from auditor.reporting.shared import counts_table, details_table
+
+
+def build(b: ReportBuilder) -> None:
+    sec, ap = b.section_for("Cleaning", "apply", "apply")
+    if not ap:
+        return
+    text = (
+        f"{ap.get('decisions', 0)} decisions applied: {ap.get('changed_sentences', 0)} sentences and "
+        f"{ap.get('changed_tokens', 0)} tags changed."
+    )
+    if ap.get("stale"):
+        text += f" {ap['stale']} decisions were stale (the issue no longer matches the corpus) and were not applied."
+    sec.blocks.append(Paragraph(text))
+    if ap.get("by_action"):
+        b.table(sec, counts_table("apply_by_action", "action", ap["by_action"]))
+    details = details_table("apply_details", ap, {"decisions", "by_action", "changed_sentences", "changed_tokens"})
+    if details.rows:
+        b.table(sec, details)

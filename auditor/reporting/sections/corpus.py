@@ -1,0 +1,81 @@
+"""Corpus: sentences, tokens and entities per split and language."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.reporting import Column, Paragraph, Table
+from auditor.reporting.builder import ReportBuilder
+
+
+def build(b: ReportBuilder) -> None:
+    sec = b.section("Corpus", "corpus")
+    corpus = b.inputs.corpus
+    stats = b.m.get("corpus") or {}
+    if corpus is not None:
+        b.table(sec, corpus_table(corpus))
+    elif stats.get("sentences"):
+        sec.blocks.append(Paragraph("The corpus folder is missing; these counts come from metrics.json.", note=True))
+        b.table(sec, corpus_stats_table(stats))
+    if not stats:
+        b.missing_note(sec, "corpus")
+        return
+    findings = [
+        f"{stats.get('iob_violations', 0)} IOB2 violations (repaired or still present)",
+        f"{stats.get('empty_tokens', 0)} empty tokens",
+    ]
+    sec.blocks.append(Paragraph(f"Labels: {' '.join(stats.get('label_names', []))}. Loader findings: {'; '.join(findings)}."))
+
+
+def corpus_table(corpus) -> Table:
+    """Sentences, tokens and entities (by type) per split and language, with a total per split."""
+    from auditor.data.corpus import CLEAN_COLUMN
+    from auditor.data.iob import spans
+
+    names = list(next(iter(corpus.values())).features["ner_tags"].feature.names)
+    types = sorted({n[2:] for n in names if n != "O"})
+    with_clean = all(CLEAN_COLUMN in ds.column_names for ds in corpus.values())
+    rows, kinds = [], []
+    for split, ds in corpus.items():
+        counts: dict[str, Counter] = {}
+        tags_col = ds["ner_tags"]
+        clean_col = ds[CLEAN_COLUMN] if with_clean else [None] * len(ds)
+        for lang, tokens, tags, clean in zip(ds["lang"], ds["tokens"], tags_col, clean_col):
+            c = counts.setdefault(lang, Counter())
+            c["sentences"] += 1
+            c["tokens"] += len(tokens)
+            for _, _, t in spans([names[k] for k in tags]):
+                c[t] += 1
+                c["entities"] += 1
+            if clean is not None and list(clean) != list(tags):
+                c["noisy"] += 1
+        total = Counter()
+        for lang in sorted(counts):
+            total.update(counts[lang])
+            rows.append(_corpus_row(split, lang, counts[lang], types, with_clean))
+            kinds.append("")
+        if len(counts) > 1:
+            rows.append(_corpus_row(split, "all", total, types, with_clean))
+            kinds.append("total")
+    cols = [Column("split"), Column("language"), Column("sentences", "num", ",d"), Column("tokens", "num", ",d"), Column("entities", "num", ",d")]
+    cols += [Column(t, "num", ",d") for t in types]
+    caption = "Entities are counted from the given (silver) tags."
+    if with_clean:
+        cols.append(Column("noisy sentences", "num", ",d"))
+        caption += " Noisy sentences: given tags differ from the known clean tags."
+    return Table("corpus", cols, rows, caption, kinds)
+
+
+def _corpus_row(split: str, lang: str, c: Counter, types: list[str], with_clean: bool) -> list:
+    row = [split, lang, c["sentences"], c["tokens"], c["entities"], *[c[t] for t in types]]
+    return row + [c["noisy"]] if with_clean else row
+
+
+def corpus_stats_table(stats: dict) -> Table:
+    """Sentences and tokens per split and language from metrics.json["corpus"] (CorpusStats.to_dict())."""
+    rows = []
+    for split, by_lang in stats["sentences"].items():
+        for lang, n in by_lang.items():
+            rows.append([split, lang, n, (stats.get("tokens") or {}).get(split, {}).get(lang)])
+    cols = [Column("split"), Column("language"), Column("sentences", "num", ",d"), Column("tokens", "num", ",d")]
+    return Table("corpus_metrics", cols, rows)

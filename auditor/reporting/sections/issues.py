@@ -1,0 +1,33 @@
+"""Issues found: counts by language, kind and entity type."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from auditor.reporting import Column, Paragraph, Table
+from auditor.reporting.builder import ReportBuilder
+from auditor.reporting.shared import counts_table
+
+
+def build(b: ReportBuilder) -> None:
+    sec, sc = b.section_for("Issues found", "issues", "scoring")
+    if sc:
+        n_sent, n_flag = sc.get("n_sentences"), sc.get("n_flagged_sentences")
+        share = ""
+        if n_sent and n_flag is not None:
+            b.derived["flagged_sentence_share"] = n_flag / n_sent
+            share = f" ({n_flag / n_sent:.1%} of {n_sent:,})"
+        sec.blocks.append(
+            Paragraph(f"{sc.get('n_issues', 0):,} issues in {n_flag if n_flag is not None else '?'} sentences{share}.")
+        )
+        for key, title in (("by_lang", "language"), ("by_kind", "kind"), ("by_type", "entity type")):
+            if sc.get(key):
+                b.table(sec, counts_table(f"issues_{key}", title, sc[key]))
+    issues = b.inputs.issues
+    if issues is not None and len(issues):
+        cross = pd.crosstab(issues["lang"], issues["kind"])
+        rows = [[lang, *[int(v) for v in cross.loc[lang]], int(cross.loc[lang].sum())] for lang in cross.index]
+        cols = [Column("language"), *[Column(k, "num", "d") for k in cross.columns], Column("total", "num", "d")]
+        b.table(sec, Table("issues_lang_kind", cols, rows, "Issues by language and kind (from issues.parquet)."))
+    elif issues is None and sc:
+        sec.blocks.append(Paragraph("issues.parquet is missing: no per-issue breakdown.", note=True))

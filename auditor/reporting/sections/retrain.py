@@ -1,0 +1,125 @@
+"""F1 before and after cleaning, per experiment and test language, and per entity type."""
+
+from __future__ import annotations
+
+from auditor.reporting import Column, Paragraph, Table
+from auditor.reporting import figures as figs
+from auditor.reporting.builder import ReportBuilder
+from auditor.reporting.shared import mean_of
+
+
+def build(b: ReportBuilder) -> None:
+    sec = b.section("F1 before and after cleaning", "retrain")
+    rt = b.m.get("retrain")
+    if not rt or not rt.get("experiments"):
+        if rt and rt.get("disabled"):
+            sec.blocks.append(Paragraph("Retraining is disabled in this run's config (retrain.enabled: false).", note=True))
+        else:
+            b.missing_note(sec, "retrain")
+        return
+    from auditor.evaluation import RetrainResult, primary_labels
+
+    result = RetrainResult.from_dict(rt)
+    label_sets = result.label_sets()
+    primary = primary_labels(result)
+    sec.blocks.append(
+        Paragraph(
+            "Each experiment trains one tagger on the original training data (before) and one on the "
+            "cleaned data (after), same model, settings and seed, and tests both on each language's test "
+            "split (entity-level micro F1, seqeval). Test tags: "
+            + "; ".join(_LABEL_TEXT[s] for s in label_sets)
+            + "."
+        )
+    )
+    for labels in label_sets:
+        if labels == "silver" and "clean" in label_sets and _same_scores(result, "silver", "clean"):
+            sec.blocks.append(
+                Paragraph("The silver test tags equal the clean ones (the test split carries no noise): one table for both.")
+            )
+            continue
+        b.table(sec, f1_delta_table(result, labels))
+    b.table(sec, per_type_table(result, primary))
+    if b.want_figures:
+        path = figs.f1_before_after(f1_bars(result, primary), primary, b.report_dir / "f1_before_after.png")
+        b.figure(sec, path, f"Entity F1 per test language before and after cleaning ({primary} test tags).")
+
+
+_LABEL_TEXT = {
+    "silver": "silver = the test tags as given (as noisy as the training data was)",
+    "clean": "clean = the known clean tags (the true error rate of each model)",
+    "reviewed": "reviewed = the test tags after review",
+}
+
+
+def _retrain_cells(result, labels: str) -> tuple[list[str], dict[tuple[str, str, str], object]]:
+    """Test languages in first-seen order and (experiment, model, lang) -> Scores for one label set."""
+    langs: list[str] = []
+    cells = {}
+    for exp in result.experiments:
+        for r in exp.results:
+            if r.labels == labels:
+                cells[(exp.name, r.model, r.lang)] = r.scores
+                if r.lang not in langs:
+                    langs.append(r.lang)
+    return langs, cells
+
+
+def _same_scores(result, a: str, b: str) -> bool:
+    """True when label sets a and b gave identical F1 for every (experiment, model, language)."""
+    _, ca = _retrain_cells(result, a)
+    _, cb = _retrain_cells(result, b)
+    return ca.keys() == cb.keys() and all(ca[k].f1 == cb[k].f1 and ca[k].support == cb[k].support for k in ca)
+
+
+def f1_delta_table(result, labels: str) -> Table:
+    """Per experiment: a before row, an after row and a delta row; columns = test languages + mean."""
+    langs, cells = _retrain_cells(result, labels)
+    rows, kinds = [], []
+    for exp in result.experiments:
+        per_model = {}
+        for model in ("before", "after"):
+            vals = [cells[(exp.name, model, lang)].f1 if (exp.name, model, lang) in cells else None for lang in langs]
+            if any(v is not None for v in vals):
+                per_model[model] = vals
+                rows.append([exp.name, model, *vals, mean_of(vals)])
+                kinds.append("")
+        if len(per_model) == 2:
+            delta = [a - b if a is not None and b is not None else None for a, b in zip(per_model["after"], per_model["before"])]
+            mean_delta = rows[-1][-1] - rows[-2][-1] if rows[-1][-1] is not None and rows[-2][-1] is not None else None
+            rows.append([exp.name, "Δ", *delta, mean_delta])
+            kinds.append("delta")
+    cols = [Column("trained on"), Column("model"), *[Column(lang, "num") for lang in langs], Column("mean", "num")]
+    return Table(f"f1_{labels}", cols, rows, f"Entity F1 per test language against the {labels} test tags.", kinds)
+
+
+def per_type_table(result, labels: str) -> Table:
+    """F1 per entity type before, after and the difference: one row per (experiment, test language),
+    three columns per type."""
+    langs, cells = _retrain_cells(result, labels)
+    types = sorted({t for s in cells.values() for t in s.per_type})
+    rows = []
+    for exp in result.experiments:
+        for lang in langs:
+            before, after = cells.get((exp.name, "before", lang)), cells.get((exp.name, "after", lang))
+            if before is None and after is None:
+                continue
+            row = [exp.name, lang]
+            for t in types:
+                b = before.per_type[t].f1 if before and t in before.per_type else None
+                a = after.per_type[t].f1 if after and t in after.per_type else None
+                row += [b, a, a - b if a is not None and b is not None else None]
+            rows.append(row)
+    cols = [Column("trained on"), Column("test")]
+    for t in types:
+        cols += [Column(f"{t} before", "num"), Column(f"{t} after", "num"), Column(f"{t} Δ", "delta")]
+    return Table(f"per_type_{labels}", cols, rows, f"F1 per entity type against the {labels} test tags.")
+
+
+def f1_bars(result, labels: str) -> list[figs.F1Bars]:
+    langs, cells = _retrain_cells(result, labels)
+    out = []
+    for exp in result.experiments:
+        test = [lang for lang in langs if any((exp.name, m, lang) in cells for m in ("before", "after"))]
+        get = lambda m, lang: cells[(exp.name, m, lang)].f1 if (exp.name, m, lang) in cells else None  # noqa: E731
+        out.append(figs.F1Bars(exp.name, test, [get("before", lang) for lang in test], [get("after", lang) for lang in test]))
+    return out
