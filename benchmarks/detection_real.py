@@ -13,7 +13,7 @@ A *setting* is a set of overrides of the pipeline config (crossval.probe.*, scor
 and cached under --work, so a sweep of head settings pays for one encoder pass.
 
     python benchmarks/detection_real.py --model .cache/e5-small --sets conll panx-de \\
-        --setting 'default={}' --work /tmp/bench-real
+        --setting 'default={}' --work WORK
 
 It prints one table per set (sentence- and span-level AP, AUROC, P@k of each ranking, fold F1,
 seconds) and writes results.jsonl plus, per set and setting, a run folder (corpus/,
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def main() -> None:
     p.add_argument("--noise", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--work", default="/tmp/auditor-bench-real")
+    p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "auditor-bench-real"))
     p.add_argument("--progress", action="store_true")
     p.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds: fold F1 and time, no detection")
     args = p.parse_args()
