@@ -18,7 +18,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from tqdm.auto import tqdm
+# tqdm is imported inside the functions: it reads its TQDM_* defaults when first imported,
+# and the CLI sets them (quiet_logs_environment) after importing this module.
 
 # Seconds between two lines of the same bar off a terminal.
 LOG_INTERVAL = 10.0
@@ -54,6 +55,8 @@ def progress_bar(
     nested: an inner bar (per fold, per epoch). `leave` is accepted for tqdm compatibility;
     leave=False marks a bar as nested too.
     """
+    from tqdm.auto import tqdm
+
     nested = nested or leave is False
     if disable:
         return tqdm(iterable, total=total, disable=True)
@@ -133,6 +136,8 @@ class LineProgress:
                 self._emit(time.monotonic())
 
     def line(self, now: float | None = None) -> str:
+        from tqdm.auto import tqdm
+
         elapsed = (now or time.monotonic()) - self.start
         text = tqdm.format_meter(
             self.n, self.total, elapsed, ncols=0, prefix=self.desc, unit=self.unit, postfix=self.postfix or None

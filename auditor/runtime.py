@@ -47,7 +47,7 @@ _PROC_STAT = Path("/proc/stat")
 @dataclass(frozen=True)
 class ThreadPolicy:
     threads: int
-    source: str  # "option" | "OMP_NUM_THREADS" | "N free of M CPUs"
+    source: str  # "--threads or runtime.threads" | "OMP_NUM_THREADS" | "N of M available CPUs free"
     wait_policy: str | None  # the OpenMP wait variables as set, e.g. "GOMP_SPINCOUNT=1000"; None = runtime default
     wait_policy_applied: bool  # False when torch was loaded before the policy could set it
 
@@ -112,7 +112,7 @@ def choose_threads(requested: int | None = None) -> tuple[int, str]:
     if requested:
         if requested < 0:
             raise ValueError(f"threads must be positive or 0 (auto), got {requested}")
-        return requested, "option"
+        return requested, "--threads or runtime.threads"
     env = _env_threads()
     if env is not None:
         return env, "OMP_NUM_THREADS"

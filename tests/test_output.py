@@ -78,6 +78,29 @@ def test_nested_bars_print_nothing_off_a_terminal_and_vanish_on_one(monkeypatch)
     assert kept.getvalue().rstrip().split("\r")[-1].startswith("crossval: 100%")  # a top-level bar stays
 
 
+def test_off_a_terminal_the_cli_slows_bars_of_code_that_calls_tqdm_itself(tmp_path):
+    """In a fresh process, as `auditor` starts: tqdm must not be imported before the TQDM_*
+    defaults are set, or it never sees them."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, os\n"
+        "import auditor.cli\n"
+        "from auditor.progress import quiet_logs_environment\n"
+        "quiet_logs_environment()\n"
+        "from tqdm.auto import tqdm\n"
+        "bar = tqdm(total=3, file=open(os.devnull, 'w'))\n"
+        "print(bar.mininterval, bar.delay)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_") and k != progress.MODE_ENV}
+    with open(tmp_path / "log", "w") as log:  # stderr is a file, as in a batch job
+        done = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=log, text=True, timeout=60)
+    assert done.returncode == 0, (tmp_path / "log").read_text()
+    assert [float(x) for x in done.stdout.split()] == [progress.LOG_INTERVAL, progress.LOG_INTERVAL]
+
+
 def test_cli_quiets_direct_tqdm_users_off_a_terminal(monkeypatch):
     monkeypatch.delenv(progress.MODE_ENV, raising=False)
     env: dict = {}

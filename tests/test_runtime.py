@@ -52,7 +52,7 @@ def test_cpus_other_processes_keep_busy_are_left_to_them(monkeypatch, tmp_path, 
     _proc_stat(stat, 5)  # four busy threads besides ours: one thread, never zero
     assert runtime.busy_cpus(stat, interval=0) == 4
     assert runtime.choose_threads(None) == (1, "1 of 2 available CPUs free")
-    assert runtime.choose_threads(2) == (2, "option")  # the user's count is not second-guessed
+    assert runtime.choose_threads(2) == (2, "--threads or runtime.threads")  # the user's count is not second-guessed
     # a container limited to 2 CPUs of a 64-CPU host with 40 busy: its own 2 are still free
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     _proc_stat(stat, 41)
@@ -76,9 +76,9 @@ def test_an_explicit_count_wins_then_omp_num_threads(monkeypatch, no_user_thread
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert runtime.choose_threads(None) == (2, "OMP_NUM_THREADS")
-    assert runtime.choose_threads(3) == (3, "option")
+    assert runtime.choose_threads(3) == (3, "--threads or runtime.threads")
     policy = runtime.apply_thread_policy(3)
-    assert torch.get_num_threads() == 3 and policy.source == "option"
+    assert torch.get_num_threads() == 3 and policy.source == "--threads or runtime.threads"
     monkeypatch.setenv("OMP_NUM_THREADS", "garbage")
     assert runtime.choose_threads(None)[0] == 4
 
