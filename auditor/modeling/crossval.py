@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from datasets import Dataset, DatasetDict, concatenate_datasets
 from seqeval.metrics import f1_score
-from tqdm.auto import tqdm
+from auditor.progress import progress_bar
 
 from auditor.atomic import atomic_path, write_text_atomic
 from auditor.config import PipelineConfig
@@ -521,7 +521,7 @@ def _run_folds(
         with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
             features = _probe_features(run_dir, plan, cfg, model_path, progress)
         encode_seconds = features.seconds
-    for k in tqdm(todo, desc=f"crossval ({mode})", unit="fold", disable=not progress):
+    for k in progress_bar(todo, desc=f"crossval ({mode})", unit="fold", disable=not progress):
         if mode == "probe":
             result, oof = _probe_fold(ctx, k, features)
             _write_part(run_dir, k, fp, result, oof, encode_seconds)

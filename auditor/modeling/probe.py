@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from auditor.progress import progress_bar
 from transformers import AutoModel
 
 from auditor.atomic import atomic_path
@@ -515,7 +515,7 @@ def train_probe(
     y_hold = torch.as_tensor(np.concatenate([np.asarray(tags[i], dtype=np.int64) for i in hold])) if len(hold) else None
     heads, epochs = [], []
     with torch.random.fork_rng(devices=[]):
-        for e in tqdm(range(cfg.ensemble), desc="probe heads", unit="head", disable=not progress or cfg.ensemble < 2, leave=False):
+        for e in progress_bar(range(cfg.ensemble), desc="probe heads", unit="head", disable=not progress or cfg.ensemble < 2, nested=True):
             head, n = _train_one(
                 features, train, y_train, hold, y_hold, n_labels, cfg, weight_decay, seed * 7919 + e, mean, std
             )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from datasets import DatasetDict
-from tqdm.auto import tqdm
+from auditor.progress import progress_bar
 
 from auditor.config import ScoringConfig
 from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
@@ -66,7 +66,7 @@ def compute_signals(
     evidence_splits: the splits whose labels the consistency signal may use (the training and
     audited splits; default every split). Audited sentences always count."""
     check_weights(cfg)
-    with tqdm(total=4, desc="scoring", unit="step", disable=not progress) as bar:
+    with progress_bar(total=4, desc="scoring", unit="step", disable=not progress) as bar:
         arrays = corpus_arrays(corpus)
         frame = build_frame(arrays, preds)
         losses = token_losses(frame.probs, frame.labels)
@@ -82,10 +82,8 @@ def compute_signals(
             predicted = repair_iob2_ids(frame.probs.argmax(axis=1), frame.offsets, scheme)
             confidence = frame.probs[np.arange(frame.n_tokens), predicted].astype(np.float64)
         bar.update()
-        bar.set_postfix_str("cleanlab")
         cl = cleanlab_signal(frame, cfg.cleanlab)
         bar.update()
-        bar.set_postfix_str("consistency")
         evidence = None
         if evidence_splits is not None:
             audited = np.isin(arrays.ids, frame.ids)
@@ -213,7 +211,7 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     flat_end: list[int] = []
     index = {n: i for i, n in enumerate(frame.label_names)}
     flagged_sentences = np.unique(frame.sentence[signals.flagged])
-    for s in tqdm(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
+    for s in progress_bar(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
         a, b = int(frame.offsets[s]), int(frame.offsets[s + 1])
         given = names[frame.labels[a:b]].tolist()
         predicted = names[signals.predicted[a:b]].tolist()
