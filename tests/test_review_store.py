@@ -57,7 +57,7 @@ def test_undo_appends_a_reversal_and_reopens_the_issue(store: DecisionStore) -> 
     assert reversal.action == "undo" and reversal.tags is None
     assert set(store.latest()) == {"b"}
     assert [d.action for d in store.history()] == ["accept", "keep", "undo"]
-    with pytest.raises(StoreError, match="no decision to undo"):
+    with pytest.raises(StoreError, match="no decision of ana to undo"):
         store.undo("a")
     store.record("a", "keep")  # decided again after the undo
     assert store.latest()["a"].action == "keep"
