@@ -437,6 +437,11 @@ class _Builder:
         details = details_table("apply_details", ap, {"decisions", "by_action", "changed_sentences", "changed_tokens"})
         if details.rows:
             self.table(sec, details)
+        # issue 13 (team review): issues curators decided differently, as listed by the apply stage
+        if ap.get("curator_conflict_list"):
+            rows = [[c["issue_id"], c["applied"], c["overruled"]] for c in ap["curator_conflict_list"]]
+            cols = [Column("issue"), Column("applied (committed last)"), Column("overruled")]
+            self.table(sec, Table("apply_curator_conflicts", cols, rows, "Curators disagreed on these issues; the decision committed last was applied."))
 
     def retrain(self) -> None:
         sec = self.section("F1 before and after cleaning", "retrain")

@@ -76,9 +76,8 @@ class ReviewScreen(Screen):
         view = self.query_one("#sentence", SentenceView)
         shown = len(q.view)
         rank = q.current_rank()
-        view.position = f"{q.cursor + 1}/{shown} in filter" if q.cursor >= 0 and q.filter.active else ""
-        view.issue = q.current()
-        view.decision = q.decision(rank) if rank is not None else None
+        position = f"{q.cursor + 1}/{shown} in filter" if q.cursor >= 0 and q.filter.active else ""
+        view.show(q.current(), q.decision(rank) if rank is not None else None, position)
         self.query_one("#queue", IssueList).sync()
         self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown)
         self.call_after_refresh(self._scroll_span)

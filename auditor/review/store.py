@@ -564,9 +564,7 @@ def filesystem_type(path: str | Path, mounts: str | None = None) -> str | None:
             mounts = MOUNTS_FILE.read_text()
         except OSError:
             return None
-    target = Path(path).resolve()
-    while not target.exists() and target != target.parent:
-        target = target.parent
+    target = Path(path).resolve()  # symlinks followed; the file itself need not exist yet
     best, fstype = "", None
     for line in mounts.splitlines():
         parts = line.split()

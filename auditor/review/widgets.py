@@ -121,15 +121,43 @@ class SentenceView(Widget):
         self.show_meta = show_meta
         self.curator = curator  # whose decisions read as "you"
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
+        self._rendered: tuple[tuple, Text] | None = None
+        self._lines = -1
 
     def _style(self, name: str) -> Style:
         style = self.get_component_rich_style(f"sentence-view--{name}")
         return style if name in ("span", "edit") else foreground(style)
 
+    def show(self, issue: Issue | None, decision: Decision | None, position: str = "") -> None:
+        """Show an issue; the screen is laid out again only when the text's height changed
+        (a relayout costs a frame: most of the keypress-to-render time at 100,000 issues)."""
+        self.set_reactive(SentenceView.issue, issue)
+        self.set_reactive(SentenceView.decision, decision)
+        self.set_reactive(SentenceView.position, position)
+        lines = self.render().plain.count("\n") + 1 if self.size.width else -1
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
+
+    def _state(self) -> tuple:
+        """What the rendering depends on; Textual renders twice per update (height, then
+        lines), the second time from the cache."""
+        d = self.decision
+        decided = None if d is None else (d.seq, d.action, d.curator, tuple(d.overrules))
+        issue = None if self.issue is None else self.issue.issue_id
+        return (issue, decided, self.edit, self.position, self.size.width, self.app.theme)
+
     def _loss_style(self, loss: float) -> Style:
         return self._style("loss-low" if loss < 0.7 else "loss-mid" if loss < 2.3 else "loss-high")
 
     def render(self) -> Text:
+        state = self._state()
+        if self._rendered is not None and self._rendered[0] == state:
+            return self._rendered[1]
+        text = self._render_text()
+        self._rendered = (state, text)
+        return text
+
+    def _render_text(self) -> Text:
         issue = self.issue
         if issue is None:
             return Text("No issue to show: the filter matches nothing, or the queue is empty.", style=self._style("dim"))
@@ -267,9 +295,21 @@ class IssueList(ScrollView, can_focus=False):
         super().__init__(id=id)
         self.queue = queue
         self.curator = curator  # decisions by anyone else show their name
+        self._styles: dict[str, Style] = {}
+
+    def _style(self, name: str) -> Style:
+        """A component style, looked up once per repaint (a look-up per row and part was a
+        measurable share of the keypress latency)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"issue-list--{name}")
+            self._styles[name] = style if name == "cursor" else foreground(style)
+            style = self._styles[name]
+        return style
 
     def sync(self) -> None:
         """Call after the view or the cursor changed: resize, keep the cursor visible, repaint."""
+        self._styles.clear()  # a theme change since the last repaint shows on this one
         self.virtual_size = Size(max(1, self.size.width), len(self.queue.view))
         cursor, top, height = self.queue.cursor, int(self.scroll_offset.y), max(1, self.size.height)
         if cursor >= 0 and cursor < top:
@@ -296,12 +336,12 @@ class IssueList(ScrollView, can_focus=False):
         status = int(q.status[rank])
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         if q.conflict[rank]:
-            text.append(f" {CONFLICT_GLYPH} ", foreground(self.get_component_rich_style("issue-list--conflict")))
+            text.append(f" {CONFLICT_GLYPH} ", self._style("conflict"))
         else:
             text.append(f" {STATUS_GLYPH[status]} ")
         digits = len(str(int(t.number[-1]))) if t.n else 1
-        text.append(f"#{int(t.number[rank]):<{digits}} ", foreground(self.get_component_rich_style("issue-list--score")))
-        text.append(f"{t.score[rank]:.3f} ", foreground(self.get_component_rich_style("issue-list--score")))
+        text.append(f"#{int(t.number[rank]):<{digits}} ", self._style("score"))
+        text.append(f"{t.score[rank]:.3f} ", self._style("score"))
         text.append(f"{t.lang[rank]:<3}{t.kind[rank]:<9}")
         change = t.change_text(rank)
         d = q.decision(rank) if status != OPEN else None
@@ -314,17 +354,17 @@ class IssueList(ScrollView, can_focus=False):
         text.append(surface)
         if room > 4:
             text.append(" " * max(1, room - cell_len(surface) + 1))
-            text.append(change, foreground(self.get_component_rich_style("issue-list--change")))
+            text.append(change, self._style("change"))
         if status in (ACCEPT, RELABEL, KEEP):
-            text.stylize(foreground(self.get_component_rich_style("issue-list--decided")))
+            text.stylize(self._style("decided"))
         elif status == SKIP:
-            text.stylize(foreground(self.get_component_rich_style("issue-list--skipped")))
+            text.stylize(self._style("skipped"))
         if name and room > 4:
             # after the decided style, so another curator's name stays readable
-            text.append(f" {name}", foreground(self.get_component_rich_style("issue-list--curator")))
+            text.append(f" {name}", self._style("curator"))
         text.truncate(width, overflow="ellipsis", pad=True)
         if is_cursor:
-            text.stylize(self.get_component_rich_style("issue-list--cursor"))
+            text.stylize(self._style("cursor"))
         return text
 
     def on_click(self, event) -> None:
@@ -367,4 +407,4 @@ class ProgressLine(Static):
             text.append(f"  filter: {filter_text} ({shown})", dim)
         if p.seconds_left is not None:  # last: the least needed on a narrow screen
             text.append(f"  ~{format_duration(p.seconds_left)} left", dim)
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no relayout needed
