@@ -346,6 +346,35 @@ def test_relabel_screen_snapshot(run_dir: Path, snap_compare) -> None:
     assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["n", "r", "left", "o"])
 
 
+AT = "2026-01-31T12:03:00.000+00:00"  # fixed times: the screen shows them
+
+
+def _team_decisions(run_dir: Path) -> None:
+    rows = [
+        {"issue_id": "de/train/000005:3-5", "action": "keep", "curator": "alice", "at": AT},
+        {"issue_id": "de/train/000005:3-5", "action": "accept", "start": 3, "end": 5, "tags": ["O", "O"],
+         "curator": "bob", "at": AT.replace("03:00", "04:00")},
+        {"issue_id": "fr/train/000003:1-3", "action": "relabel", "start": 0, "end": 3,
+         "tags": ["B-ORG", "I-ORG", "I-ORG"], "curator": "alice", "at": AT},
+    ]
+    with DecisionStore(run_dir / "review.sqlite", curator="ana") as s:
+        s.record_many(rows)
+
+
+def test_team_screen_snapshot(run_dir: Path, snap_compare) -> None:
+    """A conflict (alice kept, bob accepted later) seen by a third curator, 160x48."""
+    _team_decisions(run_dir)
+    assert snap_compare(app_for(run_dir), terminal_size=(160, 48), press=["home"])
+
+
+def test_bulk_preview_snapshot(run_dir: Path, snap_compare) -> None:
+    assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["n", "b"])
+
+
+def test_help_screen_snapshot(run_dir: Path, snap_compare) -> None:
+    assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["question_mark"])
+
+
 async def test_empty_issue_table_opens_and_ignores_decision_keys(tmp_path: Path) -> None:
     run = tmp_path / "run"
     write_issues(make_issues()[:0], run / "issues.parquet")

@@ -52,7 +52,7 @@ def _issue(**extra):
 def test_why_comes_from_the_rows_own_signals() -> None:
     why = why_flagged(_issue())
     # the loss of the given tag is -log p: 3.0 nats on "Nations" = 5%
-    assert why[0] == "the model gives “Nations” the given I-PER 5% and predicts I-ORG (2 of the 2 words' given tags are below 10%)"
+    assert why[0] == "the model gives “Nations” the given I-PER 5% and predicts I-ORG (all 2 words' given tags below 10%)"
     assert why[1] == "“United Nations” is labelled like this in only 20% of its occurrences in the corpus"
     assert why[-1] == "cleanlab label quality 0.04"
 

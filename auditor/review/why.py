@@ -71,7 +71,8 @@ def model_view(issue: Issue) -> str | None:
         text += f" and predicts {issue.predicted[w]}"
     unlikely = sum(p < LOW for p in given_p)
     if n > 1 and unlikely > 1:
-        text += f" ({unlikely} of the {n} words' given tags are below {percent(LOW)})"
+        share = f"all {n}" if unlikely == n else f"{unlikely} of the {n}"
+        text += f" ({share} words' given tags below {percent(LOW)})"
     if given_p[j] >= 0.5:
         text += " — the model agrees with the given tags; the other signals flagged it"
     return text
