@@ -137,3 +137,20 @@ async def test_context_screen_reads_the_runs_corpus(tmp_path: Path) -> None:
         text = str(app.screen.query_one("#context-text").render())
         assert "▶ de/train/000001" in text and "de/train/000000" in text and "de/train/000002" in text
         assert "in the corpus: 2 occurrences" in text
+
+
+async def test_a_long_sentence_is_shown_from_its_flagged_words_and_scrolls(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    words = " ".join(f"Wort{i}" for i in range(60))
+    write_issues(make_issues([("de/train/000001", words, " ".join(["O"] * 60), 55, 56, "B-LOC", "missing", 0.1)]),
+                 run / "issues.parquet")
+    app = open_review(run, curator="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        view = app.screen.query_one("#sentence")
+        shown = str(view.render())
+        assert "Wort55" in shown and "Wort0 " not in shown  # the span's words, not the sentence's start
+        assert shown.startswith("↑") and "lines above" in shown
+        view._scroll(-100)  # the mouse wheel, up to the top
+        shown = str(view.render())
+        assert shown.lstrip().startswith("missing") and "more lines (mouse wheel)" in shown and "Wort0 " in shown

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
+from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -54,10 +54,10 @@ class ReviewScreen(Screen):
         yield Header(icon="◆")
         with Container(id="body"):
             yield IssueList(self.queue, curator=self.me, id="queue")
-            # not focusable: a focused scroller would take ↑↓, pgup/pgdn and home/end from the
-            # queue whenever a long sentence overflows it
-            with VerticalScroll(id="detail", can_focus=False):
-                yield SentenceView(curator=self.me, id="sentence")
+            # a fixed-size window, not a scroller: a focused scroller would take ↑↓, pgup/pgdn
+            # and home/end from the queue, and resizing to each sentence costs a relayout
+            with Container(id="detail"):
+                yield SentenceView(curator=self.me, windowed=True, id="sentence")
         yield ProgressLine(id="progress")
         yield Footer(compact=True)
 
@@ -80,14 +80,6 @@ class ReviewScreen(Screen):
         view.show(q.current(), q.decision(rank) if rank is not None else None, position)
         self.query_one("#queue", IssueList).sync()
         self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown)
-        self.call_after_refresh(self._scroll_span)
-
-    def _scroll_span(self) -> None:
-        view = self.query_one("#sentence", SentenceView)
-        detail = self.query_one("#detail", VerticalScroll)
-        target = view.span_line - 1 if view.span_line >= detail.size.height else 0
-        if int(detail.scroll_y) != target:  # an unneeded scroll would cost a second repaint
-            detail.scroll_to(y=target, animate=False)
 
     def _pace(self) -> float | None:
         """Seconds per decision: median gap of this session's last 20 decisions (breaks capped at 2 min)."""

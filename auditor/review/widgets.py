@@ -115,28 +115,73 @@ class SentenceView(Widget):
     position: reactive[str] = reactive("")
 
     def __init__(
-        self, *, show_meta: bool = True, curator: str = "", id: str | None = None, classes: str | None = None
+        self, *, show_meta: bool = True, curator: str = "", windowed: bool = False,
+        id: str | None = None, classes: str | None = None,
     ) -> None:
+        """windowed: the widget has a fixed height (CSS) and shows the part of the text that
+        fits, scrolled to the flagged span (mouse wheel scrolls); otherwise it is as tall as
+        its text."""
         super().__init__(id=id, classes=classes)
         self.show_meta = show_meta
         self.curator = curator  # whose decisions read as "you"
+        self.windowed = windowed
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
+        self.top = 0  # windowed: the first line shown
+        self._auto_top = True  # windowed: follow the span (until the curator scrolls)
         self._rendered: tuple[tuple, Text] | None = None
-        self._lines = -1
+        self._lines: list[Text] = []
+        self._lines_of: Text | None = None
 
     def _style(self, name: str) -> Style:
         style = self.get_component_rich_style(f"sentence-view--{name}")
         return style if name in ("span", "edit") else foreground(style)
 
     def show(self, issue: Issue | None, decision: Decision | None, position: str = "") -> None:
-        """Show an issue; the screen is laid out again only when the text's height changed
-        (a relayout costs a frame: most of the keypress-to-render time at 100,000 issues)."""
+        """Show an issue without laying the screen out again: a windowed view keeps its size
+        whatever the text (a relayout cost a second frame per key, most of the
+        keypress-to-render time at 100,000 issues)."""
+        if self.issue is None or issue is None or issue.issue_id != self.issue.issue_id:
+            self._auto_top = True
         self.set_reactive(SentenceView.issue, issue)
         self.set_reactive(SentenceView.decision, decision)
         self.set_reactive(SentenceView.position, position)
-        lines = self.render().plain.count("\n") + 1 if self.size.width else -1
-        self.refresh(layout=lines != self._lines)
-        self._lines = lines
+        self.refresh(layout=not self.windowed)
+
+    def _window(self, text: Text) -> Text:
+        """The lines that fit, from self.top; a last line says how many more there are."""
+        height = self.size.height
+        if self._rendered is None or self._lines_of is not text:
+            self._lines = list(text.split("\n", allow_blank=True))
+            self._lines_of = text
+        lines = self._lines
+        if not height or len(lines) <= height:
+            self.top = 0
+            return text
+        if self._auto_top:
+            # the block of words holding the span in view, with the facts above it when they fit
+            self.top = 0 if self.span_line + 5 <= height else self.span_line - 1
+        self.top = max(0, min(self.top, len(lines) - height))
+        shown = lines[self.top : self.top + height]
+        hidden = len(lines) - self.top - height
+        if hidden > 0:
+            shown[-1] = Text(f"↓ {hidden + 1} more lines (mouse wheel)", style=self._style("dim"))
+        if self.top:
+            shown[0] = Text(f"↑ {self.top + 1} lines above", style=self._style("dim"))
+        return Text("\n").join(shown)
+
+    def _scroll(self, delta: int) -> None:
+        if self.windowed:
+            self._auto_top = False
+            self.top = max(0, self.top + delta)
+            self.refresh()
+
+    def on_mouse_scroll_down(self, event) -> None:
+        event.stop()
+        self._scroll(2)
+
+    def on_mouse_scroll_up(self, event) -> None:
+        event.stop()
+        self._scroll(-2)
 
     def _state(self) -> tuple:
         """What the rendering depends on; Textual renders twice per update (height, then
@@ -151,11 +196,10 @@ class SentenceView(Widget):
 
     def render(self) -> Text:
         state = self._state()
-        if self._rendered is not None and self._rendered[0] == state:
-            return self._rendered[1]
-        text = self._render_text()
-        self._rendered = (state, text)
-        return text
+        if self._rendered is None or self._rendered[0] != state:
+            self._rendered = (state, self._render_text())
+        text = self._rendered[1]
+        return self._window(text) if self.windowed else text
 
     def _render_text(self) -> Text:
         issue = self.issue
