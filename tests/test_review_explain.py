@@ -17,7 +17,7 @@ from auditor.review.queue import IssueTable
 from auditor.review.store import DecisionStore
 from auditor.review.why import why_flagged
 from auditor.tables import write_issues
-from review_rows import ROWS, issue_row, make_issues
+from review_rows import issue_row, make_issues
 
 pytestmark = pytest.mark.anyio
 NAMES = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]

@@ -292,7 +292,7 @@ def test_stats_per_curator_language_kind_and_conflicts(run_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())  # the console wraps at 80 columns
     assert "4 rows (0 undos); 2 issues decided of 8 issues, 1 conflict" in out
-    assert "Decisions per curator" in out and "Per language" in out and "Per kind" in out
+    assert "Decisions per curator" in out and "Per language and per kind" in out
     assert f"conflict {UN_DE}: ben accept B-ORG I-ORG (applies, committed later) over ana keep" in out
     from auditor.review.stats import review_stats
 

@@ -80,7 +80,7 @@ def print_stats(stats: ReviewStats, store_path: Path, console=None) -> None:
 
     def table(title: str, key: str, counts: dict[str, Counter], extra: dict[str, int] | None = None) -> Table:
         actions = [a for a in ACTION_ORDER if any(c.get(a) for c in counts.values())]
-        t = Table(title=title, title_justify="left")
+        t = Table(title=title or None, title_justify="left")
         t.add_column(key)
         for a in actions:
             t.add_column(a, justify="right")
@@ -94,10 +94,11 @@ def print_stats(stats: ReviewStats, store_path: Path, console=None) -> None:
         return t
 
     if stats.by_curator:
-        console.print(table("Decisions per curator (each curator's standing decisions; applies: theirs is the one applied)",
-                            "curator", stats.by_curator, dict(stats.applied)))
-        console.print(table("Per language (the decision applied to each issue)", "language", stats.by_lang))
-        console.print(table("Per kind", "kind", stats.by_kind))
+        console.print("Decisions per curator (standing decisions; applies: the ones apply will use):")
+        console.print(table("", "curator", stats.by_curator, dict(stats.applied)))
+        console.print("Per language and per kind (the decision apply will use for each issue):")
+        console.print(table("", "language", stats.by_lang))
+        console.print(table("", "kind", stats.by_kind))
     for d in stats.conflicts[:20]:
         others = "; ".join(f"{o.curator} {o.describe()}" for o in d.overrules)
         console.print(f"[yellow]conflict[/yellow] {d.issue_id}: {d.curator} {d.describe()} (applies, committed later) over {others}")
