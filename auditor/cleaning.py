@@ -2,9 +2,11 @@
 
 Every decision writes tags over a word span of one sentence: `accept` the issue's
 suggestion, `relabel` the curator's tags (the span may differ from the issue's),
-`keep` the original given tags; `skip` writes nothing. Decisions are applied in
-decision-time order, so when two decisions touch the same words the later one wins
-(and the overlap is reported as a conflict).
+`keep` the original given tags; `skip` writes nothing. Decisions are applied in commit
+order (the store's seq, never the curators' clocks), so when two decisions touch the same
+words the one committed later wins (and the overlap is reported as a conflict). When
+curators disagreed on one issue, the store hands over the decision committed last with the
+opinions it overrules; those are listed as curator conflicts (metrics.json["apply"]).
 
 A decision is applied only if the sentence still looks the way the curator saw it: the
 example id exists, its tokens equal the issue's `tokens`, and its given tags on the
@@ -73,7 +75,7 @@ class StaleDecision:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Two decisions on overlapping words of one sentence; `later` (by decision time) won."""
+    """Two decisions on overlapping words of one sentence; `later` (by commit order) won."""
 
     id: str
     earlier: str
@@ -81,9 +83,30 @@ class Conflict:
     words: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class CuratorConflict:
+    """Curators decided one issue differently; `applied` (committed last) is what apply used."""
+
+    issue_id: str
+    applied: Decision
+    overruled: tuple[Decision, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        def one(d: Decision) -> str:
+            return f"{d.curator}: {d.describe()}"
+
+        return {
+            "issue_id": self.issue_id,
+            "applied": one(self.applied),
+            "overruled": "; ".join(one(d) for d in self.overruled),
+            "curators": [self.applied.curator, *(d.curator for d in self.overruled)],
+        }
+
+
 @dataclass
 class ApplySummary:
-    """Counts for metrics.json["apply"]; tokens = words whose tag changed."""
+    """Counts for metrics.json["apply"]; tokens = words whose tag changed. curator_conflict_list:
+    CuratorConflict.to_dict() of every issue curators disagreed on (resolved by commit order)."""
 
     decisions: int
     by_action: dict[str, int]
@@ -93,6 +116,8 @@ class ApplySummary:
     conflicts: int = 0
     repaired: int = 0
     stale_kinds: dict[str, int] = field(default_factory=dict)
+    curator_conflicts: int = 0
+    curator_conflict_list: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +130,7 @@ class ApplyResult:
     stale: list[StaleDecision]
     conflicts: list[Conflict]
     summary: ApplySummary
+    curator_conflicts: list[CuratorConflict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +148,12 @@ class _Edit:
     order: tuple
 
 
+def _commit_order(d: Decision, position: int) -> tuple:
+    """Commit order: the store's seq; decisions built by hand (no seq) keep their mapping order."""
+    seq = getattr(d, "seq", None)
+    return (0, seq, position) if seq is not None else (1, position, position)
+
+
 def _iso(at: object) -> str:
     """Decision time as an ISO-8601 string (the store may hand out datetimes, epoch floats or text)."""
     if isinstance(at, dt.datetime):
@@ -129,20 +161,6 @@ def _iso(at: object) -> str:
     if isinstance(at, (int, float)):
         return dt.datetime.fromtimestamp(float(at), tz=dt.timezone.utc).isoformat()
     return "" if at is None else str(at)
-
-
-def _sort_key(at: object) -> tuple[int, float, str]:
-    """A key ordering decision times of any of those shapes (unparseable text sorts last)."""
-    if isinstance(at, str):
-        try:
-            at = dt.datetime.fromisoformat(at)
-        except ValueError:
-            return (1, 0.0, at)
-    if isinstance(at, dt.datetime):
-        at = at.timestamp() if at.tzinfo else at.replace(tzinfo=dt.timezone.utc).timestamp()
-    if isinstance(at, (int, float)):
-        return (0, float(at), "")
-    return (1, 0.0, "")
 
 
 @dataclass
@@ -201,8 +219,7 @@ def _check(
     given = issue.get("tags")
     if given is not None and len(given) == len(sent.tags) and sent.tags[start:end] != list(given)[start:end]:
         return "tags changed", f"the given tags of {id_} words {start}-{end} changed since scoring"
-    # equal timestamps (one batch) keep the store's order, which latest() gives as `position`
-    order = (*_sort_key(d.at), position)
+    order = _commit_order(d, position)
     return _Edit(d.issue_id, id_, start, end, tuple(tags), d.action, str(d.curator), _iso(d.at), order)
 
 
@@ -212,7 +229,7 @@ def _issue_rows(issues: pd.DataFrame) -> dict[str, dict]:
 
 
 def _apply_sentence(sent: _Sentence, edits: list[_Edit]) -> tuple[list[str], list[dict], list[Conflict]]:
-    """Write the edits in time order, then repair IOB2 at the seams; (tags, changelog rows, conflicts)."""
+    """Write the edits in commit order, then repair IOB2 at the seams; (tags, changelog rows, conflicts)."""
     tags = list(sent.tags)
     rows: list[dict] = []
     conflicts: list[Conflict] = []
@@ -255,9 +272,11 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
     corpus:    Corpus (id, tokens, ner_tags Sequence(ClassLabel), lang[, clean_ner_tags])
     issues:    issue table (auditor.tables.ISSUE_COLUMNS; needs issue_id, id, start, end,
                given, suggested, tokens, and uses tags when present)
-    decisions: issue_id -> Decision (DecisionStore.latest())
+    decisions: issue_id -> Decision (DecisionStore.latest(): the decision committed last per
+               issue, with the other curators' opinions it overrules)
     Returns the cleaned corpus (same columns plus original_ner_tags and changed), the
-    changelog, the stale decisions (not applied), the conflicts, and summary counts.
+    changelog, the stale decisions (not applied), the conflicts (overlapping words) and
+    curator conflicts (one issue, different decisions), and summary counts.
     """
     names = corpus_label_names(corpus)
     name_set = set(names)
@@ -300,8 +319,13 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
         repaired=sum(r["action"] == REPAIR_ACTION for r in changelog),
         stale_kinds=dict(Counter(s.kind for s in stale)),
     )
+    disagreements = [
+        CuratorConflict(issue_id, d, tuple(d.overrules)) for issue_id, d in decisions.items() if getattr(d, "overrules", ())
+    ]
+    summary.curator_conflicts = len(disagreements)
+    summary.curator_conflict_list = [c.to_dict() for c in disagreements]
     frame = pd.DataFrame(changelog, columns=CHANGELOG_SCHEMA.names)
-    return ApplyResult(cleaned, frame, stale, conflicts, summary)
+    return ApplyResult(cleaned, frame, stale, conflicts, summary, disagreements)
 
 
 def _cleaned_split(ds: Dataset, new_tags: Mapping[str, list[str]], names: Sequence[str]) -> Dataset:

@@ -224,16 +224,33 @@ def review(
     curator: Annotated[Optional[str], typer.Option("--curator", help="name on your decisions (default: OS user)")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="review only part i of n of the queue, e.g. 1/3")] = None,
     store: Annotated[Optional[Path], typer.Option("--store", help="decision store (default: RUN_DIR/review.sqlite)")] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="print decisions per curator, language, kind and the conflicts; no UI")] = False,
+    backup: Annotated[
+        Optional[Path], typer.Option("--backup", help="copy the store to this new file, consistently, even while curators work; no UI")
+    ] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
     from auditor.pipeline import check_store_survived
-    from auditor.review.app import run_review
+    from auditor.review.app import run_review, store_path
     from auditor.review.store import file_identity
 
-    store_path = store or run_dir / "review.sqlite"
-    opened = file_identity(store_path)
+    if stats or backup:
+        from auditor.review.stats import print_stats, review_stats
+        from auditor.review.store import DecisionStore
+
+        path = store_path(run_dir, store)
+        if not path.is_file():
+            raise AuditorError(f"{path}: no decision store yet (nobody has reviewed this run)")
+        with DecisionStore(path) as s:
+            if backup:
+                n = s.backup(backup)
+                typer.echo(f"backed up {n} rows to {backup}")
+            if stats:
+                print_stats(review_stats(s, run_dir / "issues.parquet"), path)
+        return
+    opened = file_identity(store_path(run_dir, store))
     run_review(run_dir, curator=curator, shard=shard, store=store)
-    check_store_survived(store_path, opened)
+    check_store_survived(store_path(run_dir, store), opened)
 
 
 @app.command("apply")

@@ -188,10 +188,11 @@ def test_input_violations_outside_decided_spans_are_left_alone(store):
     assert result.summary.repaired == 0
 
 
-def test_overlapping_decisions_apply_in_time_order_and_report_the_conflict(store):
+def test_overlapping_decisions_apply_in_commit_order_and_report_the_conflict(store):
     id_ = "de/train/000000"
     issues = pd.DataFrame([issue(id_, 2, 4, ["B-LOC", "I-LOC"]), issue(id_, 3, 5, ["I-ORG", "I-ORG"])])
-    # the issue recorded first in the store is the later decision: time, not insertion, decides
+    # the later commit carries the earlier clock (curators' machines disagree on the time):
+    # commit order, not the wall clock, decides
     store.record_many([
         {"issue_id": f"{id_}:3-5", "action": "relabel", "start": 2, "end": 5, "tags": ["B-ORG", "I-ORG", "I-ORG"],
          "at": "2026-01-02T10:00:00.000+00:00"},
@@ -199,13 +200,32 @@ def test_overlapping_decisions_apply_in_time_order_and_report_the_conflict(store
          "at": "2026-01-01T10:00:00.000+00:00"},
     ])
     result = apply_decisions(make_corpus(), issues, store.latest())
-    assert tags_of(result.cleaned["train"], id_) == ["O", "O", "B-ORG", "I-ORG", "I-ORG", "O"]
+    # the accept overwrote words 2-3; the relabel's I-ORG left on word 4 is repaired to B-ORG
+    assert tags_of(result.cleaned["train"], id_) == ["O", "O", "B-LOC", "I-LOC", "B-ORG", "O"]
     assert len(result.conflicts) == 1
     c = result.conflicts[0]
-    assert (c.id, c.earlier, c.later, c.words) == (id_, f"{id_}:2-4", f"{id_}:3-5", (2, 3))
+    assert (c.id, c.earlier, c.later, c.words) == (id_, f"{id_}:3-5", f"{id_}:2-4", (2, 3))
     assert result.summary.conflicts == 1
-    later = result.changelog.set_index("issue_id").loc[f"{id_}:3-5"]
-    assert "overrides" in later["note"] and later["before"] == ["B-LOC", "I-LOC", "O"]
+    later = result.changelog.set_index("issue_id").loc[f"{id_}:2-4"]
+    assert "overrides" in later["note"] and later["before"] == ["B-ORG", "I-ORG"]
+
+
+def test_curators_disagreeing_on_an_issue_resolve_by_commit_order_and_are_listed(tmp_path):
+    issue_id = "de/train/000002:3-4"
+    issues = pd.DataFrame([issue("de/train/000002", 3, 4, ["B-LOC"])])
+    path = tmp_path / "review.sqlite"
+    with DecisionStore(path, curator="bob") as bob, DecisionStore(path, curator="alice") as alice:
+        bob.record(issue_id, "keep")
+        # alice's clock is an hour behind, but she commits after bob: hers applies
+        alice.record_many([{"issue_id": issue_id, "action": "accept", "start": 3, "end": 4, "tags": ["B-LOC"],
+                            "at": "2000-01-01T00:00:00.000+00:00"}])
+        decisions = alice.latest()
+    result = apply_decisions(make_corpus(), issues, decisions)
+    assert tags_of(result.cleaned["train"], "de/train/000002") == ["B-PER", "I-PER", "O", "B-LOC"]
+    assert result.summary.curator_conflicts == 1
+    listed = result.summary.to_dict()["curator_conflict_list"]
+    assert listed == [{"issue_id": issue_id, "applied": "alice: accept B-LOC", "overruled": "bob: keep",
+                       "curators": ["alice", "bob"]}]
 
 
 def test_no_decisions_gives_an_unchanged_copy():

@@ -153,3 +153,14 @@ def test_oracle_without_clean_tags_is_a_clear_error(corpus, store, simulated_iss
 def test_interactive_is_not_an_unattended_policy(corpus, store, simulated_issues):
     with pytest.raises(AuditorError, match="not unattended"):
         apply_policy(simulated_issues(corpus), corpus, ReviewConfig(policy="interactive"), store)
+
+
+def test_switching_policy_withdraws_the_other_policys_decisions(corpus, store):
+    issues = simulated_issues(corpus)
+    apply_policy(issues, corpus, ReviewConfig(policy="oracle"), store)
+    apply_policy(issues, corpus, ReviewConfig(policy="threshold", threshold=0.03), store)
+    ledger = store.ledger()
+    # an undo only withdraws its own curator's decision, so the oracle's are withdrawn by the oracle
+    assert {d.curator for i in ledger.issues() for d in ledger.opinions(i)} == {"policy:threshold"}
+    assert set(store.latest()) == set(issues.loc[issues["score"] <= 0.03, "issue_id"])
+    assert not ledger.conflicts()

@@ -10,16 +10,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from auditor.errors import DataError, StoreError
 from auditor.review.app import ReviewApp, open_review
+from auditor.review.bindings import assign_type_keys
+from auditor.review.dialogs import FilterScreen
 from auditor.review.queue import OPEN, IssueFilter
-from auditor.review.screens import FilterScreen, assign_type_keys
 from auditor.review.store import DecisionStore
 from auditor.tables import write_issues
+from review_rows import ROWS, make_issues
 
 # async tests run on asyncio through anyio's pytest plugin (installed with Textual)
 pytestmark = pytest.mark.anyio
@@ -28,62 +28,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-# --- issue tables --------------------------------------------------------------------------
-
-
-def issue_row(
-    sid: str, tokens: str, tags: str, start: int, end: int, suggested: str, kind: str, score: float
-) -> dict:
-    """One issue-table row (auditor.tables.ISSUE_COLUMNS) for sentence `sid` ('lang/split/n')."""
-    words, given_all, new = tokens.split(), tags.split(), suggested.split()
-    assert len(words) == len(given_all) and len(new) == end - start
-    predicted = given_all[:start] + new + given_all[end:]
-    losses = [0.05 * (i % 3) for i in range(len(words))]
-    losses[start:end] = [2.5 + 0.5 * k for k in range(end - start)]
-    types = [t[2:] for t in given_all[start:end] + new if t != "O"]
-    return {
-        "issue_id": f"{sid}:{start}-{end}",
-        "id": sid,
-        "lang": sid.split("/")[0],
-        "split": sid.split("/")[1],
-        "start": start,
-        "end": end,
-        "kind": kind,
-        "entity_type": types[0] if types else "O",
-        "surface": " ".join(words[start:end]),
-        "given": given_all[start:end],
-        "suggested": new,
-        "score": score,
-        "cleanlab_score": score,
-        "token_loss": max(losses[start:end]),
-        "consistency_score": 0.5,
-        "sequence_loss": float(sum(losses)),
-        "sequence_loss_mean": float(np.mean(losses)),
-        "tokens": words,
-        "tags": given_all,
-        "predicted": predicted,
-        "token_losses": losses,
-    }
-
-
-UN = "B-PER I-PER"
-ROWS = [
-    # (id, tokens, tags, start, end, suggested, kind, score); ranked by score
-    ("de/train/000005", "Das Fest am 8. Juli 2020 in Bern", "O O O B-ORG I-ORG O O B-LOC", 3, 5, "O O", "spurious", 0.02),
-    ("en/train/000001", "The United Nations met in Geneva .", f"O {UN} O O B-LOC O", 1, 3, "B-ORG I-ORG", "type", 0.05),
-    ("de/train/000002", "Die United Nations tagten in Genf .", f"O {UN} O O B-LOC O", 1, 3, "B-ORG I-ORG", "type", 0.10),
-    ("fr/train/000003", "Les United Nations à Genève", f"O {UN} O B-LOC", 1, 3, "B-ORG I-ORG", "type", 0.20),
-    ("it/train/000004", "United Nations a Ginevra", f"{UN} O B-LOC", 0, 2, "B-ORG I-ORG", "type", 0.30),
-    ("en/train/000006", "United Nations staff", "B-LOC I-LOC O", 0, 2, "B-ORG I-ORG", "type", 0.40),
-    ("fr/train/000007", "Angela Merkel visite Paris", "O O O B-LOC", 0, 2, "B-PER I-PER", "missing", 0.50),
-    ("de/train/000008", "Kanton Zürich ( Schweiz ) liegt", "B-LOC I-LOC I-LOC I-LOC I-LOC O", 0, 5, "B-LOC I-LOC O B-LOC O", "boundary", 0.60),
-]
-
-
-def make_issues(rows=ROWS) -> pd.DataFrame:
-    return pd.DataFrame([issue_row(*r) for r in rows])
 
 
 @pytest.fixture
@@ -306,7 +250,7 @@ async def test_bulk_accept_touches_exactly_the_open_issues_with_the_same_change(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n")  # en/train/000001: United Nations PER -> ORG
         await pilot.press("b")
-        assert "3 open issues" in str(app.screen.query_one("#bulk-text").render())
+        assert "3 open issues" in str(app.screen.query_one("#bulk-accept").render())
         await pilot.press("enter")
     decided = {r[0]: r for r in rows(run_dir) if r[1] == "accept"}
     assert sorted(decided) == ["de/train/000002:1-3", "en/train/000001:1-3", "fr/train/000003:1-3"]
@@ -345,7 +289,7 @@ def test_cli_reports_a_foreign_store_in_one_line(run_dir: Path) -> None:
     store = run_dir / "mine.db"
     store.write_bytes(b"hello")
     result = subprocess.run(
-        [sys.executable, "-m", "auditor", "review", str(run_dir), "--store", str(store), "--shard", "1/2"],
+        [sys.executable, "-m", "auditor", "review", str(run_dir), "--store", str(store), "--stats"],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
@@ -364,15 +308,18 @@ async def test_progress_line_counts_decisions(run_dir: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("a", "a", "k", "s")
         text = str(app.screen.query_one("#progress").render())
-        assert text.startswith("4/8") and "✓2" in text and "=1" in text and "»1" in text
+        # a skip is not done: 3 of 8 decided, the skip counted on its own
+        assert text.startswith("3/8 decided") and "✓2" in text and "=1" in text and "»1 skipped" in text
         assert " left" in text and "—" not in text  # a pace after 3+ decisions
 
 
 async def test_help_screen_lists_every_key(run_dir: Path) -> None:
-    from auditor.review.screens import HELP, HelpScreen, ReviewScreen
+    from auditor.review.bindings import HELP
+    from auditor.review.dialogs import HelpScreen
+    from auditor.review.screens import ReviewScreen
 
     shown = {"down": "↓", "up": "↑", "pagedown": "pgdn", "pageup": "pgup", "slash": "/",
-             "question_mark": "?", "escape": "esc"}
+             "question_mark": "?", "escape": "esc", "right_square_bracket": "]", "number_sign": "#"}
     help_keys = " ".join(keys for _, rows in HELP for keys, _ in rows).split()
     for binding in ReviewScreen.BINDINGS + ReviewApp.BINDINGS:
         for key in binding.key.split(","):
@@ -397,6 +344,35 @@ def test_main_screen_snapshot(run_dir: Path, snap_compare, size) -> None:
 
 def test_relabel_screen_snapshot(run_dir: Path, snap_compare) -> None:
     assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["n", "r", "left", "o"])
+
+
+AT = "2026-01-31T12:03:00.000+00:00"  # fixed times: the screen shows them
+
+
+def _team_decisions(run_dir: Path) -> None:
+    rows = [
+        {"issue_id": "de/train/000005:3-5", "action": "keep", "curator": "alice", "at": AT},
+        {"issue_id": "de/train/000005:3-5", "action": "accept", "start": 3, "end": 5, "tags": ["O", "O"],
+         "curator": "bob", "at": AT.replace("03:00", "04:00")},
+        {"issue_id": "fr/train/000003:1-3", "action": "relabel", "start": 0, "end": 3,
+         "tags": ["B-ORG", "I-ORG", "I-ORG"], "curator": "alice", "at": AT},
+    ]
+    with DecisionStore(run_dir / "review.sqlite", curator="ana") as s:
+        s.record_many(rows)
+
+
+def test_team_screen_snapshot(run_dir: Path, snap_compare) -> None:
+    """A conflict (alice kept, bob accepted later) seen by a third curator, 160x48."""
+    _team_decisions(run_dir)
+    assert snap_compare(app_for(run_dir), terminal_size=(160, 48), press=["home"])
+
+
+def test_bulk_preview_snapshot(run_dir: Path, snap_compare) -> None:
+    assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["n", "b"])
+
+
+def test_help_screen_snapshot(run_dir: Path, snap_compare) -> None:
+    assert snap_compare(app_for(run_dir), terminal_size=(80, 24), press=["question_mark"])
 
 
 async def test_empty_issue_table_opens_and_ignores_decision_keys(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from auditor.errors import AuditorError, StoreError
 from auditor.review.queue import Shard
-from auditor.review.store import Decision, DecisionStore
+from auditor.review.store import AlreadyDecided, Decision, DecisionStore
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_undo_appends_a_reversal_and_reopens_the_issue(store: DecisionStore) -> 
     assert reversal.action == "undo" and reversal.tags is None
     assert set(store.latest()) == {"b"}
     assert [d.action for d in store.history()] == ["accept", "keep", "undo"]
-    with pytest.raises(StoreError, match="no decision to undo"):
+    with pytest.raises(StoreError, match="no decision of ana to undo"):
         store.undo("a")
     store.record("a", "keep")  # decided again after the undo
     assert store.latest()["a"].action == "keep"
@@ -263,3 +263,135 @@ def test_a_lock_held_too_long_is_one_clear_error(tmp_path: Path, monkeypatch) ->
     store.record("a", "keep")
     assert len(store) == 1
     store.close()
+
+
+# --- several curators ----------------------------------------------------------------------
+
+
+def _pair(tmp_path: Path) -> tuple[DecisionStore, DecisionStore]:
+    path = tmp_path / "review.sqlite"
+    return DecisionStore(path, curator="alice"), DecisionStore(path, curator="bob")
+
+
+def test_undo_withdraws_only_the_undoers_own_decision(tmp_path: Path) -> None:
+    path = tmp_path / "review.sqlite"
+    with DecisionStore(path, curator="carol") as carol, DecisionStore(path, curator="bob") as bob:
+        carol.record("x", "keep")
+        bob.record("x", "accept", 0, 1, ["B-ORG"])
+        carol.undo("x")
+        d = bob.latest()["x"]
+        assert (d.action, d.curator, d.overrules) == ("accept", "bob", ())  # bob's decision stands
+        with pytest.raises(StoreError, match="no decision of carol to undo"):
+            carol.undo("x")
+        bob.undo("x")
+        assert carol.latest() == {}
+    # an undo row by someone without a decision there (older auditors wrote those) withdraws nothing
+    with DecisionStore(path, curator="bob") as bob:
+        bob.record("y", "keep")
+        bob.record_many([{"issue_id": "y", "action": "undo", "curator": "dave"}])
+        assert bob.latest()["y"].action == "keep"
+
+
+def test_decide_never_overwrites_another_curator_unasked(tmp_path: Path) -> None:
+    alice, bob = _pair(tmp_path)
+    theirs = alice.decide("x", "accept", 0, 1, ["B-ORG"])
+    with pytest.raises(AlreadyDecided) as err:
+        bob.decide("x", "keep")
+    assert err.value.decision.curator == "alice" and err.value.decision.seq == theirs.seq
+    assert len(bob) == 1  # nothing written
+    bob.decide("x", "keep", replace_seq=theirs.seq)  # bob agreed to replace exactly that decision
+    assert bob.latest()["x"].curator == "bob"
+    with pytest.raises(AlreadyDecided):  # alice now meets bob's decision in turn
+        alice.decide("x", "accept", 0, 1, ["B-ORG"], replace_seq=theirs.seq)
+    alice.decide("x", "skip")  # a skip never asks: it hides nobody's decision
+    assert bob.latest()["x"].action == "keep"
+    bob.decide("x", "relabel", 0, 1, ["B-LOC"])  # one's own decision is replaced without asking
+    written, left = alice.decide_many([("x", "keep"), ("y", "keep")])
+    assert [d.issue_id for d in written] == ["y"] and left["x"].action == "relabel"
+    alice.close(), bob.close()
+
+
+def test_conflicts_are_curators_whose_decisions_differ(tmp_path: Path) -> None:
+    alice, bob = _pair(tmp_path)
+    alice.record("x", "keep")
+    bob.record("x", "accept", 0, 2, ["B-ORG", "I-ORG"])
+    ledger = alice.ledger()
+    d = ledger.decision("x")
+    assert ledger.conflict("x") and d.curator == "bob" and [o.curator for o in d.overrules] == ["alice"]
+    alice.record("x", "relabel", 0, 2, ["B-ORG", "I-ORG"])  # the same tags as bob's accept: agreement
+    assert not alice.ledger().conflict("x") and alice.latest()["x"].curator == "alice"
+    bob.record("y", "keep")
+    alice.record("y", "skip")  # a skip is no opinion on the tags
+    assert not alice.ledger().conflicts() and alice.latest()["y"].action == "keep"
+    alice.close(), bob.close()
+
+
+def test_sync_folds_in_only_what_was_committed_since(tmp_path: Path) -> None:
+    alice, bob = _pair(tmp_path)
+    ledger = bob.ledger()
+    assert bob.sync(ledger) == set()
+    alice.record("x", "keep")
+    alice.record("y", "skip")
+    assert bob.sync(ledger) == {"x", "y"} and ledger.seq == 2
+    assert bob.sync(ledger) == set()
+    alice.undo("y")
+    assert bob.sync(ledger) == {"y"} and ledger.decision("y") is None
+    alice.close(), bob.close()
+
+
+def _steady_writer(path: str, n: int, started) -> None:
+    store = DecisionStore(path, curator="writer")
+    started.set()
+    for i in range(n):
+        store.record(f"w-{i}", "keep")
+    store.close()
+
+
+def test_backup_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "review.sqlite"
+    with DecisionStore(path, curator="ana") as s:
+        s.record_many([(f"a-{i}", "skip") for i in range(200)])
+    ctx = mp.get_context("spawn")
+    started = ctx.Event()
+    writer = ctx.Process(target=_steady_writer, args=(str(path), 400, started))
+    writer.start()
+    started.wait(60)
+    copies = []
+    with DecisionStore(path, curator="ana") as s:
+        for k in range(3):
+            copies.append(tmp_path / f"copy-{k}.sqlite")
+            s.backup(copies[-1])
+    writer.join(120)
+    assert writer.exitcode == 0
+    for copy in copies:
+        assert not copy.with_name(copy.name + "-wal").exists()  # one self-contained file
+        with DecisionStore(copy) as c:
+            rows = c.history()
+        # a consistent snapshot: everything written before it, then a gap-free prefix of the writer's rows
+        assert [d.issue_id for d in rows[:200]] == [f"a-{i}" for i in range(200)]
+        assert [d.issue_id for d in rows[200:]] == [f"w-{i}" for i in range(len(rows) - 200)]
+        assert [d.seq for d in rows] == list(range(1, len(rows) + 1))
+    with pytest.raises(StoreError, match="exists already"):
+        with DecisionStore(path) as s:
+            s.backup(copies[0])
+
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw,relatime 0 0
+server:/export/team /mnt/team nfs4 rw,relatime,vers=4.2 0 0
+//nas/share /mnt/smb\\040share cifs rw 0 0
+tmpfs /mnt/team/local tmpfs rw 0 0
+"""
+
+
+def test_network_filesystems_are_detected_from_the_mount_table(tmp_path: Path) -> None:
+    from auditor.review.store import filesystem_type, network_warning
+
+    assert filesystem_type("/mnt/team/runs/demo/review.sqlite", MOUNTS) == "nfs4"
+    assert filesystem_type("/mnt/smb share/run/review.sqlite", MOUNTS) == "cifs"
+    assert filesystem_type("/mnt/team/local/review.sqlite", MOUNTS) == "tmpfs"  # the longest mount point wins
+    assert filesystem_type("/home/ana/review.sqlite", MOUNTS) == "ext4"
+    warning = network_warning("/mnt/team/runs/demo/review.sqlite", MOUNTS)
+    assert "\n" not in warning and "nfs4" in warning and "SSH" in warning
+    assert network_warning("/home/ana/review.sqlite", MOUNTS) is None
+    assert filesystem_type(tmp_path / "review.sqlite") is not None or not Path("/proc/self/mounts").exists()

@@ -1,47 +1,79 @@
 """The review app: `auditor review RUN_DIR` opens it on RUN_DIR/issues.parquet and writes
 decisions to RUN_DIR/review.sqlite (or --store). Quitting and reopening resumes at the first
-unreviewed issue, because the queue's status comes from the store on every start.
+open issue, because the queue's status comes from the store on every start; several
+curators can have it open on one run at once (see auditor.review.store for the rules).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 from textual.app import App
-from textual.binding import Binding
 
+from auditor.errors import AuditorError
+from auditor.review import bindings
+from auditor.review.context import SentenceIndex
+from auditor.review.dialogs import HelpScreen
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
-from auditor.review.screens import HelpScreen, ReviewScreen, assign_type_keys
-from auditor.review.store import DecisionStore
+from auditor.review.screens import ReviewScreen
+from auditor.review.store import DecisionStore, network_warning
 
 STORE_NAME = "review.sqlite"
 ISSUES_NAME = "issues.parquet"
+CORPUS_NAME = "corpus"
 
 
 class ReviewApp(App):
-    """Keyboard-first review of ranked label issues. Decisions go to `store` as they are made."""
+    """Keyboard-first review of ranked label issues. Decisions go to `store` as they are made.
+
+    run_dir: where to find the corpus for the context view (optional); warning: one line to
+    show on start (e.g. the store is on a network file system).
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "auditor review"
     ENABLE_COMMAND_PALETTE = False  # every action has its own key; ctrl+p would only take footer room
-    BINDINGS = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "help"),
-    ]
+    BINDINGS = bindings.APP
 
-    def __init__(self, table: IssueTable, store: DecisionStore, *, run_name: str = "", shard: Shard | None = None) -> None:
+    def __init__(
+        self, table: IssueTable, store: DecisionStore, *, run_name: str = "", shard: Shard | None = None,
+        run_dir: Path | None = None, warning: str | None = None,
+    ) -> None:
         super().__init__()
         self.table = table
         self.store = store
-        self.queue = ReviewQueue(table)
-        self.type_keys = assign_type_keys(table.label_types())
+        self.queue = ReviewQueue(table, store.ledger())
+        self.type_keys = bindings.assign_type_keys(table.label_types())
+        self.run_dir = run_dir
+        self.warning = warning
+        self._index: SentenceIndex | None = None
+        self._index_lock = threading.Lock()
         parts = [run_name, f"curator {store.curator}"]
         if shard is not None and shard.count > 1:
             parts.append(f"shard {shard}")
         self.sub_title = " · ".join(p for p in parts if p)
 
     def on_mount(self) -> None:
-        self.push_screen(ReviewScreen(self.queue, self.store, self.type_keys))
+        self.push_screen(ReviewScreen(self.queue, self.store, self.type_keys, self.sentence_index))
+        if self.warning:
+            self.notify(self.warning, severity="warning", timeout=30)
+
+    def sentence_index(self) -> SentenceIndex:
+        """The sentences for the context view: the run's corpus, else the flagged sentences.
+        Loaded once, on first use (from a worker thread: reading a corpus takes a moment)."""
+        with self._index_lock:
+            if self._index is None:
+                corpus = self.run_dir / CORPUS_NAME if self.run_dir is not None else None
+                index = None
+                if corpus is not None and corpus.is_dir():
+                    try:
+                        index = SentenceIndex.from_corpus(corpus)
+                    except Exception:  # an unreadable corpus only costs the context its completeness
+                        index = None
+                self._index = index or SentenceIndex.from_issues(self.table)
+            return self._index
 
     @property
     def review(self) -> ReviewScreen:
@@ -51,6 +83,10 @@ class ReviewApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def store_path(run_dir: str | Path, store: str | Path | None = None) -> Path:
+    return Path(store) if store else Path(run_dir) / STORE_NAME
 
 
 def open_review(
@@ -67,8 +103,18 @@ def open_review(
     run_dir = Path(run_dir)
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
     table = IssueTable.load(run_dir / ISSUES_NAME, shard)
-    decisions = DecisionStore(Path(store) if store else run_dir / STORE_NAME, curator=curator)
-    return ReviewApp(table, decisions, run_name=run_dir.name, shard=shard)
+    path = store_path(run_dir, store)
+    decisions = DecisionStore(path, curator=curator)
+    return ReviewApp(table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path))
+
+
+def require_terminal() -> None:
+    """The UI needs a terminal on both ends; without one it would hang writing escape codes."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise AuditorError(
+            "auditor review needs a terminal (stdin and stdout are not one): run it in a terminal, e.g. over "
+            "SSH in tmux; --stats and --backup work without one"
+        )
 
 
 def run_review(
@@ -78,7 +124,10 @@ def run_review(
     store: str | Path | None = None,
 ) -> None:
     """Run the review UI in this terminal until the curator quits."""
+    require_terminal()
     app = open_review(run_dir, curator=curator, shard=shard, store=store)
+    if app.warning:
+        print(app.warning, file=sys.stderr)
     try:
         app.run()
     finally:

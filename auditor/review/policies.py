@@ -325,6 +325,9 @@ def _static_targets(
     policy = review_cfg.policy
     top = ranked_top(issues, review_cfg.top_fraction).to_dict("records")
     sentences = _sentences(corpus, {str(r["id"]) for r in top}, need_clean=policy == "oracle")
+    ledger = store.ledger()
+    current = ledger.latest()
+
     targets: dict[str, _Target] = {}
     stale = human = 0
     for issue in top:
@@ -430,15 +433,17 @@ def apply_policy(
 
     rows: list[dict] = []
     for issue_id, t in targets.items():
-        d = current.get(issue_id)
-        if d is None or not _same(d, t, curator):
+        mine = ledger.opinion(issue_id, curator)
+        if mine is None or not _same(mine, t, curator):
             tags = list(t.tags) if t.tags is not None else None
             rows.append({"issue_id": issue_id, "action": t.action, "start": t.start, "end": t.end, "tags": tags,
                          "curator": curator})
-    # earlier policy decisions the current config no longer makes are withdrawn
-    for issue_id, d in current.items():
-        if d.curator.startswith(POLICY_PREFIX) and issue_id not in targets:
-            rows.append({"issue_id": issue_id, "action": "undo", "curator": curator})
+    # earlier policy decisions the current config no longer makes are withdrawn, each by the
+    # policy that made it (an undo only ever withdraws its own curator's decision)
+    for issue_id in ledger.issues():
+        for d in ledger.opinions(issue_id):
+            if d.curator.startswith(POLICY_PREFIX) and (d.curator != curator or issue_id not in targets):
+                rows.append({"issue_id": issue_id, "action": "undo", "curator": d.curator})
     recorded = store.record_many(rows)
 
     return PolicySummary(

@@ -4,8 +4,13 @@ Why SQLite: every decision is one small committed transaction (nothing decided i
 the process is killed), several curators' processes can write to one file at once (WAL mode,
 a busy timeout and a retry with backoff), and the file is readable with any SQLite tool.
 
-The latest row per issue wins; ``undo`` appends a reversal row, so the history is never
-rewritten. A file that is not one of our stores fails with one line and is never touched.
+Several curators may decide one issue. Each curator's latest row on an issue is their
+*opinion*; ``undo`` appends a row that withdraws the undoer's own opinion, never another
+curator's. The issue's decision is the opinion committed last (commit order, the ``seq``
+column, not the curators' clocks), except that a skip never hides another curator's
+decision. Curators whose opinions differ are a *conflict*: kept, counted and listed, never
+resolved silently. History is never rewritten. A file that is not one of our stores fails
+with one line and is never touched.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -56,7 +61,9 @@ class Decision:
 
     start/end: word span [start, end) the tags cover (None for keep/skip/undo); a relabel may
     cover a different span than the issue's. tags: one IOB2 tag per word of the span.
-    at: ISO-8601 UTC timestamp of the decision.
+    at: ISO-8601 UTC timestamp of the decision (shown to people; order comes from seq).
+    seq: commit order in the store (None until written). overrules: when this is an issue's
+    decision, the other curators' differing opinions it wins over (a conflict).
     """
 
     issue_id: str
@@ -66,6 +73,103 @@ class Decision:
     tags: list[str] | None
     curator: str
     at: str
+    seq: int | None = field(default=None, compare=False)
+    overrules: tuple[Decision, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def outcome(self) -> tuple:
+        """What the decision does to the corpus: equal outcomes are no conflict (an accept and a
+        relabel to the same tags agree; a skip does nothing)."""
+        if self.action in SPAN_ACTIONS:
+            return ("tags", self.start, self.end, tuple(self.tags or ()))
+        return (self.action,)
+
+    def describe(self) -> str:
+        """e.g. 'accept B-ORG I-ORG', 'keep'."""
+        tags = f" {' '.join(self.tags)}" if self.tags else ""
+        return f"{self.action}{tags}"
+
+
+class AlreadyDecided(Exception):
+    """Another curator decided the issue (a decision the caller did not agree to replace)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"{decision.issue_id} was decided by {decision.curator}: {decision.describe()}")
+        self.decision = decision
+
+
+class Ledger:
+    """The log folded into every issue's state, updated incrementally from new rows.
+
+    seq: the last row folded in. Per issue, each curator's opinion (their latest row, gone
+    after their undo); the issue's decision is the opinion committed last, a skip only when
+    nobody decided more.
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self._opinions: dict[str, dict[str, Decision]] = {}
+        self._last_relabel: dict[str, Decision] = {}
+
+    def add(self, rows: Iterable[Decision]) -> set[str]:
+        """Fold rows (in commit order) in; returns the issue ids whose state changed."""
+        changed: set[str] = set()
+        for d in rows:
+            if d.seq is not None:
+                self.seq = max(self.seq, d.seq)
+            ops = self._opinions.setdefault(d.issue_id, {})
+            if d.action == "undo":
+                # an undo withdraws only the undoer's own opinion (rows of older auditors that
+                # undid someone else's decision withdraw nothing)
+                if ops.pop(d.curator, None) is None:
+                    continue
+            else:
+                ops.pop(d.curator, None)  # re-inserted last: dict order = commit order
+                ops[d.curator] = d
+                if d.action == "relabel":
+                    self._last_relabel[d.curator] = d
+            changed.add(d.issue_id)
+        return changed
+
+    def issues(self) -> list[str]:
+        """Every issue id the log mentions."""
+        return list(self._opinions)
+
+    def opinions(self, issue_id: str) -> list[Decision]:
+        """Every curator's current opinion on the issue, in commit order."""
+        return list(self._opinions.get(issue_id, {}).values())
+
+    def opinion(self, issue_id: str, curator: str) -> Decision | None:
+        return self._opinions.get(issue_id, {}).get(curator)
+
+    def decision(self, issue_id: str) -> Decision | None:
+        """The issue's decision (None = open), carrying the differing opinions it overrules."""
+        ops = self.opinions(issue_id)
+        if not ops:
+            return None
+        decided = [d for d in ops if d.action != "skip"]
+        if not decided:
+            return ops[-1]
+        win = decided[-1]
+        others = tuple(d for d in decided if d.curator != win.curator and d.outcome != win.outcome)
+        return replace(win, overrules=others) if others else win
+
+    def conflict(self, issue_id: str) -> bool:
+        """Two curators' opinions would change the corpus differently."""
+        return len({d.outcome for d in self.opinions(issue_id) if d.action != "skip"}) > 1
+
+    def latest(self) -> dict[str, Decision]:
+        """issue_id -> decision for every decided (or skipped) issue, in commit order."""
+        out = [d for d in (self.decision(i) for i in self._opinions) if d is not None]
+        return {d.issue_id: d for d in sorted(out, key=lambda d: d.seq or 0)}
+
+    def conflicts(self) -> list[str]:
+        return [i for i in self._opinions if self.conflict(i)]
+
+    def last_relabel(self, curator: str) -> Decision | None:
+        """The curator's most recent relabel that still stands as their opinion."""
+        d = self._last_relabel.get(curator)
+        return d if d is not None and self.opinion(d.issue_id, curator) is d else None
 
 
 DecisionInput = Decision | Sequence | Mapping
@@ -135,9 +239,12 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+_COLUMNS = 'seq, issue_id, action, start, "end", tags, curator, at'
+
+
 def _row_to_decision(row: tuple) -> Decision:
-    issue_id, action, start, end, tags, curator, at = row
-    return Decision(issue_id, action, start, end, json.loads(tags) if tags is not None else None, curator, at)
+    seq, issue_id, action, start, end, tags, curator, at = row
+    return Decision(issue_id, action, start, end, json.loads(tags) if tags is not None else None, curator, at, seq)
 
 
 class DecisionStore:
@@ -226,17 +333,16 @@ class DecisionStore:
         _validate(decision)
         return decision
 
-    def _insert(self, decisions: Iterable[Decision]) -> None:
-        self._conn.executemany(
-            'INSERT INTO decisions (issue_id, action, start, "end", tags, curator, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            [
-                (
-                    d.issue_id, d.action, d.start, d.end,
-                    json.dumps(list(d.tags)) if d.tags is not None else None, d.curator, d.at,
-                )
-                for d in decisions
-            ],
-        )
+    def _insert(self, decisions: Iterable[Decision]) -> list[Decision]:
+        """Insert inside an open transaction; the decisions with their seq."""
+        out = []
+        for d in decisions:
+            cur = self._conn.execute(
+                'INSERT INTO decisions (issue_id, action, start, "end", tags, curator, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                (d.issue_id, d.action, d.start, d.end, json.dumps(list(d.tags)) if d.tags is not None else None, d.curator, d.at),
+            )
+            out.append(replace(d, seq=cur.lastrowid))
+        return out
 
     def check_same_file(self) -> None:
         """StoreError when the file was deleted or replaced since this store opened it.
@@ -255,22 +361,22 @@ class DecisionStore:
             saved = "its decisions could not be saved elsewhere"
         raise StoreError(f"{self.path}: deleted or replaced while open, so nothing more is recorded; {saved}")
 
-    def _write(self, decisions: list[Decision]) -> None:
+    def _write(self, decisions: list[Decision]) -> list[Decision]:
         self.check_same_file()
 
-        def attempt() -> None:
+        def attempt() -> list[Decision]:
             with self._transaction():
-                self._insert(decisions)
+                return self._insert(decisions)
 
-        _retrying(attempt, self.path)
+        return _retrying(attempt, self.path)
 
     def record(
         self, issue_id: str, action: str, start: int | None = None, end: int | None = None, tags: list[str] | None = None
     ) -> Decision:
-        """Append one decision; it is committed (on disk) before this returns."""
+        """Append one decision, whoever decided the issue before; committed (on disk) before this
+        returns. The review UI uses decide(), which never overwrites another curator unasked."""
         decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None))
-        self._write([decision])
-        return decision
+        return self._write([decision])[0]
 
     def record_many(self, decisions: list[DecisionInput]) -> int:
         """Append many decisions in one transaction (all or none); returns how many."""
@@ -279,41 +385,145 @@ class DecisionStore:
             self._write(made)
         return len(made)
 
+    def _blocking(self, d: Decision, replace_seq: int | None) -> Decision | None:
+        """Inside a write transaction: another curator's decision that d would hide unasked."""
+        if d.action in ("skip", "undo"):
+            return None  # a skip never hides another curator's decision, an undo only withdraws ours
+        current = self._fold(self._rows_for(d.issue_id)).decision(d.issue_id)
+        if current is None or current.action == "skip" or current.curator == self.curator:
+            return None
+        return None if current.seq == replace_seq else current
+
+    def decide(
+        self, issue_id: str, action: str, start: int | None = None, end: int | None = None,
+        tags: list[str] | None = None, *, replace_seq: int | None = None,
+    ) -> Decision:
+        """Record this curator's decision unless another curator has decided the issue.
+
+        The check and the write are one transaction, so two curators pressing a key at the
+        same moment cannot overwrite each other. replace_seq: the seq of the other curator's
+        decision the curator saw and agreed to replace. Raises AlreadyDecided (nothing
+        written) when a decision by someone else stands that was not agreed to.
+        """
+        decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None))
+
+        def attempt() -> Decision:
+            with self._transaction():
+                blocking = self._blocking(decision, replace_seq)
+                if blocking is not None:
+                    raise AlreadyDecided(blocking)
+                return self._insert([decision])[0]
+
+        return _retrying(attempt, self.path)
+
+    def decide_many(self, decisions: list[DecisionInput]) -> tuple[list[Decision], dict[str, Decision]]:
+        """decide() for many issues in one transaction: (written, issue_id -> the other
+        curator's decision for the issues left alone because someone else decided them)."""
+        made = [self._make(d) for d in decisions]
+
+        def attempt() -> tuple[list[Decision], dict[str, Decision]]:
+            with self._transaction():
+                left: dict[str, Decision] = {}
+                todo = []
+                for d in made:
+                    blocking = self._blocking(d, None)
+                    if blocking is None:
+                        todo.append(d)
+                    else:
+                        left[d.issue_id] = blocking
+                return self._insert(todo), left
+
+        return _retrying(attempt, self.path) if made else ([], {})
+
     def undo(self, issue_id: str) -> Decision:
-        """Append a reversal row: the issue is open again. StoreError if it has no decision."""
-        if issue_id not in self.latest_for([issue_id]):
-            raise StoreError(f"issue {issue_id}: no decision to undo")
-        return self.record(issue_id, "undo")
+        """Withdraw this curator's own opinion on the issue (another curator's decision stands).
+        StoreError if this curator has no opinion on it."""
+        done = self.undo_many([issue_id])
+        if not done:
+            raise StoreError(f"issue {issue_id}: no decision of {self.curator} to undo")
+        return done[0]
+
+    def undo_many(self, issue_ids: list[str]) -> list[Decision]:
+        """Withdraw this curator's opinions on these issues in one transaction; the undo rows
+        written (issues without an opinion of this curator are left out)."""
+
+        def attempt() -> list[Decision]:
+            with self._transaction():
+                mine = [i for i in dict.fromkeys(issue_ids) if self._fold(self._rows_for(i)).opinion(i, self.curator)]
+                return self._insert([self._make((i, "undo")) for i in mine])
+
+        return _retrying(attempt, self.path) if issue_ids else []
 
     # --- reading ----------------------------------------------------------------------------
 
+    def _rows_for(self, issue_id: str) -> list[Decision]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM decisions WHERE issue_id = ? ORDER BY seq", (issue_id,))
+        return [_row_to_decision(r) for r in rows]
+
+    @staticmethod
+    def _fold(rows: Iterable[Decision]) -> Ledger:
+        ledger = Ledger()
+        ledger.add(rows)
+        return ledger
+
+    def rows_since(self, seq: int) -> list[Decision]:
+        """The rows committed after seq, in commit order (by any connection, any process)."""
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM decisions WHERE seq > ? ORDER BY seq", (seq,))
+        return [_row_to_decision(r) for r in rows]
+
+    def ledger(self) -> Ledger:
+        """The whole log folded (see Ledger); keep it current with sync()."""
+        return self._fold(self.rows_since(0))
+
+    def sync(self, ledger: Ledger) -> set[str]:
+        """Fold the rows committed since the ledger's last one in; the issue ids that changed.
+
+        One indexed query: cheap enough to poll every second or two (WAL readers never wait
+        for writers).
+        """
+        return ledger.add(self.rows_since(ledger.seq))
+
     def latest(self) -> dict[str, Decision]:
-        """issue_id -> its latest decision; issues whose latest row is an undo are absent."""
-        rows = self._conn.execute(
-            'SELECT issue_id, action, start, "end", tags, curator, at FROM decisions '
-            "WHERE seq IN (SELECT MAX(seq) FROM decisions GROUP BY issue_id) AND action != 'undo' ORDER BY seq"
-        ).fetchall()
-        return {r[0]: _row_to_decision(r) for r in rows}
+        """issue_id -> its decision (see Ledger.decision), in commit order; open issues are absent."""
+        return self.ledger().latest()
 
     def latest_for(self, issue_ids: list[str]) -> dict[str, Decision]:
         """latest() restricted to some issues (cheap for a handful)."""
         out: dict[str, Decision] = {}
         for issue_id in issue_ids:
-            row = self._conn.execute(
-                'SELECT issue_id, action, start, "end", tags, curator, at FROM decisions '
-                "WHERE issue_id = ? ORDER BY seq DESC LIMIT 1",
-                (issue_id,),
-            ).fetchone()
-            if row is not None and row[1] != "undo":
-                out[issue_id] = _row_to_decision(row)
+            d = self._fold(self._rows_for(issue_id)).decision(issue_id)
+            if d is not None:
+                out[issue_id] = d
         return out
 
     def history(self) -> list[Decision]:
         """Every row in the order it was written."""
-        rows = self._conn.execute(
-            'SELECT issue_id, action, start, "end", tags, curator, at FROM decisions ORDER BY seq'
-        ).fetchall()
-        return [_row_to_decision(r) for r in rows]
+        return self.rows_since(0)
+
+    def backup(self, dest: str | Path) -> int:
+        """Copy the store to dest with SQLite's online backup: consistent even while others
+        write, and including what still sits in the -wal file (copying review.sqlite alone
+        misses it). dest must not exist; returns the number of rows copied."""
+        dest = Path(dest)
+        if dest.exists():
+            raise StoreError(f"{dest}: exists already; choose a new backup file name")
+        if not dest.parent.is_dir():
+            raise StoreError(f"{dest.parent}: no such folder for the backup")
+        tmp = dest.with_name(dest.name + ".partial")
+        try:
+            target = sqlite3.connect(tmp)
+            try:
+                self._conn.backup(target)
+                # a single self-contained file: no -wal beside the copy
+                target.execute("PRAGMA journal_mode=DELETE")
+                n = target.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+            finally:
+                target.close()
+            tmp.replace(dest)
+        except sqlite3.Error as err:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"{dest}: backup failed ({err})") from None
+        return n
 
     def __len__(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
@@ -358,3 +568,51 @@ def _validate(d: Decision) -> None:
             raise ValueError(f"{d.action} of {d.issue_id}: not IOB2 tags {bad}")
     elif d.start is not None or d.end is not None or d.tags is not None:
         raise ValueError(f"{d.action} of {d.issue_id} takes no span or tags")
+
+
+# --- where the store lives ------------------------------------------------------------------
+
+# file systems on which SQLite's WAL mode is unsafe: WAL needs shared memory between the
+# processes that open the file, which network file systems do not provide (see sqlite.org/wal.html)
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
+    "fuse.glusterfs", "fuse.sshfs", "sshfs", "fuse.rclone", "davfs", "fuse.davfs2", "lustre", "gpfs", "beegfs",
+})
+MOUNTS_FILE = Path("/proc/self/mounts")
+
+
+def _unescape_mount(path: str) -> str:
+    # /proc/mounts writes space, tab, newline and backslash as octal escapes
+    return path.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def filesystem_type(path: str | Path, mounts: str | None = None) -> str | None:
+    """The type of the file system holding path (e.g. 'ext4', 'nfs4'), from the mount table;
+    None where there is none to read (not Linux). mounts: the table's text (tests)."""
+    if mounts is None:
+        try:
+            mounts = MOUNTS_FILE.read_text()
+        except OSError:
+            return None
+    target = Path(path).resolve()  # symlinks followed; the file itself need not exist yet
+    best, fstype = "", None
+    for line in mounts.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = _unescape_mount(parts[1])
+        inside = str(target) == point or str(target).startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, parts[2]
+    return fstype
+
+
+def network_warning(path: str | Path, mounts: str | None = None) -> str | None:
+    """One line telling what to do when the store sits on a network file system, else None."""
+    fstype = filesystem_type(path, mounts)
+    if fstype is None or fstype.lower() not in NETWORK_FILESYSTEMS:
+        return None
+    return (
+        f"warning: {path} is on a network file system ({fstype}), where SQLite's WAL mode can lose or "
+        "corrupt decisions; run the review on the machine that holds the run folder (over SSH, in tmux)"
+    )

@@ -20,8 +20,12 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue, span_types
+from auditor.review.store import Decision
+from auditor.review.why import why_flagged
 
 STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
+CONFLICT_GLYPH = "!"
+DONE_WORDS = {"accept": "accepted", "relabel": "relabelled", "keep": "kept", "skip": "skipped"}
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _LOSS_FULL = 4.0  # nats at which the loss bar is full (p ≈ 0.02 for the given tag)
 _LABEL_WIDTH = 9
@@ -39,6 +43,15 @@ def foreground(style: Style) -> Style:
 def change_text(given: list[str], suggested: list[str]) -> str:
     """Short description of an issue's fix, e.g. 'PER→ORG'."""
     return f"{span_types(given)}→{span_types(suggested)}"
+
+
+def when(at: str) -> str:
+    """'2026-01-31T12:03:11.123+00:00' -> '2026-01-31 12:03 UTC' (what a person needs)."""
+    return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 and at[10] == "T" else at
+
+
+def who(d: Decision, me: str) -> str:
+    return "you" if d.curator == me else d.curator
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,15 @@ class SpanEdit:
 
 
 class SentenceView(Widget):
-    """The current issue's sentence: words with given and suggested tags aligned per word,
-    the flagged span highlighted, per-word loss as a shaded bar, and the issue's facts."""
+    """The current issue's sentence: words with given and suggested (or decided) tags aligned
+    per word, the flagged span highlighted, per-word loss as a shaded bar, the issue's facts,
+    who decided it and why it was flagged."""
 
     COMPONENT_CLASSES = {
         "sentence-view--meta",
+        "sentence-view--decided",
+        "sentence-view--conflict",
+        "sentence-view--why",
         "sentence-view--label",
         "sentence-view--span",
         "sentence-view--given-wrong",
@@ -92,45 +109,156 @@ class SentenceView(Widget):
     """
 
     issue: reactive[Issue | None] = reactive(None, layout=True)
+    # always_update: decisions compare equal without their seq and overrules, which do change what is shown
+    decision: reactive[Decision | None] = reactive(None, layout=True, always_update=True)
     edit: reactive[SpanEdit | None] = reactive(None, layout=True)
     position: reactive[str] = reactive("")
 
-    def __init__(self, *, show_meta: bool = True, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, show_meta: bool = True, curator: str = "", windowed: bool = False,
+        id: str | None = None, classes: str | None = None,
+    ) -> None:
+        """windowed: the widget has a fixed height (CSS) and shows the part of the text that
+        fits, scrolled to the flagged span (mouse wheel scrolls); otherwise it is as tall as
+        its text."""
         super().__init__(id=id, classes=classes)
         self.show_meta = show_meta
+        self.curator = curator  # whose decisions read as "you"
+        self.windowed = windowed
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
+        self.top = 0  # windowed: the first line shown
+        self._auto_top = True  # windowed: follow the span (until the curator scrolls)
+        self._rendered: tuple[tuple, Text] | None = None
+        self._lines: list[Text] = []
+        self._lines_of: Text | None = None
 
     def _style(self, name: str) -> Style:
         style = self.get_component_rich_style(f"sentence-view--{name}")
         return style if name in ("span", "edit") else foreground(style)
 
+    def show(self, issue: Issue | None, decision: Decision | None, position: str = "") -> None:
+        """Show an issue without laying the screen out again: a windowed view keeps its size
+        whatever the text (a relayout cost a second frame per key, most of the
+        keypress-to-render time at 100,000 issues)."""
+        if self.issue is None or issue is None or issue.issue_id != self.issue.issue_id:
+            self._auto_top = True
+        self.set_reactive(SentenceView.issue, issue)
+        self.set_reactive(SentenceView.decision, decision)
+        self.set_reactive(SentenceView.position, position)
+        self.refresh(layout=not self.windowed)
+
+    def _window(self, text: Text) -> Text:
+        """The lines that fit, from self.top; a last line says how many more there are."""
+        height = self.size.height
+        if self._rendered is None or self._lines_of is not text:
+            self._lines = list(text.split("\n", allow_blank=True))
+            self._lines_of = text
+        lines = self._lines
+        if not height or len(lines) <= height:
+            self.top = 0
+            return text
+        if self._auto_top:
+            # the block of words holding the span in view, with the facts above it when they fit
+            self.top = 0 if self.span_line + 5 <= height else self.span_line - 1
+        self.top = max(0, min(self.top, len(lines) - height))
+        shown = lines[self.top : self.top + height]
+        hidden = len(lines) - self.top - height
+        if hidden > 0:
+            shown[-1] = Text(f"↓ {hidden + 1} more lines (mouse wheel)", style=self._style("dim"))
+        if self.top:
+            shown[0] = Text(f"↑ {self.top + 1} lines above", style=self._style("dim"))
+        return Text("\n").join(shown)
+
+    def _scroll(self, delta: int) -> None:
+        if self.windowed:
+            self._auto_top = False
+            self.top = max(0, self.top + delta)
+            self.refresh()
+
+    def on_mouse_scroll_down(self, event) -> None:
+        event.stop()
+        self._scroll(2)
+
+    def on_mouse_scroll_up(self, event) -> None:
+        event.stop()
+        self._scroll(-2)
+
+    def _state(self) -> tuple:
+        """What the rendering depends on; Textual renders twice per update (height, then
+        lines), the second time from the cache."""
+        d = self.decision
+        decided = None if d is None else (d.seq, d.action, d.curator, tuple(d.overrules))
+        issue = None if self.issue is None else self.issue.issue_id
+        return (issue, decided, self.edit, self.position, self.size.width, self.app.theme)
+
     def _loss_style(self, loss: float) -> Style:
         return self._style("loss-low" if loss < 0.7 else "loss-mid" if loss < 2.3 else "loss-high")
 
     def render(self) -> Text:
+        state = self._state()
+        if self._rendered is None or self._rendered[0] != state:
+            self._rendered = (state, self._render_text())
+        text = self._rendered[1]
+        return self._window(text) if self.windowed else text
+
+    def _render_text(self) -> Text:
         issue = self.issue
         if issue is None:
             return Text("No issue to show: the filter matches nothing, or the queue is empty.", style=self._style("dim"))
+        width = max(20, self.size.width or 80)
         lines: list[Text] = []
-        if self.show_meta:
-            lines.extend(self._meta(issue))
-        lines.extend(self._columns(issue, max(20, self.size.width or 80)))
-        return Text("\n").join(lines)
+        meta: list[Text] = self._meta(issue, width) if self.show_meta else []
+        lines.extend(self._columns(issue, width, len(meta)))
+        return Text("\n").join(meta + lines)
 
-    def _meta(self, issue: Issue) -> list[Text]:
-        meta = Text(no_wrap=True, overflow="ellipsis")
-        meta.append(f" {issue.kind} ", self._style("span"))
-        meta.append(f"  {change_text(issue.given, issue.suggested)}", self._style("suggested"))
-        meta.append(f"  score {issue.score:.3f}  lang {issue.lang}  {issue.id}", self._style("meta"))
+    def _meta(self, issue: Issue, width: int) -> list[Text]:
+        """The facts above the words: kind, change, number, score, who decided, why flagged."""
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(f" {issue.kind} ", self._style("span"))
+        head.append(f"  {change_text(issue.given, issue.suggested)}", self._style("suggested"))
+        head.append(f"  #{issue.number}", self._style("meta"))
+        head.append(f"  score {issue.score:.3f} (lower = more suspicious)", self._style("meta"))
         if self.position:
-            meta.append(f"  {self.position}", self._style("dim"))
-        return [meta, Text()]
+            head.append(f"  {self.position}", self._style("dim"))
+        head.append(f"  {issue.id}", self._style("meta"))  # last: the first thing cut on a narrow screen
+        head.truncate(width, overflow="ellipsis")  # joined into one Text below, which would wrap it
+        out = [head]
+        d = self.decision
+        if d is not None:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{DONE_WORDS.get(d.action, d.action)} by {who(d, self.curator)}", self._style("decided"))
+            tags = f": {' '.join(d.tags)}" if d.tags else ""
+            line.append(f"{tags}  {when(d.at)}", self._style("meta"))
+            line.truncate(width, overflow="ellipsis")
+            out.append(line)
+            if d.overrules:
+                conflict = Text()
+                conflict.append(f"{CONFLICT_GLYPH} curators disagree: ", self._style("conflict"))
+                conflict.append("; ".join(f"{who(o, self.curator)} {o.describe()} ({when(o.at)})" for o in d.overrules))
+                conflict.append(f" — {who(d, self.curator)}'s decision applies (committed later)", self._style("meta"))
+                out.extend(conflict.wrap(self.app.console, width))
+        why = Text()
+        why.append("why: ", self._style("label"))
+        why.append("; ".join(why_flagged(issue)), self._style("why"))
+        out.extend(why.wrap(self.app.console, width))
+        return out + [Text()]
+
+    def _shown_tags(self, issue: Issue) -> tuple[int, int, list[str], str]:
+        """(start, end, tags, row label) of the third row: the edit in progress, the decision
+        taken (the stored tags, not the old suggestion), or the suggestion."""
+        edit, d = self.edit, self.decision
+        if edit:
+            lo, hi = edit.covers
+            return lo, hi, edit.tags, "relabel"
+        if d is not None and d.action in ("accept", "relabel") and d.start is not None and d.tags:
+            return int(d.start), int(d.end), list(d.tags), "decided"
+        if d is not None and d.action == "keep":
+            return issue.start, issue.end, list(issue.given), "kept"
+        return issue.start, issue.end, list(issue.suggested), "suggest"
 
     def _cells(self, issue: Issue) -> list[tuple[str, str, str, float]]:
-        """Per word: token, given tag, suggested (or edited) tag ('' outside the span), loss (nats)."""
-        edit = self.edit
-        lo, hi = edit.covers if edit else (issue.start, issue.end)
-        new_tags = edit.tags if edit else issue.suggested
+        """Per word: token, given tag, suggested/decided/edited tag ('' outside the span), loss (nats)."""
+        lo, hi, new_tags, _ = self._shown_tags(issue)
         cells = []
         for i, token in enumerate(issue.tokens):
             given = issue.tags[i] if i < len(issue.tags) else "?"
@@ -139,8 +267,9 @@ class SentenceView(Widget):
             cells.append((token, given, new, float(loss or 0.0)))
         return cells
 
-    def _columns(self, issue: Issue, width: int) -> list[Text]:
-        """Words packed into blocks of aligned columns no wider than `width` cells."""
+    def _columns(self, issue: Issue, width: int, above: int = 0) -> list[Text]:
+        """Words packed into blocks of aligned columns no wider than `width` cells; above:
+        lines shown before them (for span_line)."""
         cells = self._cells(issue)
         avail = max(8, width - _LABEL_WIDTH)
         widths = [min(avail, max(cell_len(tok), len(g), len(n), 4)) for tok, g, n, _ in cells]
@@ -153,14 +282,14 @@ class SentenceView(Widget):
             blocks[-1].append(i)
             used += w + 1
         edit = self.edit
+        lo, hi, _, new_label = self._shown_tags(issue)
         span = (edit.start, edit.end) if edit else (issue.start, issue.end)
-        covers = edit.covers if edit else (issue.start, issue.end)
-        new_label = "relabel" if edit else "suggest"
+        covers = (lo, hi)
         lines: list[Text] = []
         self.span_line = 0
         for b, block in enumerate(blocks):
             if any(span[0] <= i < span[1] for i in block) and not self.span_line:
-                self.span_line = len(lines) + (2 if self.show_meta else 0)
+                self.span_line = len(lines) + above
             # the label is a styled span, not the Text's base style, which every cell would inherit
             rows = [Text(no_wrap=True) for _ in range(4)]
             for row, lab in zip(rows, ("word", "given", new_label, "loss")):
@@ -193,6 +322,7 @@ class IssueList(ScrollView, can_focus=False):
 
     COMPONENT_CLASSES = {
         "issue-list--cursor", "issue-list--decided", "issue-list--skipped", "issue-list--score", "issue-list--change",
+        "issue-list--conflict", "issue-list--curator",
     }
     DEFAULT_CSS = """
     IssueList { height: 1fr; }
@@ -205,12 +335,25 @@ class IssueList(ScrollView, can_focus=False):
             super().__init__()
             self.position = position
 
-    def __init__(self, queue: ReviewQueue, *, id: str | None = None) -> None:
+    def __init__(self, queue: ReviewQueue, *, curator: str = "", id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
+        self.curator = curator  # decisions by anyone else show their name
+        self._styles: dict[str, Style] = {}
+
+    def _style(self, name: str) -> Style:
+        """A component style, looked up once per repaint (a look-up per row and part was a
+        measurable share of the keypress latency)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"issue-list--{name}")
+            self._styles[name] = style if name == "cursor" else foreground(style)
+            style = self._styles[name]
+        return style
 
     def sync(self) -> None:
         """Call after the view or the cursor changed: resize, keep the cursor visible, repaint."""
+        self._styles.clear()  # a theme change since the last repaint shows on this one
         self.virtual_size = Size(max(1, self.size.width), len(self.queue.view))
         cursor, top, height = self.queue.cursor, int(self.scroll_offset.y), max(1, self.size.height)
         if cursor >= 0 and cursor < top:
@@ -233,29 +376,39 @@ class IssueList(ScrollView, can_focus=False):
         return Strip(segments).adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
 
     def _row(self, rank: int, is_cursor: bool, width: int) -> Text:
-        t = self.queue.table
-        status = int(self.queue.status[rank])
+        t, q = self.queue.table, self.queue
+        status = int(q.status[rank])
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(f" {STATUS_GLYPH[status]} ")
-        text.append(f"{rank + 1:>{len(str(t.n))}} ", foreground(self.get_component_rich_style("issue-list--score")))
-        text.append(f"{t.score[rank]:.3f} ", foreground(self.get_component_rich_style("issue-list--score")))
+        if q.conflict[rank]:
+            text.append(f" {CONFLICT_GLYPH} ", self._style("conflict"))
+        else:
+            text.append(f" {STATUS_GLYPH[status]} ")
+        digits = len(str(int(t.number[-1]))) if t.n else 1
+        text.append(f"#{int(t.number[rank]):<{digits}} ", self._style("score"))
+        text.append(f"{t.score[rank]:.3f} ", self._style("score"))
         text.append(f"{t.lang[rank]:<3}{t.kind[rank]:<9}")
         change = t.change_text(rank)
-        room = width - text.cell_len - len(change) - 2
+        d = q.decision(rank) if status != OPEN else None
+        name = d.curator[:10] if d is not None and d.curator != self.curator and width >= 60 else ""
+        tail = f"{change} {name}" if name else change
+        room = width - text.cell_len - cell_len(tail) - 2
         surface = str(t.surface[rank])
         if room > 4 and cell_len(surface) > room:
             surface = surface[: room - 1] + "…"
         text.append(surface)
         if room > 4:
             text.append(" " * max(1, room - cell_len(surface) + 1))
-            text.append(change, foreground(self.get_component_rich_style("issue-list--change")))
+            text.append(change, self._style("change"))
         if status in (ACCEPT, RELABEL, KEEP):
-            text.stylize(foreground(self.get_component_rich_style("issue-list--decided")))
+            text.stylize(self._style("decided"))
         elif status == SKIP:
-            text.stylize(foreground(self.get_component_rich_style("issue-list--skipped")))
+            text.stylize(self._style("skipped"))
+        if name and room > 4:
+            # after the decided style, so another curator's name stays readable
+            text.append(f" {name}", self._style("curator"))
         text.truncate(width, overflow="ellipsis", pad=True)
         if is_cursor:
-            text.stylize(self.get_component_rich_style("issue-list--cursor"))
+            text.stylize(self._style("cursor"))
         return text
 
     def on_click(self, event) -> None:
@@ -273,24 +426,29 @@ def format_duration(seconds: float) -> str:
 
 
 class ProgressLine(Static):
-    """reviewed/total with a bar, decisions by action, estimated time left at this session's pace."""
+    """decided/total with a bar (a skip is not done), decisions by action, skips, conflicts,
+    estimated time left at this session's pace."""
 
-    COMPONENT_CLASSES = {"progress-line--bar", "progress-line--rest", "progress-line--dim"}
+    COMPONENT_CLASSES = {"progress-line--bar", "progress-line--rest", "progress-line--dim", "progress-line--conflict"}
 
     def show(self, progress: Progress, filter_text: str, shown: int) -> None:
         p = progress
-        frac = p.reviewed / p.total if p.total else 1.0
-        bar_w = 12
+        frac = p.decided / p.total if p.total else 1.0
+        bar_w = 8
         full = int(round(frac * bar_w))
+        dim = foreground(self.get_component_rich_style("progress-line--dim"))
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{p.reviewed}/{p.total} ")
+        text.append(f"{p.decided}/{p.total} decided ")
         text.append("━" * full, foreground(self.get_component_rich_style("progress-line--bar")))
         text.append("━" * (bar_w - full), foreground(self.get_component_rich_style("progress-line--rest")))
-        text.append(f" {frac:.0%}  ")
+        text.append(f" {frac:.0%} ")
         a = p.by_action
-        text.append(f"✓{a.get('accept', 0)} ✎{a.get('relabel', 0)} ={a.get('keep', 0)} »{a.get('skip', 0)}")
-        left = "time left —" if p.seconds_left is None else f"~{format_duration(p.seconds_left)} left"
-        text.append(f"  {left}", foreground(self.get_component_rich_style("progress-line--dim")))
+        text.append(f" ✓{a.get('accept', 0)} ✎{a.get('relabel', 0)} ={a.get('keep', 0)} »{p.skipped} skipped")
+        if p.conflicts:
+            text.append(f"  {CONFLICT_GLYPH}{p.conflicts} conflict{'s' if p.conflicts != 1 else ''}",
+                        foreground(self.get_component_rich_style("progress-line--conflict")))
         if filter_text != "none":
-            text.append(f"  filter: {filter_text} ({shown})", foreground(self.get_component_rich_style("progress-line--dim")))
-        self.update(text)
+            text.append(f"  filter: {filter_text} ({shown})", dim)
+        if p.seconds_left is not None:  # last: the least needed on a narrow screen
+            text.append(f"  ~{format_duration(p.seconds_left)} left", dim)
+        self.update(text, layout=False)  # one line, always: no relayout needed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.reporting import Paragraph
+from auditor.reporting import Column, Paragraph, Table
 from auditor.reporting.builder import ReportBuilder
 from auditor.reporting.shared import counts_table, details_table
 
@@ -23,3 +23,8 @@ def build(b: ReportBuilder) -> None:
     details = details_table("apply_details", ap, {"decisions", "by_action", "changed_sentences", "changed_tokens"})
     if details.rows:
         b.table(sec, details)
+    # team review: issues curators decided differently, as listed by the apply stage
+    if ap.get("curator_conflict_list"):
+        rows = [[c["issue_id"], c["applied"], c["overruled"]] for c in ap["curator_conflict_list"]]
+        cols = [Column("issue"), Column("applied (committed last)"), Column("overruled")]
+        b.table(sec, Table("apply_curator_conflicts", cols, rows, "Curators disagreed on these issues; the decision committed last was applied."))
