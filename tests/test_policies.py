@@ -155,7 +155,7 @@ def test_interactive_is_not_an_unattended_policy(corpus, store, simulated_issues
         apply_policy(simulated_issues(corpus), corpus, ReviewConfig(policy="interactive"), store)
 
 
-def test_switching_policy_withdraws_the_other_policys_decisions(corpus, store):
+def test_switching_policy_withdraws_the_other_policys_decisions(corpus, store, simulated_issues):
     issues = simulated_issues(corpus)
     apply_policy(issues, corpus, ReviewConfig(policy="oracle"), store)
     apply_policy(issues, corpus, ReviewConfig(policy="threshold", threshold=0.03), store)

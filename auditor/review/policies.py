@@ -325,9 +325,6 @@ def _static_targets(
     policy = review_cfg.policy
     top = ranked_top(issues, review_cfg.top_fraction).to_dict("records")
     sentences = _sentences(corpus, {str(r["id"]) for r in top}, need_clean=policy == "oracle")
-    ledger = store.ledger()
-    current = ledger.latest()
-
     targets: dict[str, _Target] = {}
     stale = human = 0
     for issue in top:
@@ -422,7 +419,8 @@ def apply_policy(
             "data.truth files, or set review.policy to threshold or interactive"
         )
     curator = POLICY_PREFIX + policy
-    current = store.latest()
+    ledger = store.ledger()
+    current = ledger.latest()
     adaptive = policy == "oracle" and review_cfg.adaptive.enabled and review_cfg.top_fraction < 1
     if adaptive:
         targets, stale, human, considered, info = _adaptive_oracle_targets(

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor.reporting import Column, Paragraph, Table
 from auditor.reporting.builder import ReportBuilder
 from auditor.reporting.shared import mean_of, sum_of
+
+
+def out_of_fold_tagger(cfg, mode: str | None) -> str:
+    """One sentence naming the tagger that produced the out-of-fold probabilities."""
+    name = Path(cfg.model.name).name if cfg.model.name != "tiny" else "the built-in tiny model"
+    if mode == "probe":
+        p = cfg.crossval.probe
+        return (
+            f"Tagger: frozen {name} (hidden states of its last {p.layers} layers, {p.mix} mix, {p.pooling} sub-word) "
+            f"with a {p.head} head per fold"
+            + (f" ({p.hidden_size} hidden units)" if p.head != "logreg" else "")
+            + (f", {p.ensemble} seeds averaged" if p.ensemble > 1 else "")
+            + "."
+        )
+    if mode == "finetune":
+        t = cfg.training
+        return f"Tagger: {name} fine-tuned per fold ({t.epochs:g} epochs, batch {t.batch_size}, learning rate {t.learning_rate:g})."
+    return ""
 
 
 def build(b: ReportBuilder) -> None:
@@ -13,7 +33,8 @@ def build(b: ReportBuilder) -> None:
         return
     folds = cv.get("folds", [])
     wps = cv.get("words_per_second")
-    text = f"Mode: {cv.get('mode', '?')}, {len(folds)} folds. Each sentence was scored by a model that never saw it."
+    text = f"Mode: {cv.get('mode', '?')}, {len(folds)} folds. Each sentence was scored by a model that never saw it. "
+    text += out_of_fold_tagger(b.cfg, cv.get("mode"))
     if wps:
         text += f" Prediction speed: {wps:,.0f} words per second."
     sec.blocks.append(Paragraph(text))

@@ -26,7 +26,9 @@ def build(b: ReportBuilder) -> None:
         Paragraph(
             "Each experiment trains one tagger on the original training data (before) and one on the "
             "cleaned data (after), same model, settings and seed, and tests both on each language's test "
-            "split (entity-level micro F1, seqeval). Test tags: "
+            "split (entity-level micro F1, seqeval). "
+            + _final_tagger(b.cfg)
+            + " Test tags: "
             + "; ".join(_LABEL_TEXT[s] for s in label_sets)
             + "."
         )
@@ -123,3 +125,12 @@ def f1_bars(result, labels: str) -> list[figs.F1Bars]:
         get = lambda m, lang: cells[(exp.name, m, lang)].f1 if (exp.name, m, lang) in cells else None  # noqa: E731
         out.append(figs.F1Bars(exp.name, test, [get("before", lang) for lang in test], [get("after", lang) for lang in test]))
     return out
+
+
+def _final_tagger(cfg) -> str:
+    """Which tagger the final before/after models are (the retrain settings, else training's)."""
+    from pathlib import Path
+
+    name = Path(cfg.model.name).name if cfg.model.name != "tiny" else "the built-in tiny model"
+    t = cfg.retrain.training or cfg.training
+    return f"Final taggers: {name}, fine-tuned for {t.epochs:g} epochs (batch {t.batch_size}, learning rate {t.learning_rate:g})."
