@@ -93,7 +93,8 @@ def test_apply_command_refuses_an_empty_store_too(cfg):
 def test_undoing_every_decision_still_applies(cfg):
     run(cfg)
     with DecisionStore(cfg.run_dir / "review.sqlite") as store:
-        store.record_many([(issue_id, "undo") for issue_id in store.latest()])
+        # an undo withdraws its own curator's decision: undo each as the curator who made it
+        store.record_many([{"issue_id": i, "action": "undo", "curator": d.curator} for i, d in store.latest().items()])
     run(cfg)
     curators = [a for a in pq.read_table(cfg.run_dir / "changelog.parquet")["action"].to_pylist() if a != "iob2-repair"]
     assert curators == []

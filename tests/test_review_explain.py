@@ -42,11 +42,16 @@ def _issue(**extra):
     import pandas as pd
     import pyarrow as pa
 
-    from auditor.tables import ISSUES_SCHEMA
+    from auditor.tables import ISSUES_SCHEMA, with_optional_columns
 
-    extra_fields = [pa.field(k, pa.list_(pa.float64()) if isinstance(v, list) else pa.int64()) for k, v in extra.items()]
+    extra_fields = [
+        pa.field(k, pa.list_(pa.float64()) if isinstance(v, list) else pa.int64())
+        for k, v in extra.items()
+        if k not in ISSUES_SCHEMA.names
+    ]
     schema = pa.schema(list(ISSUES_SCHEMA) + extra_fields)
-    return IssueTable(pa.Table.from_pandas(pd.DataFrame([row]), schema=schema, preserve_index=False)).row(0)
+    frame = with_optional_columns(pd.DataFrame([row]))
+    return IssueTable(pa.Table.from_pandas(frame, schema=schema, preserve_index=False)).row(0)
 
 
 def test_why_comes_from_the_rows_own_signals() -> None:

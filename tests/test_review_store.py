@@ -378,20 +378,20 @@ def test_backup_while_another_process_writes(tmp_path: Path) -> None:
 
 MOUNTS = """\
 /dev/sda1 / ext4 rw,relatime 0 0
-server:/export/team /mnt/team nfs4 rw,relatime,vers=4.2 0 0
-//nas/share /mnt/smb\\040share cifs rw 0 0
-tmpfs /mnt/team/local tmpfs rw 0 0
+server:/export/team /net/team nfs4 rw,relatime,vers=4.2 0 0
+//nas/share /net/smb\\040share cifs rw 0 0
+tmpfs /net/team/local tmpfs rw 0 0
 """
 
 
 def test_network_filesystems_are_detected_from_the_mount_table(tmp_path: Path) -> None:
     from auditor.review.store import filesystem_type, network_warning
 
-    assert filesystem_type("/mnt/team/runs/demo/review.sqlite", MOUNTS) == "nfs4"
-    assert filesystem_type("/mnt/smb share/run/review.sqlite", MOUNTS) == "cifs"
-    assert filesystem_type("/mnt/team/local/review.sqlite", MOUNTS) == "tmpfs"  # the longest mount point wins
-    assert filesystem_type("/home/ana/review.sqlite", MOUNTS) == "ext4"
-    warning = network_warning("/mnt/team/runs/demo/review.sqlite", MOUNTS)
+    assert filesystem_type("/net/team/runs/demo/review.sqlite", MOUNTS) == "nfs4"
+    assert filesystem_type("/net/smb share/run/review.sqlite", MOUNTS) == "cifs"
+    assert filesystem_type("/net/team/local/review.sqlite", MOUNTS) == "tmpfs"  # the longest mount point wins
+    assert filesystem_type("/srv/ana/review.sqlite", MOUNTS) == "ext4"
+    warning = network_warning("/net/team/runs/demo/review.sqlite", MOUNTS)
     assert "\n" not in warning and "nfs4" in warning and "SSH" in warning
-    assert network_warning("/home/ana/review.sqlite", MOUNTS) is None
+    assert network_warning("/srv/ana/review.sqlite", MOUNTS) is None
     assert filesystem_type(tmp_path / "review.sqlite") is not None or not Path("/proc/self/mounts").exists()
