@@ -45,9 +45,24 @@ def _group():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
             backend = "cuda:nccl,cpu:gloo"
         dist.init_process_group(backend=backend)
+        # tear the group down before the interpreter does: a gloo group left to the process's
+        # exit handlers can abort (SIGABRT) a rank whose peer already exited
+        import atexit
+
+        atexit.register(_shutdown)
     if _object_group is None:
         _object_group = dist.new_group(backend="gloo")
     return _object_group
+
+
+def _shutdown() -> None:
+    import torch.distributed as dist
+
+    try:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    except Exception:  # exiting anyway; nothing left to save
+        pass
 
 
 def share_from_main(value: T) -> T:
