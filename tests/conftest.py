@@ -54,3 +54,25 @@ def _noise_issues(corpus, suggest=None):
 def noise_issues():
     """The builder of issue tables from recorded synthetic noise (see _noise_issues)."""
     return _noise_issues
+
+
+# --- the review UI tests (test_review_*.py) ------------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async UI tests run on asyncio through anyio's pytest plugin (installed with Textual)."""
+    return "asyncio"
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A run folder holding the shared review rows' issues.parquet (test modules with runs of
+    their own define their own run_dir, which takes precedence)."""
+    from review_rows import make_issues
+
+    from auditor.tables import write_issues
+
+    run = tmp_path / "run"
+    write_issues(make_issues(), run / "issues.parquet")
+    return run

@@ -25,18 +25,6 @@ from review_rows import ROWS, make_issues
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    run = tmp_path / "run"
-    write_issues(make_issues(), run / "issues.parquet")
-    return run
-
-
 def app_for(run_dir: Path, **kw) -> ReviewApp:
     return open_review(run_dir, curator="ana", **kw)
 

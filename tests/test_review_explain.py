@@ -23,18 +23,6 @@ pytestmark = pytest.mark.anyio
 NAMES = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    run = tmp_path / "run"
-    write_issues(make_issues(), run / "issues.parquet")
-    return run
-
-
 def _issue(**extra):
     row = issue_row("en/train/000001", "The United Nations met in Geneva .", "O B-PER I-PER O O B-LOC O", 1, 3,
                     "B-ORG I-ORG", "type", 0.05)

@@ -24,18 +24,6 @@ pytestmark = pytest.mark.anyio
 UN_EN, UN_DE, UN_FR, UN_IT = "en/train/000001:1-3", "de/train/000002:1-3", "fr/train/000003:1-3", "it/train/000004:0-2"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    run = tmp_path / "run"
-    write_issues(make_issues(), run / "issues.parquet")
-    return run
-
-
 def history(run_dir: Path) -> list[tuple]:
     with DecisionStore(run_dir / "review.sqlite") as s:
         return [(d.issue_id, d.action, d.curator) for d in s.history()]

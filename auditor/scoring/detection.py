@@ -346,13 +346,7 @@ def evaluate_rankings(
     for wm in WORD_METHODS:
         q = word_quality(frame.probs, frame.labels, frame.label_names, wm)
         for agg in SENTENCE_METHODS:
-            sq = sentence_quality(q, frame.offsets, agg)
-            order = np.lexsort((np.arange(len(sq)), sq))
-            out[f"{wm}/{agg}"] = {
-                "sentence_ap": _ap(is_error, sq),
-                "sentence_auroc": _auroc(is_error, sq),
-                "sentence_p100": _precision_at(is_error[order], 100),
-            }
+            out[f"{wm}/{agg}"] = _sentence_metrics(is_error, sentence_quality(q, frame.offsets, agg))
         ranked = issues.assign(score=span_quality(q, starts, ends))
         out[f"{wm}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
         if wm != "collapsed":
@@ -361,13 +355,7 @@ def evaluate_rankings(
         for b in (0.1, 0.25, 0.5, 1.0):
             fused = q * cons**b
             for agg in ("min", "softmin"):
-                sq = sentence_quality(fused, frame.offsets, agg)
-                order = np.lexsort((np.arange(len(sq)), sq))
-                out[f"{wm}*cons^{b}/{agg}"] = {
-                    "sentence_ap": _ap(is_error, sq),
-                    "sentence_auroc": _auroc(is_error, sq),
-                    "sentence_p100": _precision_at(is_error[order], 100),
-                }
+                out[f"{wm}*cons^{b}/{agg}"] = _sentence_metrics(is_error, sentence_quality(fused, frame.offsets, agg))
             ranked = issues.assign(score=span_quality(fused, starts, ends))
             out[f"{wm}*cons^{b}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
     covered = {
@@ -378,3 +366,13 @@ def evaluate_rankings(
     }
     out["_coverage"] = {"span_recall": len(covered) / n_true if n_true else float("nan"), "n_true_spans": n_true}
     return out
+
+
+def _sentence_metrics(is_error: np.ndarray, quality: np.ndarray) -> dict[str, float]:
+    """AP, AUROC and precision of the 100 lowest of a sentence ranking (S,), lower = suspicious."""
+    order = np.lexsort((np.arange(len(quality)), quality))
+    return {
+        "sentence_ap": _ap(is_error, quality),
+        "sentence_auroc": _auroc(is_error, quality),
+        "sentence_p100": _precision_at(is_error[order], 100),
+    }
