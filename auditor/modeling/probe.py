@@ -253,10 +253,6 @@ class ContextHead(nn.Module):
         return self.out(torch.cat([z, ctx], dim=-1))
 
 
-# ProbeHead was the single token head of earlier versions; the name stays for callers
-ProbeHead = TokenHead
-
-
 class LayerMix(nn.Module):
     """A fixed scalar mix: standardise each layer's dimensions, then the softmax-weighted sum of
     the L layers. (N, L * H) -> (N, H)."""
@@ -300,20 +296,23 @@ class ProbeModel:
         return self.heads[0].n_labels
 
     @torch.inference_mode()
+    def flat_logits(self, features: WordFeatures, index: np.ndarray) -> np.ndarray:
+        """(sum of lengths, K) float32 logits of the words of sentences `index`, in order,
+        averaged over the ensemble."""
+        index = np.asarray(index, dtype=np.int64)
+        if len(index) == 0:
+            return np.zeros((0, self.n_labels), np.float32)
+        if self.mix is not None:
+            features, index = _mixed_subset(self.mix, features, index)
+        total = sum(_head_logits(head.eval(), features, index) for head in self.heads)
+        return (total / len(self.heads)).astype(np.float32)
+
     def logits(self, features: WordFeatures, index: np.ndarray) -> list[np.ndarray]:
         """(n_words_i, K) float32 logits of each sentence of `index`, averaged over the ensemble."""
         if len(index) == 0:
             return []
-        index = np.asarray(index, dtype=np.int64)
-        if self.mix is not None:
-            features, index = _mixed_subset(self.mix, features, index)
-        total = None
-        for head in self.heads:
-            flat = _head_logits(head.eval(), features, index)
-            total = flat if total is None else total + flat
-        flat = (total / len(self.heads)).astype(np.float32)
-        sizes = features.lengths(index)
-        return np.split(flat, np.cumsum(sizes)[:-1])
+        flat = self.flat_logits(features, index)
+        return np.split(flat, np.cumsum(features.lengths(np.asarray(index, dtype=np.int64)))[:-1])
 
 
 def _mixed_subset(mix: LayerMix, features: WordFeatures, index: np.ndarray) -> tuple[WordFeatures, np.ndarray]:
@@ -540,4 +539,4 @@ def head_logits(model: ProbeModel, x: np.ndarray, batch_size: int = 8192) -> np.
     if len(x) == 0:
         return np.zeros((0, model.n_labels), np.float32)
     feats = WordFeatures(np.asarray(x, dtype=np.float32), np.arange(len(x) + 1, dtype=np.int64), 0.0, 1)
-    return np.concatenate(model.logits(feats, np.arange(len(x)))).astype(np.float32)
+    return model.flat_logits(feats, np.arange(len(x)))
