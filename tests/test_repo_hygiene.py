@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
-SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".cache", "build", "dist", "runs"}
+SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".cache", "build", "dist", "runs"}
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".tcss", ".txt", ".cfg", ".ini", ".json", ".sh", ""}
 # absolute paths that only exist on one machine (home folders, the benchmark box's work area)
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|Users|root|mnt|scratch)/\w")
