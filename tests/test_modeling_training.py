@@ -113,3 +113,24 @@ def test_finetuning_a_pretrained_style_local_model_lowers_its_loss(corpus, tiny_
     tagger = train_tagger(train, None, LABEL_NAMES, str(folder), model_cfg, training, progress=False)
     after = _mean_loss(tagger.model, tokenizer, train, model_cfg)
     assert after < 0.6 * before, (before, after)
+
+
+def test_frozen_word_embeddings_stay_fixed_while_the_rest_learns(corpus, tiny_path):
+    """training.freeze_word_embeddings (the CPU speed-up): the input embedding matrix leaves
+    training bit-identical, every other weight still moves, and the loss still falls."""
+    from auditor.modeling.training import train_tagger
+
+    tokenizer = load_tokenizer(tiny_path)
+    model_cfg = ModelConfig(name=tiny_path, max_length=16, stride=4)
+    training = TrainingConfig(epochs=3, batch_size=8, learning_rate=3e-3, warmup=0.0, seed=5, group_by_length=False,
+                              freeze_word_embeddings=True)
+    train = corpus["train"]
+    start = load_model(tiny_path, LABEL_NAMES)
+    before_emb = start.get_input_embeddings().weight.detach().clone()
+    before_rest = {n: p.detach().clone() for n, p in start.named_parameters() if "word_embeddings" not in n}
+    tagger = train_tagger(train, None, LABEL_NAMES, tiny_path, model_cfg, training, progress=False)
+    assert torch.equal(tagger.model.get_input_embeddings().weight, before_emb)
+    after = dict(tagger.model.named_parameters())
+    moved = [n for n, p in before_rest.items() if n in after and not torch.equal(after[n], p)]
+    assert len(moved) >= len(before_rest) // 2, moved
+    assert _mean_loss(tagger.model, tokenizer, train, model_cfg) < _mean_loss(start, tokenizer, train, model_cfg)

@@ -231,6 +231,9 @@ def train_tagger(
     set_seed(training_cfg.seed)
     tokenizer = load_tokenizer(model_name_or_path)
     model = load_model(model_name_or_path, label_names)
+    if training_cfg.freeze_word_embeddings:
+        # the Trainer's optimizer only takes parameters that require gradients
+        model.get_input_embeddings().weight.requires_grad_(False)
     train_ds = tagging_dataset(tokenizer, train, model_cfg.max_length, model_cfg.stride)
     eval_ds = None
     if eval is not None and len(eval):
