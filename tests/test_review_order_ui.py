@@ -193,6 +193,7 @@ async def test_A_previews_decides_every_open_member_and_u_undoes_them_all(run_di
         assert title == "Group: “United Nations” PER→ORG, 3 open issues"
         section = str(app.screen.query_one("#bulk-accept").render())
         assert "3 open issues: de 1, en 1, fr 1" in section and "×4 in all" in section
+        assert "enter/a accept all   k keep all" in section  # an open issue: its suggestion, or keep
         await pilot.press("enter")
         latest = DecisionStore(run_dir / "review.sqlite").latest()
         assert {i: d.action for i, d in latest.items()} == {
@@ -214,13 +215,22 @@ async def test_A_repeats_the_curators_own_decision_and_refuses_singletons(run_di
         assert any("No group" in n.message for n in app._notifications)
         await pilot.press("n", "k", "p")  # keep #2, back on it
         await pilot.press("A")
-        assert "Keep the given tags" in str(app.screen.query_one("#bulk-keep").render())
+        section = str(app.screen.query_one("#bulk-keep").render())
+        assert "Keep the given tags" in section and "accept all" not in section  # only what was decided
         await pilot.press("enter")
     latest = DecisionStore(run_dir / "review.sqlite").latest()
     assert sorted(i for i, d in latest.items() if d.action == "keep") == [
         "de/train/000002:1-3", "en/train/000001:1-3", "fr/train/000003:1-3", "it/train/000004:0-2",
     ]
     assert len(latest) == 4
+
+
+async def test_A_keeps_a_whole_group_whose_suggestion_is_wrong(run_dir: Path) -> None:
+    app = open_app(run_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "A", "k")
+    latest = DecisionStore(run_dir / "review.sqlite").latest()
+    assert {d.action for d in latest.values()} == {"keep"} and len(latest) == 4
 
 
 async def test_filter_groups_only(run_dir: Path) -> None:

@@ -108,8 +108,9 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
               "only ever your own, another curator's decision stands"),
         ("b", "bulk, within the filter, with a preview first: the same decision for every open issue "
               "with the same words and change, or your last relabel for the other occurrences of its words"),
-        ("A", "decide the group: the issue's suggestion (or your decision on it: accept, relabel, keep) for "
-              "every open issue of its systematic group, whatever the filter, with a preview first; u undoes it as a whole"),
+        ("A", "decide the group: every open issue of the issue's systematic group, whatever the filter, "
+              "after a preview: accept (or keep) them all, or repeat your decision on this issue (accept, relabel, keep); "
+              "u undoes it as a whole"),
     ]),
     ("Ordering: the line above the queue says which order is shown", [
         ("o", "adaptive order on/off: once there are enough decisions (changed and kept labels), a model "

@@ -271,7 +271,8 @@ class ReviewScreen(Screen):
 
     def _group_decision(self, rank: int) -> BulkDecision:
         """What A repeats over the group: the decision on this issue (the curator's own, else
-        the one that stands) when it is an accept, relabel or keep, else its suggestion."""
+        the one that stands) when it is an accept, relabel or keep, else its suggestion (and
+        the preview offers keep too)."""
         issue_id = str(self.queue.table.issue_ids[rank])
         d = self.queue.ledger.opinion(issue_id, self.me) or self.queue.ledger.decision(issue_id)
         if d is not None and d.action == "keep":
@@ -303,11 +304,11 @@ class ReviewScreen(Screen):
             return
         heading = f"Group: “{t.surface[rank]}” {t.change_text(rank)}, {len(plan)} open issue{'s' if len(plan) != 1 else ''}"
         what = f"{decision.describe()}, for each open issue of the group (×{len(members)} in all)"
+        options = [BulkOption(decision.action, plan, what[0].upper() + what[1:])]
+        if decision.action == "accept":  # not decided yet: a wrong suggestion can be turned down for all
+            options.append(BulkOption("keep", plan_bulk(t, targets, BulkDecision.keep())))
         scope = "the whole group, whatever the filter"
-        self.app.push_screen(
-            BulkScreen([BulkOption(decision.action, plan, what[0].upper() + what[1:])], scope=scope, title=heading),
-            self._apply_plan,
-        )
+        self.app.push_screen(BulkScreen(options, scope=scope, title=heading), self._apply_plan)
 
     def action_undo(self) -> None:
         """Withdraw this curator's own last decision (never another curator's)."""
