@@ -182,10 +182,11 @@ class ReviewScreen(Screen):
     def _advance(self) -> None:
         if self._restart_at_top and len(self.queue.view):
             self._restart_at_top = False
-            self.queue.cursor = 0  # the queue was re-ranked: go on with the new order's first open issue
+            cursor, self.queue.cursor = self.queue.cursor, 0  # re-ranked: go on at the new order's first open issue
             if self.queue.next_open(after=False):
                 self.refresh_all()
                 return
+            self.queue.cursor = cursor
         if not self.queue.next_open(after=True):
             self.queue.move(1)
             self.notify("Every issue in view is reviewed.", timeout=4)
