@@ -215,7 +215,7 @@ def _run_review(ctx: RunContext) -> str:
         from auditor.review.store import file_identity
 
         opened = file_identity(ctx.store_path)
-        run_review(ctx.run_dir, curator=review.curator)
+        run_review(ctx.run_dir, curator=review.curator, adaptive=review.adaptive)
         check_store_survived(ctx.store_path, opened)
         update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
         _adaptive_metrics(ctx)

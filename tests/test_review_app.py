@@ -368,7 +368,7 @@ async def test_empty_issue_table_opens_and_ignores_decision_keys(tmp_path: Path)
     write_issues(make_issues()[:0], run / "issues.parquet")
     app = app_for(run)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("a", "k", "r", "s", "u", "b", "n", "g")
+        await pilot.press("a", "k", "r", "s", "u", "b", "n", "g", "o", "G", "A")
         assert "No issue to show" in str(app.screen.query_one("#sentence").render())
     assert rows(run) == []
 

@@ -2,6 +2,8 @@
 decisions to RUN_DIR/review.sqlite (or --store). Quitting and reopening resumes at the first
 open issue, because the queue's status comes from the store on every start; several
 curators can have it open on one run at once (see auditor.review.store for the rules).
+Whether the queue starts in the adaptive order comes from the run's review.adaptive
+(RUN_DIR/config.yaml, or the pipeline's config).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import sys
 import threading
 from pathlib import Path
 
+import yaml
 from textual.app import App
 
 from auditor.errors import AuditorError
 from auditor.review import bindings
 from auditor.review.context import SentenceIndex
 from auditor.review.dialogs import HelpScreen
+from auditor.review.ordering import AdaptiveOptions
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
 from auditor.review.store import DecisionStore, network_warning
@@ -23,13 +27,15 @@ from auditor.review.store import DecisionStore, network_warning
 STORE_NAME = "review.sqlite"
 ISSUES_NAME = "issues.parquet"
 CORPUS_NAME = "corpus"
+CONFIG_NAME = "config.yaml"
 
 
 class ReviewApp(App):
     """Keyboard-first review of ranked label issues. Decisions go to `store` as they are made.
 
-    run_dir: where to find the corpus for the context view (optional); warning: one line to
-    show on start (e.g. the store is on a network file system).
+    run_dir: where to find the corpus for the context view and to record adaptive refits
+    (optional); warning: one line to show on start (e.g. the store is on a network file
+    system); adaptive: the adaptive order's options (default: off until `o`).
     """
 
     CSS_PATH = "app.tcss"
@@ -39,7 +45,7 @@ class ReviewApp(App):
 
     def __init__(
         self, table: IssueTable, store: DecisionStore, *, run_name: str = "", shard: Shard | None = None,
-        run_dir: Path | None = None, warning: str | None = None,
+        run_dir: Path | None = None, warning: str | None = None, adaptive: AdaptiveOptions | None = None,
     ) -> None:
         super().__init__()
         self.table = table
@@ -48,15 +54,21 @@ class ReviewApp(App):
         self.type_keys = bindings.assign_type_keys(table.label_types())
         self.run_dir = run_dir
         self.warning = warning
+        self.adaptive = adaptive or AdaptiveOptions()
         self._index: SentenceIndex | None = None
         self._index_lock = threading.Lock()
+        self._refit_inputs: tuple | None = None
+        self._refit_lock = threading.Lock()
         parts = [run_name, f"curator {store.curator}"]
         if shard is not None and shard.count > 1:
             parts.append(f"shard {shard}")
         self.sub_title = " · ".join(p for p in parts if p)
 
     def on_mount(self) -> None:
-        self.push_screen(ReviewScreen(self.queue, self.store, self.type_keys, self.sentence_index))
+        self.push_screen(ReviewScreen(
+            self.queue, self.store, self.type_keys, self.sentence_index,
+            adaptive=self.adaptive, refit_inputs=self.refit_inputs, run_dir=self.run_dir,
+        ))
         if self.warning:
             self.notify(self.warning, severity="warning", timeout=30)
 
@@ -75,6 +87,17 @@ class ReviewApp(App):
                 self._index = index or SentenceIndex.from_issues(self.table)
             return self._index
 
+    def refit_inputs(self) -> tuple:
+        """(the issue table as a DataFrame in rank order, its adaptive features): built once,
+        in the first refit's worker thread (a few seconds for 100,000 issues)."""
+        from auditor.review.adaptive import issue_features
+
+        with self._refit_lock:
+            if self._refit_inputs is None:
+                issues = self.table.table.to_pandas()
+                self._refit_inputs = (issues, issue_features(issues))
+            return self._refit_inputs
+
     @property
     def review(self) -> ReviewScreen:
         """The main screen (also under a modal)."""
@@ -89,23 +112,47 @@ def store_path(run_dir: str | Path, store: str | Path | None = None) -> Path:
     return Path(store) if store else Path(run_dir) / STORE_NAME
 
 
+def run_adaptive_options(run_dir: str | Path) -> AdaptiveOptions:
+    """review.adaptive of the run's resolved config (RUN_DIR/config.yaml); the defaults
+    (adaptive off) when there is none or it cannot be read: the review works without it."""
+    from pydantic import ValidationError
+
+    from auditor.config import AdaptiveConfig
+
+    path = Path(run_dir) / CONFIG_NAME
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        cfg = ((raw or {}).get("review") or {}).get("adaptive") or {}
+        return AdaptiveOptions.from_config(AdaptiveConfig.model_validate(cfg))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, ValidationError):
+        return AdaptiveOptions()
+
+
 def open_review(
     run_dir: str | Path,
     curator: str | None = None,
     shard: str | Shard | None = None,
     store: str | Path | None = None,
+    adaptive=None,
 ) -> ReviewApp:
     """Load RUN_DIR's issue table (one shard of it) and open the store; the app, not yet running.
 
+    adaptive: an auditor.config.AdaptiveConfig or AdaptiveOptions (None: the run's config.yaml).
     Raises DataError (no/foreign issue table), StoreError (foreign/corrupt store) or
     AuditorError (bad shard) before any screen is drawn.
     """
     run_dir = Path(run_dir)
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
     table = IssueTable.load(run_dir / ISSUES_NAME, shard)
+    if adaptive is None:
+        adaptive = run_adaptive_options(run_dir)
+    elif not isinstance(adaptive, AdaptiveOptions):
+        adaptive = AdaptiveOptions.from_config(adaptive)
     path = store_path(run_dir, store)
     decisions = DecisionStore(path, curator=curator)
-    return ReviewApp(table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path))
+    return ReviewApp(
+        table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path), adaptive=adaptive
+    )
 
 
 def require_terminal() -> None:
@@ -122,10 +169,11 @@ def run_review(
     curator: str | None = None,
     shard: str | Shard | None = None,
     store: str | Path | None = None,
+    adaptive=None,
 ) -> None:
-    """Run the review UI in this terminal until the curator quits."""
+    """Run the review UI in this terminal until the curator quits (adaptive: see open_review)."""
     require_terminal()
-    app = open_review(run_dir, curator=curator, shard=shard, store=store)
+    app = open_review(run_dir, curator=curator, shard=shard, store=store, adaptive=adaptive)
     if app.warning:
         print(app.warning, file=sys.stderr)
     try:

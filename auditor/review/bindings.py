@@ -22,6 +22,10 @@ REVIEW = [
     Binding("s", "decide('skip')", "skip"),
     Binding("u", "undo", "undo"),
     Binding("b", "bulk", "bulk"),
+    # the order line names these three, so they stay out of the footer (80 columns)
+    Binding("o", "toggle_adaptive", "adaptive order", show=False),
+    Binding("G", "toggle_groups", "groups first", show=False),
+    Binding("A", "group", "decide the group", show=False),
     Binding("n,down", "move(1)", "next", show=False),
     Binding("p,up", "move(-1)", "previous", show=False),
     Binding("pagedown", "page(1)", "page down", show=False),
@@ -104,6 +108,17 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
               "only ever your own, another curator's decision stands"),
         ("b", "bulk, within the filter, with a preview first: the same decision for every open issue "
               "with the same words and change, or your last relabel for the other occurrences of its words"),
+        ("A", "decide the group: every open issue of the issue's systematic group, whatever the filter, "
+              "after a preview: accept (or keep) them all, or repeat your decision on this issue (accept, relabel, keep); "
+              "u undoes it as a whole"),
+    ]),
+    ("Ordering: the line above the queue says which order is shown", [
+        ("o", "adaptive order on/off: once there are enough decisions (changed and kept labels), a model "
+              "learns from them which open issues are likely wrong and re-ranks the queue, again every few "
+              "decisions; the line says what it waits for. Open issues come first, then the decided ones"),
+        ("G", "largest systematic groups first on/off (within a group, the score or adaptive order)"),
+        ("", "o and G move to the first open issue of the new order; a re-rank in the background keeps "
+             "the current issue, and the next decision goes on at the top"),
     ]),
     ("Moving", [
         ("n ↓  p ↑", "next / previous issue"),
@@ -115,7 +130,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         ("c", "context: the neighbouring sentences and the other occurrences of the words with their tags"),
     ]),
     ("Finding", [
-        ("f", "filter by language, kind, entity type, score range, status (conflicts too)"),
+        ("f", "filter by language, kind, entity type, score range, status (conflicts too), groups ×2+"),
         ("/", "search the words of the sentences (any case, accents optional: munchen finds München)"),
         ("esc", "clear the filter"),
     ]),
@@ -127,6 +142,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         ("spurious", "kind: words tagged as an entity look like none"),
         ("· ✓ ✎ = »", "open, accepted, relabelled, kept, skipped"),
         ("!", "curators disagree on the issue (the later decision applies; filter status: conflicts)"),
+        ("×N", "N issues have the same words and the same change: a systematic group (A decides it)"),
         ("loss ▁▄█", "per word: how unlikely the model finds the given tag, in nats "
                      "(0.7 ≈ 50%, 2.3 ≈ 10%, 4.6 ≈ 1%)"),
         ("why", "the signals behind the flag: the model's probability of the given tag, how the corpus "

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.events import Key
 from textual.screen import ModalScreen
@@ -89,14 +89,20 @@ class BulkScreen(ModalScreen[BulkPlan | None]):
 
     BINDINGS = bindings.BULK
 
-    def __init__(self, options: list[BulkOption], filter_text: str) -> None:
+    def __init__(
+        self, options: list[BulkOption], filter_text: str = "none", *, scope: str = "", title: str = "Bulk decision: preview"
+    ) -> None:
+        """filter_text: the filter the targets were chosen within; scope: instead of it, what
+        the targets are (e.g. 'the whole group, whatever the filter')."""
         super().__init__()
         self.options = {o.key: o for o in options if len(o.plan)}
         self.filter_text = filter_text
+        self.scope = scope
+        self.heading = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="bulk", classes="dialog"):
-            yield Static("Bulk decision: preview", classes="dialog-title")
+            yield Static(self.heading, classes="dialog-title")
             with VerticalScroll(id="bulk-body"):
                 sections: list[list[BulkOption]] = []
                 for o in self.options.values():
@@ -106,7 +112,9 @@ class BulkScreen(ModalScreen[BulkPlan | None]):
                         sections[-1].append(o)
                 for group in sections:
                     yield Static(self._section(group), classes="bulk-section", id=f"bulk-{group[0].key}")
-            scope = f"within the filter: {self.filter_text}" if self.filter_text != "none" else "no filter: the whole queue"
+            scope = self.scope or (
+                f"within the filter: {self.filter_text}" if self.filter_text != "none" else "no filter: the whole queue"
+            )
             yield Static(f"{scope}   esc cancel", classes="dialog-hint")
 
     @staticmethod
@@ -223,10 +231,13 @@ def split_values(text: str) -> tuple[str, ...]:
 
 
 class StatusSelect(Select, inherit_bindings=False):
-    """The status drop-down; enter applies the filter (as in the other fields) instead of
-    reopening the list."""
+    """A drop-down of the filter (status, groups); enter applies the filter (as in the other
+    fields) instead of reopening the list."""
 
     BINDINGS = bindings.STATUS_SELECT
+
+
+GROUP_CHOICES = [("any group size", "any"), ("groups ×2+ only", "grouped")]
 
 
 class FilterScreen(ModalScreen[IssueFilter | None]):
@@ -246,6 +257,8 @@ class FilterScreen(ModalScreen[IssueFilter | None]):
         self.current = current
         self.hints = hints
         self.focus_field = focus
+        # focused as the screen is composed, so keys typed at once land in this field
+        self.AUTO_FOCUS = f"#f-{focus}"
 
     def compose(self) -> ComposeResult:
         c, h = self.current, self.hints
@@ -265,7 +278,11 @@ class FilterScreen(ModalScreen[IssueFilter | None]):
                 yield Label("words")
                 yield Input(c.text, placeholder="text in the sentence (any case, accents optional)", id="f-text", compact=True)
                 yield Label("status")
-                yield StatusSelect([(s, s) for s in STATUS_CHOICES], value=c.status, allow_blank=False, id="f-status", compact=True)
+                with Horizontal(id="f-status-row"):
+                    yield StatusSelect([(s, s) for s in STATUS_CHOICES], value=c.status, allow_blank=False, id="f-status", compact=True)
+                    yield StatusSelect(
+                        GROUP_CHOICES, value="grouped" if c.grouped else "any", allow_blank=False, id="f-group", compact=True
+                    )
             yield Static("", id="filter-error")
             yield Static(
                 "enter apply   esc cancel   ctrl+r clear all   tab next field\nseveral values: separate with spaces or commas",
@@ -310,10 +327,11 @@ class FilterScreen(ModalScreen[IssueFilter | None]):
         if self._unknown("language", langs, h.langs) or self._unknown("kind", kinds, h.kinds) or self._unknown("entity type", types, h.types):
             return
         status = self.query_one("#f-status", Select).value
+        grouped = self.query_one("#f-group", Select).value == "grouped"
         self.dismiss(
             IssueFilter(
                 langs=langs, kinds=kinds, entity_types=types, min_score=lo, max_score=hi,
-                text=self._value("text"), status=str(status),
+                text=self._value("text"), status=str(status), grouped=grouped,
             )
         )
 
@@ -324,6 +342,7 @@ class FilterScreen(ModalScreen[IssueFilter | None]):
         for field in ("lang", "kind", "type", "min", "max", "text"):
             self.query_one(f"#f-{field}", Input).value = ""
         self.query_one("#f-status", Select).value = "all"
+        self.query_one("#f-group", Select).value = "any"
         self._error("")
 
 

@@ -5,13 +5,20 @@ Every decision goes to the store (committed) before the screen moves to the next
 screen polls the store, so other curators' decisions show up within POLL_SECONDS; a
 decision on an issue someone else decided is only written after the curator agreed to
 replace it (the store checks that in the same transaction as the write).
+
+The queue's order (auditor.review.ordering): the score order, the adaptive order (refitted
+in a worker thread from the decisions, so a key never waits for it) or largest systematic
+groups first; the order line says which.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from textual import on
@@ -19,13 +26,24 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
 
 from auditor.review import bindings
-from auditor.review.bulk import BulkDecision, apply_bulk, plan_bulk, same_change_targets, same_words_targets
+from auditor.review.adaptive import refit
+from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
 from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
-from auditor.review.queue import Issue, IssueFilter, ReviewQueue
+from auditor.review.ordering import (
+    AdaptiveOptions,
+    OrderState,
+    adaptive_order,
+    groups_first_order,
+    refit_due,
+    score_order,
+    waiting_for,
+)
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, Issue, IssueFilter, ReviewQueue
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
-from auditor.review.widgets import DONE_WORDS, IssueList, ProgressLine, SentenceView
+from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
 
 WIDE_AT = 140  # columns from which the queue and the sentence sit side by side
 
@@ -38,8 +56,12 @@ class ReviewScreen(Screen):
     BINDINGS = bindings.REVIEW
 
     def __init__(
-        self, queue: ReviewQueue, store: DecisionStore, type_keys: dict[str, str], load_index: Callable | None = None
+        self, queue: ReviewQueue, store: DecisionStore, type_keys: dict[str, str], load_index: Callable | None = None,
+        adaptive: AdaptiveOptions | None = None, refit_inputs: Callable | None = None, run_dir: Path | None = None,
     ) -> None:
+        """adaptive: the adaptive order's options; refit_inputs: () -> (issue DataFrame in rank
+        order, its IssueFeatures), called in the refit thread; run_dir: where refits are
+        recorded (run_dir/adaptive/; None: not recorded)."""
         super().__init__()
         self.queue = queue
         self.store = store
@@ -49,9 +71,16 @@ class ReviewScreen(Screen):
         self.undo_stack: list[list[str]] = []  # issue ids of each decision made this session
         self.decision_times: list[float] = []
         self._poll_failed = False
+        self.adaptive = adaptive or AdaptiveOptions()
+        self.refit_inputs = refit_inputs
+        self.run_dir = run_dir
+        self.order_state = OrderState(adaptive=self.adaptive.enabled and refit_inputs is not None)
+        self._refit_at: int | None = None  # decisions the newest refit (started) learns from
+        self._restart_at_top = False  # re-ranked under the cursor: the next decision goes to the top
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
+        yield OrderLine(id="order")
         with Container(id="body"):
             yield IssueList(self.queue, curator=self.me, id="queue")
             # a fixed-size window, not a scroller: a focused scroller would take ↑↓, pgup/pgdn
@@ -63,6 +92,7 @@ class ReviewScreen(Screen):
 
     def on_mount(self) -> None:
         self.queue.next_open(after=False)
+        self._update_adaptive()
         self.refresh_all()
         self.set_interval(bindings.POLL_SECONDS, self.poll, name="poll-store")
 
@@ -77,8 +107,10 @@ class ReviewScreen(Screen):
         shown = len(q.view)
         rank = q.current_rank()
         position = f"{q.cursor + 1}/{shown} in filter" if q.cursor >= 0 and q.filter.active else ""
-        view.show(q.current(), q.decision(rank) if rank is not None else None, position)
+        group = int(q.group_size[rank]) if rank is not None else 1
+        view.show(q.current(), q.decision(rank) if rank is not None else None, position, group)
         self.query_one("#queue", IssueList).sync()
+        self.query_one("#order", OrderLine).text = self.order_state.describe()
         self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown)
 
     def _pace(self) -> float | None:
@@ -95,6 +127,7 @@ class ReviewScreen(Screen):
         changed = self.store.sync(self.queue.ledger)
         if changed:
             self.queue.sync(changed)
+            self._update_adaptive()
         return changed
 
     def poll(self) -> None:
@@ -147,6 +180,13 @@ class ReviewScreen(Screen):
         self._advance()
 
     def _advance(self) -> None:
+        if self._restart_at_top and len(self.queue.view):
+            self._restart_at_top = False
+            cursor, self.queue.cursor = self.queue.cursor, 0  # re-ranked: go on at the new order's first open issue
+            if self.queue.next_open(after=False):
+                self.refresh_all()
+                return
+            self.queue.cursor = cursor
         if not self.queue.next_open(after=True):
             self.queue.move(1)
             self.notify("Every issue in view is reviewed.", timeout=4)
@@ -208,27 +248,68 @@ class ReviewScreen(Screen):
         if not options:
             self.notify("No open issue in view with these words and this change, nor a relabel of yours to repeat.", timeout=5)
             return
+        self.app.push_screen(BulkScreen(options, self.queue.filter.describe()), self._apply_plan)
 
-        def done(plan) -> None:
-            if plan is None:
-                return
-            try:
-                result = apply_bulk(self.store, plan)
-            except StoreError as err:
-                self.notify(str(err), severity="error", timeout=10)
-                return
-            self._absorb()
-            if result.written:
-                self.undo_stack.append([i.issue_id for i in result.written])
-                self.decision_times.append(time.monotonic())
-            note = f"{plan.decision.action}: {len(result.written)} issue{'s' if len(result.written) != 1 else ''}"
-            if result.left:
-                names = sorted({d.curator for d in result.left.values()})
-                note += f"; {len(result.left)} left alone (decided meanwhile by {', '.join(names)})"
-            self.notify(note, timeout=5)
-            self._advance()
+    def _apply_plan(self, plan: BulkPlan | None) -> None:
+        """Write a previewed bulk plan (None: cancelled); undo takes it back as one step."""
+        if plan is None:
+            return
+        try:
+            result = apply_bulk(self.store, plan)
+        except StoreError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return
+        self._absorb()
+        if result.written:
+            self.undo_stack.append([i.issue_id for i in result.written])
+            self.decision_times.append(time.monotonic())
+        note = f"{plan.decision.action}: {len(result.written)} issue{'s' if len(result.written) != 1 else ''}"
+        if result.left:
+            names = sorted({d.curator for d in result.left.values()})
+            note += f"; {len(result.left)} left alone (decided meanwhile by {', '.join(names)})"
+        self.notify(note, timeout=5)
+        self._advance()
 
-        self.app.push_screen(BulkScreen(options, self.queue.filter.describe()), done)
+    def _group_decision(self, rank: int) -> BulkDecision:
+        """What A repeats over the group: the decision on this issue (the curator's own, else
+        the one that stands) when it is an accept, relabel or keep, else its suggestion (and
+        the preview offers keep too)."""
+        issue_id = str(self.queue.table.issue_ids[rank])
+        d = self.queue.ledger.opinion(issue_id, self.me) or self.queue.ledger.decision(issue_id)
+        if d is not None and d.action == "keep":
+            return BulkDecision.keep()
+        if d is not None and d.action == "relabel" and d.tags:
+            source = self.queue.table.row(rank)
+            return BulkDecision.relabel_like(d, source.tokens, source.start)
+        return BulkDecision.accept()
+
+    def action_group(self) -> None:
+        """One decision for every open issue of the current issue's systematic group (the
+        whole group, whatever the filter), after a preview."""
+        q, t = self.queue, self.queue.table
+        rank = q.current_rank()
+        if rank is None:
+            return
+        members = t.groups.members(rank)
+        if len(members) < 2:
+            self.notify("No group: no other issue has these words and this change (A decides groups ×2 and more).", timeout=5)
+            return
+        targets = members[q.status[members] == OPEN]
+        if not len(targets):
+            self.notify(f"Every issue of this group (×{len(members)}) is decided already.", timeout=4)
+            return
+        decision = self._group_decision(rank)
+        plan = plan_bulk(t, targets, decision)
+        if not len(plan):
+            self.notify(f"Your {decision.describe()} fits none of the group's open issues (other words around the span).", timeout=5)
+            return
+        heading = f"Group: “{t.surface[rank]}” {t.change_text(rank)}, {len(plan)} open issue{'s' if len(plan) != 1 else ''}"
+        what = f"{decision.describe()}, for each open issue of the group (×{len(members)} in all)"
+        options = [BulkOption(decision.action, plan, what[0].upper() + what[1:])]
+        if decision.action == "accept":  # not decided yet: a wrong suggestion can be turned down for all
+            options.append(BulkOption("keep", plan_bulk(t, targets, BulkDecision.keep())))
+        scope = "the whole group, whatever the filter"
+        self.app.push_screen(BulkScreen(options, scope=scope, title=heading), self._apply_plan)
 
     def action_undo(self) -> None:
         """Withdraw this curator's own last decision (never another curator's)."""
@@ -257,7 +338,7 @@ class ReviewScreen(Screen):
             return
         ranks = [r for r in (self.queue.table.index_of(d.issue_id) for d in undone) if r is not None]
         if ranks:
-            self.queue.goto_rank(min(ranks), nearest=True)
+            self.queue.goto_first(ranks)
         note = f"undone: {len(undone)} decision{'s' if len(undone) > 1 else ''} of yours"
         if len(undone) == 1:
             now = self.queue.ledger.decision(undone[0].issue_id)
@@ -326,6 +407,7 @@ class ReviewScreen(Screen):
 
     def apply_filter(self, flt: IssueFilter) -> None:
         self.queue.set_filter(flt)
+        self._restart_at_top = False
         if not len(self.queue.view):
             self.notify("No issue matches this filter (esc clears it).", severity="warning", timeout=4)
         self.refresh_all()
@@ -333,3 +415,92 @@ class ReviewScreen(Screen):
     def action_clear_filter(self) -> None:
         if self.queue.filter.active:
             self.apply_filter(IssueFilter())
+
+    # --- order -------------------------------------------------------------------------------
+
+    def _decision_counts(self) -> tuple[int, int]:
+        """(label wrong: accepted or relabelled, label right: kept) over the queue."""
+        counts = np.bincount(self.queue.status, minlength=5)
+        return int(counts[ACCEPT] + counts[RELABEL]), int(counts[KEEP])
+
+    def _reorder(self, keep_cursor: bool) -> None:
+        """Order the queue as the order state says (score or adaptive, groups first or not)."""
+        q, state = self.queue, self.order_state
+        is_open = q.open_mask()
+        base = adaptive_order(state.priority, is_open) if state.adaptive_active else score_order(q.table.n)
+        order = groups_first_order(q.table.groups, base, is_open) if state.groups_first else base
+        q.set_order(order, keep_cursor=keep_cursor)
+        if not keep_cursor:
+            self._restart_at_top = False
+
+    def action_toggle_adaptive(self) -> None:
+        """o: the adaptive order on/off; the cursor goes to the first open issue of the new order."""
+        state = self.order_state
+        if self.refit_inputs is None:
+            self.notify("The adaptive order needs the issue table's signals (open the run with auditor review).", timeout=5)
+            return
+        was_active = state.adaptive_active
+        state.adaptive = not state.adaptive
+        self._update_adaptive()
+        if state.adaptive_active != was_active:
+            self._reorder(keep_cursor=False)
+        self.refresh_all()
+
+    def action_toggle_groups(self) -> None:
+        """G: largest groups first on/off; the cursor goes to the first open issue of the new order."""
+        self.order_state.groups_first = not self.order_state.groups_first
+        self._reorder(keep_cursor=False)
+        self.refresh_all()
+
+    def _update_adaptive(self) -> None:
+        """After the decisions changed: say what the adaptive order waits for, and start a
+        refit when one is due (first when the thresholds are met, then every refit_every
+        decisions)."""
+        state = self.order_state
+        if not state.adaptive or self.refit_inputs is None:
+            return
+        wrong, right = self._decision_counts()
+        state.waiting = waiting_for(wrong, right, self.adaptive.settings)
+        if state.waiting or state.refitting or not refit_due(wrong + right, self._refit_at, self.adaptive.refit_every):
+            return
+        state.refitting = True
+        self._refit_at = wrong + right
+        latest = dict(self.queue.ledger.latest())  # a snapshot: the ledger changes on this thread only
+        self.run_worker(lambda: self._refit(latest), name="refit", group="refit", thread=True, exit_on_error=False)
+
+    def _refit(self, latest: dict) -> tuple:
+        """In a worker thread: the adaptive ranking from these decisions, stored under
+        run_dir/adaptive/. Returns (ranking, refit file or None, 'HH:MM', a problem or '')."""
+        issues, features = self.refit_inputs()
+        settings, problem = self.adaptive.settings, ""
+        try:
+            ranking, path = refit(issues, latest, settings, run_dir=self.run_dir, source=self.me, features=features)
+        except OSError as err:  # a read-only run folder costs the record, not the order
+            ranking, path = refit(issues, latest, settings, run_dir=None, source=self.me, features=features)
+            problem = f"the refit could not be recorded: {err}"
+        return ranking, path, datetime.now().strftime("%H:%M"), problem
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "refit" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        state = self.order_state
+        state.refitting = False
+        if event.state == WorkerState.ERROR:
+            self.notify(f"The adaptive order could not be refitted: {event.worker.error}", severity="error", timeout=10)
+            self.refresh_all()
+            return
+        ranking, path, at, problem = event.worker.result
+        if problem:
+            self.notify(problem, severity="warning", timeout=10)
+        if ranking.active:
+            match = re.search(r"(\d+)", path.name) if path is not None else None
+            state.priority = ranking.priority
+            state.refit_number = int(match.group(1)) if match else None
+            state.refit_decisions = ranking.n_decisions
+            state.refit_time = at
+            if state.adaptive:
+                self._reorder(keep_cursor=True)  # re-ranked under the curator: stay on the issue
+                self._restart_at_top = True
+                self.notify(f"Queue re-ranked from {ranking.n_decisions} decisions; the next decision goes on at its top.", timeout=4)
+        self._update_adaptive()  # decisions made while it ran may call for the next refit
+        self.refresh_all()

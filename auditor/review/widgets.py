@@ -1,4 +1,5 @@
-"""Widgets of the review UI: the sentence view, the virtual issue list, the progress line.
+"""Widgets of the review UI: the sentence view, the virtual issue list, the order line, the
+progress line.
 
 Colours come from component classes styled in app.tcss with theme variables ($accent,
 $success, $error, ...), so they stay legible on dark and light themes.
@@ -48,6 +49,11 @@ def change_text(given: list[str], suggested: list[str]) -> str:
 def when(at: str) -> str:
     """'2026-01-31T12:03:11.123+00:00' -> '2026-01-31 12:03 UTC' (what a person needs)."""
     return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 and at[10] == "T" else at
+
+
+def group_mark(size: int) -> str:
+    """'×4' for an issue in a systematic group of 4 (same words, same change), '' alone."""
+    return f"×{size}" if size >= 2 else ""
 
 
 def who(d: Decision, me: str) -> str:
@@ -103,6 +109,7 @@ class SentenceView(Widget):
         "sentence-view--loss-low",
         "sentence-view--loss-mid",
         "sentence-view--loss-high",
+        "sentence-view--group",
     }
     DEFAULT_CSS = """
     SentenceView { height: auto; }
@@ -131,17 +138,19 @@ class SentenceView(Widget):
         self._rendered: tuple[tuple, Text] | None = None
         self._lines: list[Text] = []
         self._lines_of: Text | None = None
+        self.group_size = 1  # issues in the shown issue's systematic group
 
     def _style(self, name: str) -> Style:
         style = self.get_component_rich_style(f"sentence-view--{name}")
         return style if name in ("span", "edit") else foreground(style)
 
-    def show(self, issue: Issue | None, decision: Decision | None, position: str = "") -> None:
+    def show(self, issue: Issue | None, decision: Decision | None, position: str = "", group_size: int = 1) -> None:
         """Show an issue without laying the screen out again: a windowed view keeps its size
         whatever the text (a relayout cost a second frame per key, most of the
-        keypress-to-render time at 100,000 issues)."""
+        keypress-to-render time at 100,000 issues). group_size: issues in its systematic group."""
         if self.issue is None or issue is None or issue.issue_id != self.issue.issue_id:
             self._auto_top = True
+        self.group_size = group_size
         self.set_reactive(SentenceView.issue, issue)
         self.set_reactive(SentenceView.decision, decision)
         self.set_reactive(SentenceView.position, position)
@@ -189,7 +198,7 @@ class SentenceView(Widget):
         d = self.decision
         decided = None if d is None else (d.seq, d.action, d.curator, tuple(d.overrules))
         issue = None if self.issue is None else self.issue.issue_id
-        return (issue, decided, self.edit, self.position, self.size.width, self.app.theme)
+        return (issue, decided, self.edit, self.position, self.group_size, self.size.width, self.app.theme)
 
     def _loss_style(self, loss: float) -> Style:
         return self._style("loss-low" if loss < 0.7 else "loss-mid" if loss < 2.3 else "loss-high")
@@ -216,6 +225,8 @@ class SentenceView(Widget):
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(f" {issue.kind} ", self._style("span"))
         head.append(f"  {change_text(issue.given, issue.suggested)}", self._style("suggested"))
+        if self.group_size >= 2:
+            head.append(f"  group {group_mark(self.group_size)}", self._style("group"))
         head.append(f"  #{issue.number}", self._style("meta"))
         head.append(f"  score {issue.score:.3f} (lower = more suspicious)", self._style("meta"))
         if self.position:
@@ -322,7 +333,7 @@ class IssueList(ScrollView, can_focus=False):
 
     COMPONENT_CLASSES = {
         "issue-list--cursor", "issue-list--decided", "issue-list--skipped", "issue-list--score", "issue-list--change",
-        "issue-list--conflict", "issue-list--curator",
+        "issue-list--conflict", "issue-list--curator", "issue-list--group",
     }
     DEFAULT_CSS = """
     IssueList { height: 1fr; }
@@ -388,9 +399,10 @@ class IssueList(ScrollView, can_focus=False):
         text.append(f"{t.score[rank]:.3f} ", self._style("score"))
         text.append(f"{t.lang[rank]:<3}{t.kind[rank]:<9}")
         change = t.change_text(rank)
+        mark = group_mark(int(q.group_size[rank]))
         d = q.decision(rank) if status != OPEN else None
         name = d.curator[:10] if d is not None and d.curator != self.curator and width >= 60 else ""
-        tail = f"{change} {name}" if name else change
+        tail = " ".join(p for p in (mark, change, name) if p)
         room = width - text.cell_len - cell_len(tail) - 2
         surface = str(t.surface[rank])
         if room > 4 and cell_len(surface) > room:
@@ -398,6 +410,8 @@ class IssueList(ScrollView, can_focus=False):
         text.append(surface)
         if room > 4:
             text.append(" " * max(1, room - cell_len(surface) + 1))
+            if mark:
+                text.append(f"{mark} ", self._style("group"))
             text.append(change, self._style("change"))
         if status in (ACCEPT, RELABEL, KEEP):
             text.stylize(self._style("decided"))
@@ -415,6 +429,29 @@ class IssueList(ScrollView, can_focus=False):
         position = event.y + int(self.scroll_offset.y)
         if 0 <= position < len(self.queue.view):
             self.post_message(self.Selected(position))
+
+
+class OrderLine(Widget):
+    """Which order the queue shows (auditor.review.ordering.OrderState.describe), with the
+    keys that change it on the right when they fit."""
+
+    COMPONENT_CLASSES = {"order-line--keys"}
+    DEFAULT_CSS = """
+    OrderLine { height: 1; }
+    """
+    KEYS = "o adaptive  G groups first  A decide group"
+
+    text: reactive[str] = reactive("order: score", layout=False)
+
+    def render(self) -> Text:
+        width = self.size.width
+        text = Text(self.text, no_wrap=True, overflow="ellipsis", end="")
+        room = width - text.cell_len - len(self.KEYS) - 2
+        if room >= 0:
+            text.append(" " * (room + 2))
+            text.append(self.KEYS, foreground(self.get_component_rich_style("order-line--keys")))
+        text.truncate(width, overflow="ellipsis")
+        return text
 
 
 def format_duration(seconds: float) -> str:
