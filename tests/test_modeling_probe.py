@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from auditor.config import ProbeConfig
-from auditor.modeling.probe import WordFeatures, cached_word_features, train_probe
+from auditor.modeling.probe import LayerMix, WordFeatures, cached_word_features, train_probe
 
 N_LABELS = 3  # O, B-X, I-X
 
@@ -132,3 +132,23 @@ def test_feature_cache_of_a_shallow_encoder_serves_requests_for_more_layers(tmp_
     cached_word_features(tmp_path / "c", "fp", compute, layers=12)
     again = cached_word_features(tmp_path / "c", "fp", compute, layers=12)
     assert len(calls) == 1 and again.layers == 2
+
+
+def test_layer_mix_of_cached_half_precision_rows_equals_standardise_then_weigh():
+    """The fast mix (one multiply-add per layer, read from the float16 cache in chunks) gives
+    what its definition says, for all rows and for a subset that crosses chunk boundaries."""
+    rng = np.random.default_rng(3)
+    layers, width, n = 4, 6, 50
+    vectors = rng.normal(2.0, 3.0, size=(n, layers * width)).astype(np.float16)
+    mean = rng.normal(size=layers * width).astype(np.float32)
+    std = rng.uniform(0.5, 2.0, size=layers * width).astype(np.float32)
+    logits = torch.tensor([0.3, -1.0, 2.0, 0.0])
+    mix = LayerMix(mean, std, layers, logits)
+    weights = torch.softmax(logits, 0).numpy()
+    standardised = ((vectors.astype(np.float32) - mean) / std).reshape(n, layers, width)
+    expected = (standardised * weights[None, :, None]).sum(1)
+    np.testing.assert_allclose(mix.mix_rows(vectors, chunk=7), expected, rtol=1e-5, atol=1e-5)
+    rows = np.array([49, 0, 13, 13, 8, 21])
+    np.testing.assert_allclose(mix.mix_rows(vectors, rows, chunk=4), expected[rows], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mix(torch.from_numpy(vectors)).numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert mix.mix_rows(vectors, np.zeros(0, np.int64)).shape == (0, width)

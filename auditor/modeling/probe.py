@@ -255,27 +255,47 @@ class ContextHead(nn.Module):
 
 class LayerMix(nn.Module):
     """A fixed scalar mix: standardise each layer's dimensions, then the softmax-weighted sum of
-    the L layers. (N, L * H) -> (N, H)."""
+    the L layers. (N, L * H) -> (N, H).
+
+    Standardising and weighting fold into one scale per column and one offset per output
+    dimension, sum_l w_l (x_l - m_l) / s_l = sum_l x_l * (w_l / s_l) - sum_l w_l m_l / s_l, so
+    mixing is L multiply-adds per output value read straight from the (float16) cache."""
 
     def __init__(self, mean: np.ndarray, std: np.ndarray, layers: int, logits: torch.Tensor):
         super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-        self.register_buffer("weights", torch.softmax(logits.detach().float(), 0))
+        weights = torch.softmax(logits.detach().float(), 0)
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).view(layers, -1)
+        std_t = torch.as_tensor(std, dtype=torch.float32).view(layers, -1)
+        self.register_buffer("weights", weights)
+        self.register_buffer("scale", weights.unsqueeze(-1) / std_t)  # (L, H)
+        self.register_buffer("offset", (self.scale * mean_t).sum(0))  # (H,)
         self.layers = layers
 
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = ((x - self.mean) / self.std).unflatten(-1, (self.layers, -1))
-        return (x * self.weights.unsqueeze(-1)).sum(-2)
+        return (x.float().unflatten(-1, (self.layers, -1)) * self.scale).sum(-2) - self.offset
 
-    def apply(self, features: WordFeatures, chunk: int = 16384) -> WordFeatures:
-        """The mixed one-layer features of every word (float32, N x H)."""
-        n = len(features.vectors)
-        out = np.empty((n, features.vectors.shape[1] // self.layers), dtype=np.float32)
+    @torch.inference_mode()
+    def mix_rows(self, vectors: np.ndarray, rows: np.ndarray | None = None, chunk: int = 2048) -> np.ndarray:
+        """(len(rows), H) float32 mixed vectors of `rows` of vectors (N, L * H), all rows when
+        None. One layer at a time in small chunks: 10-15x faster than standardising the whole
+        L * H row first (memory traffic, not arithmetic, is the cost)."""
+        n = len(vectors) if rows is None else len(rows)
+        width = vectors.shape[1] // self.layers
+        out = torch.empty((n, width), dtype=torch.float32)
         for lo in range(0, n, chunk):
-            out[lo : lo + chunk] = self(features.batch(np.arange(lo, min(lo + chunk, n)))).numpy()
-        return WordFeatures(out, features.offsets, features.seconds, 1)
+            part = vectors[lo : lo + chunk] if rows is None else vectors[rows[lo : lo + chunk]]
+            x = torch.from_numpy(np.ascontiguousarray(part))
+            acc = out[lo : lo + chunk]
+            torch.mul(x[:, :width].float(), self.scale[0], out=acc)
+            for layer in range(1, self.layers):
+                acc.addcmul_(x[:, layer * width : (layer + 1) * width].float(), self.scale[layer])
+        out -= self.offset
+        return out.numpy()
+
+    def apply(self, features: WordFeatures) -> WordFeatures:
+        """The mixed one-layer features of every word (float32, N x H)."""
+        return WordFeatures(self.mix_rows(features.vectors), features.offsets, features.seconds, 1)
 
 
 @dataclass
@@ -317,11 +337,8 @@ class ProbeModel:
 
 def _mixed_subset(mix: LayerMix, features: WordFeatures, index: np.ndarray) -> tuple[WordFeatures, np.ndarray]:
     """Mixed features of sentences `index` only, as a new WordFeatures over 0..len(index)-1."""
-    rows = features.word_index(index)
-    parts = [mix(features.batch(rows[lo : lo + 16384])).numpy() for lo in range(0, len(rows), 16384)]
-    lengths = features.lengths(index)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    vectors = np.concatenate(parts) if parts else np.zeros((0, features.vectors.shape[1] // mix.layers), np.float32)
+    vectors = mix.mix_rows(features.vectors, features.word_index(index))
+    offsets = np.concatenate([[0], np.cumsum(features.lengths(index))]).astype(np.int64)
     return WordFeatures(vectors, offsets, features.seconds, 1), np.arange(len(index), dtype=np.int64)
 
 
@@ -343,12 +360,15 @@ def fit_layer_mix(
     lengths = features.lengths(train[order])
     keep = order[: max(1, int(np.searchsorted(np.cumsum(lengths), max_words)) + 1)]
     sample = train[np.sort(keep)]
-    # the sample's moments standardise well enough, at a fraction of a 12-layer pass over all words
-    mean, std = features.moments(sample)
     rows = features.word_index(sample)
     y = torch.as_tensor(np.concatenate([np.asarray(tags[i], dtype=np.int64) for i in sample]))
-    # standardised once here, so each step only mixes and projects
-    x_all = (features.batch(rows) - torch.from_numpy(mean)) / torch.from_numpy(std)
+    # the sample's moments standardise well enough, at a fraction of a 12-layer pass over all
+    # words; standardised once, in place, so each step only mixes and projects
+    x_all = features.batch(rows)
+    std_t, mean_t = torch.std_mean(x_all, 0, correction=0)
+    std_t += 1e-5
+    x_all.sub_(mean_t).div_(std_t)
+    mean, std = mean_t.numpy(), std_t.numpy()
     dim = len(mean) // features.layers
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
