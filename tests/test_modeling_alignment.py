@@ -142,3 +142,34 @@ def test_prediction_covers_long_sentences_and_invisible_words(tokenizer, tiny_di
     # windows change the context, not the bookkeeping: a sentence alone or in a batch gives the same rows
     alone = predict_word_probs(tagger, ds.select([1]), max_length=16, stride=4, progress=False)
     np.testing.assert_allclose(alone[0], probs[1], atol=1e-5)
+
+
+def test_mean_pooling_averages_each_words_own_subwords_in_its_owner_window(tokenizer):
+    """pooling='mean' (the probe's default): each word's vector is the mean of the outputs at its
+    own sub-words, found from the tokenizer's word_ids (the last word too: it ends at the
+    window's content, not at the trailing special token); 'first' takes the first of them. The
+    forward pass here returns each position's token id, so the expected means are exact."""
+    from auditor.modeling.predict import pad_id, sentence_windows, word_vectors
+
+    sentences = [["Unterschriftensammlung", "in", "Zürich", "bei", "Hochwasserschutzmaßnahmen"],
+                 ["Die", "Vereinten", "Nationen", "tagten", "in", "Genf", "am", "Donnerstagnachmittag"]]
+    windows = sentence_windows(tokenizer, sentences, max_length=64, stride=16)
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return ids.float().unsqueeze(-1)
+
+    n_words = [len(s) for s in sentences]
+    first = word_vectors(windows, n_words, forward, 1, pad_id(tokenizer), torch.device("cpu"), progress=False)
+    mean = word_vectors(windows, n_words, forward, 1, pad_id(tokenizer), torch.device("cpu"), progress=False, pooling="mean")
+    multi = 0
+    for s, words in enumerate(sentences):
+        enc = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+        pieces = {}
+        for token_id, w in zip(enc["input_ids"], enc.word_ids()):
+            pieces.setdefault(w, []).append(token_id)
+        for w in range(len(words)):
+            ids = pieces[w]
+            multi += len(ids) > 1
+            assert first[s][w, 0] == pytest.approx(ids[0])
+            assert mean[s][w, 0] == pytest.approx(np.mean(ids), rel=1e-6)
+    assert multi >= 3  # the test means something only if words split into several pieces
