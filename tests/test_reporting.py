@@ -374,3 +374,16 @@ def test_check_report_html_script_screenshots_the_report(full_report, tmp_path):
     proc = subprocess.run([sys.executable, str(script), str(bad), "--out", str(tmp_path / "bad.png"), "--height", "200"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "src to a file: figure.png" in proc.stdout and "external URL https://example.org" in proc.stdout
+
+
+def test_report_names_the_tagger_and_whether_its_word_embeddings_were_frozen():
+    from auditor.reporting.sections.crossval import out_of_fold_tagger
+    from auditor.reporting.sections.retrain import _final_tagger
+
+    frozen = config_from_dict({"model": {"name": "models/e5-small"}, "training": {"freeze_word_embeddings": True}})
+    plain = config_from_dict({"model": {"name": "models/e5-small"}})
+    assert "e5-small fine-tuned per fold" in out_of_fold_tagger(frozen, "finetune")
+    assert "word embeddings frozen" in out_of_fold_tagger(frozen, "finetune")
+    assert "frozen" not in out_of_fold_tagger(plain, "finetune")
+    assert "word embeddings frozen" in _final_tagger(frozen) and "frozen" not in _final_tagger(plain)
+    assert "mean sub-word" in out_of_fold_tagger(plain, "probe")

@@ -23,7 +23,8 @@ def out_of_fold_tagger(cfg, mode: str | None) -> str:
         )
     if mode == "finetune":
         t = cfg.training
-        return f"Tagger: {name} fine-tuned per fold ({t.epochs:g} epochs, batch {t.batch_size}, learning rate {t.learning_rate:g})."
+        frozen = ", word embeddings frozen" if t.freeze_word_embeddings else ""
+        return f"Tagger: {name} fine-tuned per fold ({t.epochs:g} epochs, batch {t.batch_size}, learning rate {t.learning_rate:g}{frozen})."
     return ""
 
 

@@ -133,4 +133,5 @@ def _final_tagger(cfg) -> str:
 
     name = Path(cfg.model.name).name if cfg.model.name != "tiny" else "the built-in tiny model"
     t = cfg.retrain.training or cfg.training
-    return f"Final taggers: {name}, fine-tuned for {t.epochs:g} epochs (batch {t.batch_size}, learning rate {t.learning_rate:g})."
+    frozen = ", word embeddings frozen" if t.freeze_word_embeddings else ""
+    return f"Final taggers: {name}, fine-tuned for {t.epochs:g} epochs (batch {t.batch_size}, learning rate {t.learning_rate:g}{frozen})."
