@@ -228,10 +228,14 @@ def review(
     backup: Annotated[
         Optional[Path], typer.Option("--backup", help="copy the store to this new file, consistently, even while curators work; no UI")
     ] = None,
+    adaptive: Annotated[
+        Optional[bool],
+        typer.Option("--adaptive/--no-adaptive", help="start in the adaptive order (default: the run's review.adaptive.enabled; key o toggles)"),
+    ] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
     from auditor.pipeline import check_store_survived
-    from auditor.review.app import run_review, store_path
+    from auditor.review.app import adaptive_options, run_review, store_path
     from auditor.review.store import file_identity
 
     if stats or backup:
@@ -249,7 +253,7 @@ def review(
                 print_stats(review_stats(s, run_dir / "issues.parquet"), path)
         return
     opened = file_identity(store_path(run_dir, store))
-    run_review(run_dir, curator=curator, shard=shard, store=store)
+    run_review(run_dir, curator=curator, shard=shard, store=store, adaptive=adaptive_options(run_dir, adaptive))
     check_store_survived(store_path(run_dir, store), opened)
 
 

@@ -128,6 +128,15 @@ def run_adaptive_options(run_dir: str | Path) -> AdaptiveOptions:
         return AdaptiveOptions()
 
 
+def adaptive_options(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveOptions:
+    """The run's review.adaptive options, with `enabled` (e.g. `auditor review --adaptive`)
+    overriding whether the queue starts in the adaptive order; thresholds stay the run's."""
+    from dataclasses import replace
+
+    options = run_adaptive_options(run_dir)
+    return options if enabled is None else replace(options, enabled=enabled)
+
+
 def open_review(
     run_dir: str | Path,
     curator: str | None = None,
