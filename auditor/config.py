@@ -157,7 +157,7 @@ class TrainingConfig(_Strict):
     seed: int = 42
     # Keep the input word-embedding matrix fixed. In a multilingual encoder it holds most of the
     # weights (e5-small: 96 M of 118 M), so its gradients and optimizer state dominate a CPU
-    # step; freezing it makes a CPU fine-tune several times faster (benchmarks/README.md).
+    # step; freezing it makes a CPU fine-tune 1.7-2x faster (benchmarks/freeze_embeddings.py).
     freeze_word_embeddings: bool = False
 
 
