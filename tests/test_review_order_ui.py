@@ -153,16 +153,16 @@ async def test_adaptive_enabled_in_the_config_starts_adapted(lang_run: Path) -> 
 
 
 def test_review_adaptive_flag_overrides_only_whether_the_queue_starts_adapted(lang_run: Path) -> None:
-    from auditor.review.app import adaptive_options
+    from auditor.review.app import run_adaptive_options
 
-    assert adaptive_options(lang_run).enabled is False  # no config.yaml: off
-    assert adaptive_options(lang_run, True).enabled is True
+    assert run_adaptive_options(lang_run).enabled is False  # no config.yaml: off
+    assert run_adaptive_options(lang_run, True).enabled is True
     (lang_run / "config.yaml").write_text(
         "review:\n  adaptive: {enabled: true, min_wrong: 4, min_right: 3, batch: 7}\n", encoding="utf-8"
     )
-    off = adaptive_options(lang_run, False)
+    off = run_adaptive_options(lang_run, False)
     assert off.enabled is False and off.refit_every == 7 and off.settings.min_right == 3
-    assert adaptive_options(lang_run).enabled is True
+    assert run_adaptive_options(lang_run).enabled is True
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -506,9 +506,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def refit_number(path: Path) -> int | None:
+    """The number of a refit-XXXX.json file (None: not a refit file)."""
+    m = _REFIT_NAME.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
 def _last_number(folder: Path) -> int:
-    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _REFIT_NAME.match(p.name))]
-    return max(numbers, default=0)
+    return max((n for p in folder.iterdir() if (n := refit_number(p)) is not None), default=0)
 
 
 def load_refits(run_dir: str | os.PathLike) -> list[dict]:
@@ -519,15 +524,15 @@ def load_refits(run_dir: str | os.PathLike) -> list[dict]:
         return []
     out = []
     for path in sorted(folder.iterdir()):
-        m = _REFIT_NAME.match(path.name)
-        if not m:
+        number = refit_number(path)
+        if number is None:
             continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(record, dict):
-            out.append({**record, "refit": int(m.group(1))})
+            out.append({**record, "refit": number})
     return sorted(out, key=lambda r: r["refit"])
 
 

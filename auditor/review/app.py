@@ -112,9 +112,13 @@ def store_path(run_dir: str | Path, store: str | Path | None = None) -> Path:
     return Path(store) if store else Path(run_dir) / STORE_NAME
 
 
-def run_adaptive_options(run_dir: str | Path) -> AdaptiveOptions:
+def run_adaptive_options(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveOptions:
     """review.adaptive of the run's resolved config (RUN_DIR/config.yaml); the defaults
-    (adaptive off) when there is none or it cannot be read: the review works without it."""
+    (adaptive off) when there is none or it cannot be read: the review works without it.
+    enabled (e.g. `auditor review --adaptive`) overrides only whether the queue starts in the
+    adaptive order; the thresholds stay the run's."""
+    from dataclasses import replace
+
     from pydantic import ValidationError
 
     from auditor.config import AdaptiveConfig
@@ -123,17 +127,9 @@ def run_adaptive_options(run_dir: str | Path) -> AdaptiveOptions:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
         cfg = ((raw or {}).get("review") or {}).get("adaptive") or {}
-        return AdaptiveOptions.from_config(AdaptiveConfig.model_validate(cfg))
+        options = AdaptiveOptions.from_config(AdaptiveConfig.model_validate(cfg))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, ValidationError):
-        return AdaptiveOptions()
-
-
-def adaptive_options(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveOptions:
-    """The run's review.adaptive options, with `enabled` (e.g. `auditor review --adaptive`)
-    overriding whether the queue starts in the adaptive order; thresholds stay the run's."""
-    from dataclasses import replace
-
-    options = run_adaptive_options(run_dir)
+        options = AdaptiveOptions()
     return options if enabled is None else replace(options, enabled=enabled)
 
 

@@ -8,9 +8,9 @@ with a preview, can decide the whole group.
 The key is the span's words after Unicode NFC normalisation and whitespace collapsing, plus the
 given and the suggested tag sequences. It is **case-sensitive by default**: case separates
 entities from common words in several of our languages ("Bush" / "bush", "Mars" / "mars"), a
-wrong bulk decision is worse than a second decision, and the review UI's bulk key (`b`,
-auditor.review.queue.IssueTable.same_change) matches the exact surface too, so its counts and
-these groups agree. `casefold=True` merges headline casing ("ENGLAND" with "England") for
+wrong bulk decision is worse than a second decision. The review UI's bulk key (`b`,
+auditor.review.queue.IssueTable.same_change) uses these groups too, so its counts and the
+×N marks agree. `casefold=True` merges headline casing ("ENGLAND" with "England") for
 corpora where that is wanted.
 
 Everything here is UI-independent: pandas/numpy in, plain dataclasses out.
@@ -38,14 +38,15 @@ def normalise_surface(surface: str, casefold: bool = False) -> str:
     return text.casefold() if casefold else text
 
 
+def span_types(tags: Sequence[str]) -> str:
+    """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
+    seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
+    return "+".join(dict.fromkeys(seen)) or "O"
+
+
 def change_text(given: Sequence[str], suggested: Sequence[str]) -> str:
     """The change as entity types, e.g. 'LOC→ORG' ('O' for no entity, 'ORG+LOC' for mixed)."""
-
-    def types(tags: Sequence[str]) -> str:
-        seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
-        return "+".join(dict.fromkeys(seen)) or "O"
-
-    return f"{types(given)}→{types(suggested)}"
+    return f"{span_types(given)}→{span_types(suggested)}"
 
 
 def group_keys(issues: pd.DataFrame, casefold: bool = False) -> np.ndarray:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor.errors import AuditorError, DataError
-from auditor.review.groups import Groups, find_groups
+from auditor.review.groups import Groups, change_text, find_groups
 from auditor.review.ordering import complete, position_in, positions, score_order, view_of
 from auditor.review.store import Decision, Ledger
 from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS
@@ -142,12 +142,6 @@ class IssueFilter:
         return " · ".join(parts) or "none"
 
 
-def span_types(tags: list[str]) -> str:
-    """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
-    seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
-    return "+".join(dict.fromkeys(seen)) or "O"
-
-
 _ISSUE_FIELDS = set(Issue.__dataclass_fields__) - {"rank", "number", "signals"}
 
 
@@ -180,7 +174,6 @@ class IssueTable:
         self.score: np.ndarray = self.table.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
         self._row_of = {iid: i for i, iid in enumerate(self.issue_ids)}
         self._folded: pa.Array | None = None
-        self._change_keys: np.ndarray | None = None
         self._change_text: list[str] | None = None
         self._groups: Groups | None = None
 
@@ -297,16 +290,6 @@ class IssueTable:
 
     # --- bulk ------------------------------------------------------------------------------
 
-    def _changes(self) -> np.ndarray:
-        """(N,) int: equal codes = same surface form and same given -> suggested change."""
-        if self._change_keys is None:
-            given = pc.binary_join(self.table.column("given"), " ")
-            suggested = pc.binary_join(self.table.column("suggested"), " ")
-            keys = pc.binary_join_element_wise(self.table.column("surface"), given, suggested, "\x1f")
-            encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else pc.dictionary_encode(keys)
-            self._change_keys = encoded.indices.to_numpy(zero_copy_only=False)
-        return self._change_keys
-
     def change_text(self, i: int) -> str:
         """The issue's fix as types, e.g. 'PER→ORG' (cached per row: cheap to repaint)."""
         if self._change_text is None:
@@ -315,13 +298,12 @@ class IssueTable:
         if text is None:
             given = self.table.column("given")[i].as_py()
             suggested = self.table.column("suggested")[i].as_py()
-            text = self._change_text[i] = f"{span_types(given)}→{span_types(suggested)}"
+            text = self._change_text[i] = change_text(given, suggested)
         return text
 
     def same_change(self, i: int) -> np.ndarray:
         """Ranks of every issue with the same surface form and given -> suggested tags as rank i."""
-        keys = self._changes()
-        return np.flatnonzero(keys == keys[i])
+        return self.groups.members(i)
 
 
 @dataclass

@@ -13,7 +13,6 @@ groups first; the order line says which.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from auditor.review import bindings
-from auditor.review.adaptive import refit
+from auditor.review.adaptive import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
 from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
 from auditor.review.ordering import (
@@ -472,12 +471,13 @@ class ReviewScreen(Screen):
         """In a worker thread: the adaptive ranking from these decisions, stored under
         run_dir/adaptive/. Returns (ranking, refit file or None, 'HH:MM', a problem or '')."""
         issues, features = self.refit_inputs()
-        settings, problem = self.adaptive.settings, ""
-        try:
-            ranking, path = refit(issues, latest, settings, run_dir=self.run_dir, source=self.me, features=features)
-        except OSError as err:  # a read-only run folder costs the record, not the order
-            ranking, path = refit(issues, latest, settings, run_dir=None, source=self.me, features=features)
-            problem = f"the refit could not be recorded: {err}"
+        ranking, _ = refit(issues, latest, self.adaptive.settings, run_dir=None, features=features)
+        path, problem = None, ""
+        if ranking.active and self.run_dir is not None:
+            try:
+                path = save_refit(self.run_dir, refit_record(ranking, features, self.me))
+            except OSError as err:  # a read-only run folder costs the record, not the order
+                problem = f"the refit could not be recorded: {err}"
         return ranking, path, datetime.now().strftime("%H:%M"), problem
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -493,9 +493,8 @@ class ReviewScreen(Screen):
         if problem:
             self.notify(problem, severity="warning", timeout=10)
         if ranking.active:
-            match = re.search(r"(\d+)", path.name) if path is not None else None
             state.priority = ranking.priority
-            state.refit_number = int(match.group(1)) if match else None
+            state.refit_number = refit_number(path) if path is not None else None
             state.refit_decisions = ranking.n_decisions
             state.refit_time = at
             if state.adaptive:

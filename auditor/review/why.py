@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 
-from auditor.review.queue import Issue, span_types
+from auditor.review.groups import span_types
+from auditor.review.queue import Issue
 
 LOW = 0.10  # a given tag the model gives less than this is called unlikely
 

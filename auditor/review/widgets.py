@@ -20,7 +20,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue, span_types
+from auditor.review.groups import change_text
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
 from auditor.review.store import Decision
 from auditor.review.why import why_flagged
 
@@ -39,11 +40,6 @@ def foreground(style: Style) -> Style:
         color=style.color, bold=style.bold, dim=style.dim, italic=style.italic,
         underline=style.underline, strike=style.strike,
     )
-
-
-def change_text(given: list[str], suggested: list[str]) -> str:
-    """Short description of an issue's fix, e.g. 'PER→ORG'."""
-    return f"{span_types(given)}→{span_types(suggested)}"
 
 
 def when(at: str) -> str:
