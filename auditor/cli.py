@@ -424,6 +424,43 @@ def evaluate_detection_cmd(
     console.print(f"stored in {run_dir / 'metrics.json'} (section \"detection\")")
 
 
+@app.command("sample")
+def sample_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder holding corpus/ (after the load stage)")],
+    out: Annotated[Path, typer.Option("--out", help="the JSONL file to write (one sentence per line)")],
+    n: Annotated[int, typer.Option("--n", min=1, help="how many random audited sentences")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="which random sample")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
+) -> None:
+    """Draw a random sample of audited sentences for a curator to verify.
+
+    Correct the tags in the file (leave the ids), then set scoring.reference.file to it and run
+    again: the sample's corrections go to the top of the queue, and words like the ones it
+    corrects are doubted everywhere (benchmarks/README.md, "A verified sample")."""
+    import json
+
+    from datasets import load_from_disk
+
+    from auditor.atomic import write_text_atomic
+    from auditor.scoring.reference import draw_sample
+
+    if out.exists() and not force:
+        raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
+    if not (run_dir / "corpus").is_dir():
+        raise AuditorError(f"{run_dir}: no corpus/ folder; run the load stage first (auditor run PIPELINE --until load)")
+    splits = ["train"]
+    config = run_dir / "config.yaml"
+    if config.is_file():
+        import yaml
+
+        from auditor.config import config_from_dict
+
+        splits = config_from_dict(yaml.safe_load(config.read_text(encoding="utf-8")) or {}, str(config)).data.audit
+    rows = draw_sample(load_from_disk(str(run_dir / "corpus")), splits, n, seed)
+    write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    typer.echo(f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; correct their ner_tags, then set scoring.reference.file: {out}")
+
+
 @app.command("export")
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding cleaned/ (after apply)")],

@@ -191,6 +191,19 @@ class WeightsConfig(_Strict):
     consistency: Annotated[float, Field(ge=0)] = 0.25
 
 
+class ReferenceConfig(_Strict):
+    # a JSONL file of verified audited sentences (one object per line: id, ner_tags), e.g. a
+    # random sample a curator checked; words like the ones it corrects become suspicious
+    # (auditor.scoring.reference). Relative paths are read from the working directory.
+    file: str | None = None
+    # verified neighbours each word consults (same given entity type, frozen-encoder vectors)
+    k: Annotated[int, Field(ge=1)] = 10
+    # exponent of the evidence in the fused word quality; "auto" fits it on the sample itself
+    # (leave one sentence out): large when the corrections cluster (a wrong convention), small
+    # when they do not (random noise)
+    weight: Annotated[float, Field(ge=0)] | Literal["auto"] = "auto"
+
+
 class ScoringConfig(_Strict):
     # the model's word quality (auditor.scoring.rankings): collapsed = p(given entity type),
     # B-X and I-X summed; self_confidence = p(given tag); *_margin = the margin versions
@@ -200,6 +213,7 @@ class ScoringConfig(_Strict):
     cleanlab: CleanlabConfig = CleanlabConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()
     weights: WeightsConfig = WeightsConfig()
+    reference: ReferenceConfig = ReferenceConfig()
     # flag a token when any signal flags it; keep at most this many issues (None = all)
     max_issues: Annotated[int, Field(ge=1)] | None = None
     # the model's own disagreement flags a word when its (IOB2-repaired) tag differs from the

@@ -94,6 +94,8 @@ class Stage:
     # why artifacts that exist cannot be reused (truncated, unreadable), or None; the stage
     # then runs again instead of being skipped
     check: Callable[[RunContext], str | None] | None = None
+    # extra input outside the config (a file the config names): its digest joins the input hash
+    input_state: Callable[[RunContext], str] | None = None
     # trains with the HF Trainer, which under torchrun/accelerate needs every process (DDP);
     # other stages run in rank 0 alone
     all_ranks: bool = False
@@ -162,20 +164,43 @@ def _run_score(ctx: RunContext) -> str:
     corpus = ctx.load_corpus()
     preds = OofPredictions.read(ctx.predictions_path)
     evidence = sorted(set(ctx.cfg.data.audit) | set(ctx.cfg.data.train_splits))
-    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence)
+    vectors = None
+    if ctx.cfg.scoring.reference.file is not None:
+        from auditor.modeling.crossval import audited_word_vectors
+
+        vectors = audited_word_vectors(corpus, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence, vectors=vectors)
     write_issues(result.issues, ctx.issues_path)
     update_metrics(ctx.run_dir, "scoring", result.summary.to_dict())
     note = f"{len(result.issues)} issues"
+    ref = result.summary.reference
+    if ref is not None:
+        note += (
+            f"; verified sample: {ref['verified_sentences']} sentences, {ref['corrected_sentences']} corrected, "
+            f"evidence weight {ref['weight']:g}"
+        )
     audited = {s: corpus[s] for s in ctx.cfg.data.audit if s in corpus}
     if audited and all(has_clean_tags(d) for d in audited.values()):
         from auditor.scoring.detection import evaluate_detection
 
-        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence)
+        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence, vectors=vectors)
         update_metrics(ctx.run_dir, "detection", report.to_dict())
         combined = next((r for r in report.to_dict()["span"] if r["method"] == "combined"), None)
         if combined:
             note += f", span AP {combined['ap']:.3f} against known clean tags"
     return note
+
+
+def _reference_digest(ctx: RunContext) -> str:
+    """Digest of the verified sample the score stage reads ("" without one; a missing file
+    gets its own digest so the stage runs and reports it)."""
+    path = ctx.cfg.scoring.reference.file
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
 
 
 def _decision_digest(ctx: RunContext) -> str:
@@ -421,7 +446,10 @@ PIPELINE: dict[str, Stage] = {
             "crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet"),
             check=_check_predictions, all_ranks=True,
         ),
-        Stage("score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues),
+        Stage(
+            "score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues,
+            input_state=_reference_digest,
+        ),
         # the store is the review's artifact: if it vanishes, the review runs again (a policy
         # re-decides, a curator is asked) instead of apply emptying the cleaning
         Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
@@ -456,7 +484,11 @@ def _input_hash(ctx: RunContext, stage: Stage, outputs: dict[str, str]) -> str:
     from auditor import __version__
 
     sections = {k: getattr(ctx.cfg, k).model_dump(mode="json") for k in stage.config_keys}
-    return _hash({"stage": stage.name, "version": __version__, "config": sections, "deps": [outputs[d] for d in stage.deps]})
+    key = {"stage": stage.name, "version": __version__, "config": sections, "deps": [outputs[d] for d in stage.deps]}
+    extra = stage.input_state(ctx) if stage.input_state else ""
+    if extra:  # only when there is one, so runs without it keep their stamps
+        key["extra"] = extra
+    return _hash(key)
 
 
 def _select(start: str | None, until: str | None) -> tuple[int, int]:

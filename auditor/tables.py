@@ -142,6 +142,9 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     "cleanlab_score": pa.float64(),  # cleanlab label quality of the span's worst token
     "token_loss": pa.float64(),  # max cross-entropy (nats) of a given tag in the span
     "consistency_score": pa.float64(),  # share of the surface form's occurrences labelled like this one
+    # a verified sample's evidence (auditor.scoring.reference) at the span's worst word: 0 = the
+    # curator corrected it in the sample, below 1 = similar verified words were corrected; NaN = no sample
+    "reference_score": pa.float64(),
     "sequence_loss": pa.float64(),  # sum of token losses over the sentence (nats)
     "sequence_loss_mean": pa.float64(),
     "tokens": pa.list_(pa.string()),  # the whole sentence
@@ -166,14 +169,15 @@ def rank_issues(df: pd.DataFrame) -> pd.DataFrame:
 
 # columns added after the first issue files were written: filled in when absent, so older runs
 # and hand-made tables stay readable (NaN scores, empty per-word lists)
-OPTIONAL_ISSUE_COLUMNS = ("model_score", "given_prob", "suggested_prob")
+OPTIONAL_ISSUE_COLUMNS = ("model_score", "reference_score", "given_prob", "suggested_prob")
 
 
 def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
     """df with every OPTIONAL_ISSUE_COLUMNS column present (defaults where absent)."""
     df = df.copy()
-    if "model_score" not in df.columns:
-        df["model_score"] = np.nan
+    for col in ("model_score", "reference_score"):
+        if col not in df.columns:
+            df[col] = np.nan
     for col in ("given_prob", "suggested_prob"):
         values = df[col] if col in df.columns else [None] * len(df)
         df[col] = pd.Series(
@@ -208,3 +212,28 @@ def read_issues(path: str | os.PathLike, columns: list[str] | None = None) -> pd
         raise DataError(f"{path}: not an auditor issue table (missing {sorted(missing)})")
     df = table.to_pandas()
     return df if columns is not None else with_optional_columns(df)
+
+
+@dataclass
+class SentenceVectors:
+    """Word vectors of some sentences, by sentence id.
+
+    ids: (S,) sentence ids; offsets: (S + 1,) int64, sentence i = vectors[offsets[i]:offsets[i + 1]];
+    vectors: (n_words, D) float16 or float32."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    vectors: np.ndarray
+
+    def aligned(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """(sum(lengths), D) float32 vectors of the sentences `ids` (in that order); DataError
+        when one is missing or has another number of words."""
+        position = {str(s): i for i, s in enumerate(self.ids)}
+        rows = []
+        for sid, n in zip(ids, lengths):
+            i = position.get(str(sid))
+            if i is None or self.offsets[i + 1] - self.offsets[i] != n:
+                raise DataError(f"no word vectors for sentence {sid!r}; re-run the crossval stage")
+            rows.append(np.arange(self.offsets[i], self.offsets[i + 1]))
+        index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        return np.asarray(self.vectors[index], dtype=np.float32)

@@ -39,7 +39,7 @@ from detection_panx import inject_noise  # noqa: E402
 
 from auditor.config import DataConfig, config_from_dict  # noqa: E402
 from auditor.data.build import load_corpus  # noqa: E402
-from auditor.modeling.crossval import run_crossval  # noqa: E402
+from auditor.modeling.crossval import audited_word_vectors, run_crossval  # noqa: E402
 from auditor.scoring.detection import evaluate_detection  # noqa: E402
 from auditor.scoring.score import score_corpus  # noqa: E402
 from auditor.tables import OofPredictions, write_issues  # noqa: E402
@@ -107,9 +107,31 @@ def extra_rankings(corpus, preds, issues, cfg) -> dict:
     return evaluate_rankings(corpus, preds, issues, cfg.scoring)
 
 
-def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_splits, args) -> dict:
+def write_verified_sample(corpus, audit: list[str], n: int, seed: int, path: Path) -> Path:
+    """A curator's verified sample, simulated: n seeded random audited sentences with their
+    clean (true) tags, as the JSONL file scoring.reference.file reads."""
+    from auditor.data.corpus import CLEAN_COLUMN, label_names
+
+    names = label_names(corpus)
+    rows = [(r["id"], r[CLEAN_COLUMN]) for s in audit for r in corpus[s].select_columns(["id", CLEAN_COLUMN])]
+    pick = np.random.default_rng(seed).choice(len(rows), size=min(n, len(rows)), replace=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for i in sorted(pick):
+            sid, tags = rows[i]
+            f.write(json.dumps({"id": sid, "ner_tags": [names[t] for t in tags]}) + "\n")
+    return path
+
+
+def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_splits, args, verified_seed=None) -> dict:
+    overrides = dict(overrides)
+    if verified_seed is not None and "scoring.reference.file" not in overrides:
+        sample = Path(args.work) / set_name / f"verified-{args.verified}-seed{verified_seed}.jsonl"
+        overrides["scoring.reference.file"] = str(write_verified_sample(corpus, audit, args.verified, verified_seed, sample))
     cfg = pipeline_config(args.model, audit, train_splits, overrides, args.seed)
-    run_dir = Path(args.work) / set_name / setting
+    # settings that change only the scoring share the default's out-of-fold predictions
+    scoring_only = all(k.startswith("scoring.") for k in overrides)
+    run_dir = Path(args.work) / set_name / ("default" if scoring_only else setting)
     probe = cfg.crossval.probe
     feature_dir = Path(args.work) / set_name / "features" / f"{getattr(probe, 'pooling', 'first')}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -123,12 +145,13 @@ def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_s
                 "encode_s": cv.encode_seconds}
     _share_features(run_dir / "folds" / "probe-features", feature_dir)
     preds = OofPredictions.read(cv.predictions)
-    scored = score_corpus(corpus, preds, cfg.scoring, progress=False)
+    vectors = audited_word_vectors(corpus, cfg, run_dir) if cfg.scoring.reference.file else None
+    scored = score_corpus(corpus, preds, cfg.scoring, progress=False, vectors=vectors)
     t2 = time.perf_counter()
     write_issues(scored.issues, run_dir / "issues.parquet")
     if not (run_dir / "corpus").exists():
         corpus.save_to_disk(str(run_dir / "corpus"))
-    report = evaluate_detection(corpus, scored.issues, preds, cfg.scoring)
+    report = evaluate_detection(corpus, scored.issues, preds, cfg.scoring, vectors=vectors)
     f1s = [f.f1 for f in cv.folds if f.f1 is not None]
     return {
         "set": set_name,
@@ -144,7 +167,10 @@ def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_s
         "n_error_spans": report.n_error_spans,
         "n_issues": report.n_issues,
         "detection": report.to_dict(),
-        "rankings": extra_rankings(corpus, preds, scored.issues, cfg),
+        # the alternative rankings know nothing of a verified sample
+        "rankings": {} if vectors is not None else extra_rankings(corpus, preds, scored.issues, cfg),
+        "verified_seed": verified_seed,
+        "reference": scored.summary.reference,
     }
 
 
@@ -201,6 +227,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "auditor-bench-real"))
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--verified", type=int, default=0,
+                   help="simulate a curator's verified sample: this many random audited sentences with their true tags "
+                        "(scoring.reference); detection is then measured on the other sentences")
+    p.add_argument("--verified-seeds", type=int, nargs="+", default=[0], help="one verified sample per seed")
     p.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds: fold F1 and time, no detection")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -215,8 +245,12 @@ def main() -> None:
             corpus, audit, train_splits = panx_corpus(
                 Path(args.data), set_name.split("-", 1)[1], args.panx_sentences, args.noise, args.seed
             )
-        for name, raw in settings:
-            result = run_one(set_name, name, json.loads(raw), corpus, audit, train_splits, args)
+        runs = [(name, raw, None) for name, raw in settings]
+        if args.verified:
+            runs = [(f"{name}@v{seed}", raw, seed) for name, raw in settings for seed in args.verified_seeds]
+        for name, raw, vseed in runs:
+            result = run_one(set_name, name.split("@")[0], json.loads(raw), corpus, audit, train_splits, args, vseed)
+            result["setting"] = name
             with open(out / "results.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(result) + "\n")
             if "folds_only" in result:
@@ -225,6 +259,10 @@ def main() -> None:
                           f"epochs {r.get('epochs')} |", flush=True)
                 continue
             print("\n".join(summary_rows(result)), flush=True)
+            if result.get("reference"):
+                ref = result["reference"]
+                print(f"| {set_name} | {name} | verified {ref['verified_sentences']} ({ref['corrected_sentences']} corrected), "
+                      f"evidence weight {ref['weight']:g}, fit AP {ref['fit_sentence_ap']} |", flush=True)
 
 
 if __name__ == "__main__":

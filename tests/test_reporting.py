@@ -387,3 +387,18 @@ def test_report_names_the_tagger_and_whether_its_word_embeddings_were_frozen():
     assert "frozen" not in out_of_fold_tagger(plain, "finetune")
     assert "word embeddings frozen" in _final_tagger(frozen) and "frozen" not in _final_tagger(plain)
     assert "mean sub-word" in out_of_fold_tagger(plain, "probe")
+
+
+def test_report_says_when_a_verified_sample_weighed_in(tmp_path):
+    metrics = full_metrics()
+    metrics["scoring"] = {
+        **metrics["scoring"],
+        "reference": {"verified_sentences": 200, "corrected_sentences": 24, "weight": 8.0,
+                      "fit_sentence_ap": {"0.0": 0.375, "4.0": 0.425, "8.0": 0.418}},
+    }
+    run_dir, _ = make_run(tmp_path, metrics)
+    md = build_report(run_dir, tmp_path / "reports" / "ref").markdown.read_text()
+    assert "A verified sample of 200 sentences (24 of them corrected by the curator)" in md
+    assert "evidence weight 8, fitted on the sample" in md and "AP 0.418 at this weight, 0.375 without" in md
+    plain_run, _ = make_run(tmp_path / "plain", full_metrics())
+    assert "verified sample" not in build_report(plain_run, tmp_path / "reports" / "plain").markdown.read_text()

@@ -56,6 +56,19 @@ def test_why_uses_the_optional_scoring_columns_when_present() -> None:
     assert why[1] == "“United Nations” is labelled like this in 3 of its 14 occurrences in the corpus"
 
 
+def test_why_says_what_the_verified_sample_said() -> None:
+    # the model agrees with the given tags; the suggestion B-ORG I-ORG came from the sample
+    agrees = "O B-PER I-PER O O B-LOC O".split()
+    corrected = why_flagged(_issue(reference_score=0.0, predicted=agrees))
+    assert corrected[0] == "the curator corrected this sentence in the verified sample"
+    assert "the suggestion is the curator's tags from the verified sample, not the model's" in corrected
+    similar = why_flagged(_issue(reference_score=0.4, predicted=agrees))
+    assert similar[0] == "similar words in the verified sample were corrected (evidence 0.40; 1 = none corrected)"
+    assert "the suggestion follows the curator's corrections of similar words, not the model" in similar
+    for quiet in (1.0, float("nan")):  # no corrected neighbours, or no sample at all
+        assert not any("verified sample" in line for line in why_flagged(_issue(reference_score=quiet)))
+
+
 async def test_a_decided_issue_shows_the_decision_who_and_when(run_dir: Path) -> None:
     with DecisionStore(run_dir / "review.sqlite", curator="bob") as bob:
         bob.record("en/train/000001:1-3", "relabel", 0, 3, ["B-ORG", "I-ORG", "I-ORG"])

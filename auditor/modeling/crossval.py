@@ -41,7 +41,7 @@ from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
-from auditor.tables import OofPredictions
+from auditor.tables import OofPredictions, SentenceVectors
 
 PREDICTIONS_FILE = "predictions.parquet"
 FOLDS_DIR = "folds"
@@ -404,6 +404,42 @@ def _probe_features(run_dir: Path, plan: FoldPlan, cfg: PipelineConfig, model_pa
         ),
         layers=cfg.crossval.probe.layers,
     )
+
+
+def audited_word_vectors(corpus: DatasetDict, cfg: PipelineConfig, run_dir: Path, progress: bool = False) -> SentenceVectors:
+    """Frozen-encoder vectors (last layer, pooled as crossval.probe.pooling) of every audited
+    word, by sentence id: what a verified sample's evidence compares (auditor.scoring.reference).
+
+    In probe mode the crossval stage's feature cache already holds them (no second encoder
+    pass); otherwise the audited sentences are encoded once into folds/reference-features."""
+    run_dir = Path(run_dir)
+    plan = plan_folds(corpus, cfg)
+    n = plan.n_audited
+    ids = np.asarray(plan.pool["id"][:n], dtype=object)
+    model_path = resolve_model(cfg.model, corpus, run_dir, seed=cfg.training.seed)
+    if resolve_mode(cfg) == "probe":
+        with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
+            features = _probe_features(run_dir, plan, cfg, model_path, progress).select_layers(1)
+    else:
+        audited = plan.pool.select(range(n))
+        h = hashlib.sha256(features_fingerprint(plan, cfg).encode() + b"audited")
+        features = cached_word_features(
+            run_dir / FOLDS_DIR / "reference-features",
+            h.hexdigest()[:16],
+            lambda: encode_word_features(
+                model_path,
+                list(audited["tokens"]),
+                cfg.model.max_length,
+                cfg.model.stride,
+                cfg.training.eval_batch_size,
+                progress,
+                layers=1,
+                pooling=cfg.crossval.probe.pooling,
+            ),
+            layers=1,
+        )
+    offsets = np.asarray(features.offsets[: n + 1], dtype=np.int64)
+    return SentenceVectors(ids, offsets, features.vectors[: offsets[-1]])
 
 
 # --- fold parts on disk --------------------------------------------------------------------

@@ -9,6 +9,7 @@ cleanlab's label quality and the share of the words' occurrences labelled like t
     suggested_prob  list[float]  per word of the span: the model's probability of the suggested tag
     form_count       int          occurrences of the span's words in the corpus
     form_same        int          of those, labelled like this one
+    reference_score  float        a verified sample's evidence (0 = corrected in the sample)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 
 from auditor.review.groups import span_types
 from auditor.review.queue import Issue
+from auditor.scoring.reference import REFERENCE_FLAG_BELOW
 
 LOW = 0.10  # a given tag the model gives less than this is called unlikely
 
@@ -90,10 +92,30 @@ def corpus_view(issue: Issue) -> str | None:
     return f"“{issue.surface}” is labelled like this in only {percent(float(share))} of its occurrences in the corpus"
 
 
+def _reference(issue: Issue) -> float | None:
+    value = issue.signals.get("reference_score")
+    return float(value) if value is not None and value == value else None  # NaN: no sample
+
+
+def sample_view(issue: Issue) -> str | None:
+    """What the verified sample says (auditor.scoring.reference)."""
+    ref = _reference(issue)
+    if ref is None or ref >= 1.0:
+        return None
+    if ref == 0.0:
+        return "the curator corrected this sentence in the verified sample"
+    return f"similar words in the verified sample were corrected (evidence {ref:.2f}; 1 = none corrected)"
+
+
 def suggestion_source(issue: Issue) -> str | None:
     predicted = issue.predicted[issue.start : issue.end]
     if list(predicted) == list(issue.suggested):
         return None
+    ref = _reference(issue)
+    if ref == 0.0:
+        return "the suggestion is the curator's tags from the verified sample, not the model's"
+    if ref is not None and ref < REFERENCE_FLAG_BELOW:
+        return "the suggestion follows the curator's corrections of similar words, not the model"
     return "the suggestion follows the corpus's usual labelling of these words, not the model"
 
 
@@ -102,7 +124,9 @@ def why_flagged(issue: Issue, change: bool = False) -> list[str]:
     and predicts B-ORG', '“England” is labelled like this in only 21% of its occurrences in
     the corpus', 'cleanlab label quality 0.04']. change: start with what the suggestion
     changes (when the kind and change are not shown next to it)."""
-    parts = [what_changes(issue) if change else None, model_view(issue), corpus_view(issue), suggestion_source(issue)]
+    parts = [
+        what_changes(issue) if change else None, sample_view(issue), model_view(issue), corpus_view(issue), suggestion_source(issue),
+    ]
     quality = issue.signals.get("cleanlab_score")
     if quality is not None and quality == quality:  # not NaN
         parts.append(f"cleanlab label quality {float(quality):.2f}")

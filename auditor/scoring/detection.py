@@ -32,7 +32,7 @@ from auditor.errors import DataError
 from auditor.scoring.frame import ScoringFrame
 from auditor.scoring.ranking import SIGNALS, single_signal_score
 from auditor.scoring.score import compute_signals, sentence_combined, sentence_signal_values
-from auditor.tables import OofPredictions
+from auditor.tables import OofPredictions, SentenceVectors
 
 DEFAULT_KS = (10, 50, 100, 500)
 METHODS = ("combined", *SIGNALS, "random")
@@ -121,13 +121,16 @@ def evaluate_detection(
     cfg: ScoringConfig,
     ks: tuple[int, ...] = DEFAULT_KS,
     evidence_splits: list[str] | None = None,
+    vectors: SentenceVectors | None = None,
 ) -> DetectionReport:
     """Detection quality of the issue table and of each signal alone against clean_ner_tags.
 
     corpus: needs clean_ner_tags on every split; issues: the score stage's table (ISSUE_COLUMNS);
-    preds: the out-of-fold predictions the issues came from. Raises DataError without clean tags.
+    preds: the out-of-fold predictions the issues came from; vectors: as for score_corpus when
+    cfg.reference names a verified sample. The verified sentences are left out of every number
+    (their errors are known, not found). Raises DataError without clean tags.
     """
-    frame, signals = compute_signals(corpus, preds, cfg, evidence_splits=evidence_splits)
+    frame, signals = compute_signals(corpus, preds, cfg, evidence_splits=evidence_splits, vectors=vectors)
     if frame.clean is None:
         raise DataError(
             "detection quality needs known clean tags (clean_ner_tags): use the synthetic corpus "
@@ -138,13 +141,25 @@ def evaluate_detection(
     scores = {"combined": sentence_combined(frame, signals, cfg)}
     for name in SIGNALS:
         scores[name] = single_signal_score(values, name)
+    if signals.reference is not None:
+        verified = np.zeros(frame.n_sentences, dtype=bool)
+        np.logical_or.at(verified, frame.sentence, signals.reference.verified)
+        keep = ~verified
+        is_error = is_error[keep]
+        scores = {name: v[keep] for name, v in scores.items()}
+        issues = issues[~issues["id"].isin(set(frame.ids[verified].tolist()))]
+        frame_ids = frame.ids[keep]
+    else:
+        frame_ids = frame.ids
     sentence_rows = _sentence_rows(scores, is_error, ks)
-    true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
+    true_spans = _true_error_spans(frame, np.flatnonzero(_sentence_errors(frame)))
+    judged = set(map(str, frame_ids))
+    true_spans = {sid: v for sid, v in true_spans.items() if sid in judged}
     span_rows = _span_rows(issues, true_spans, ks)
     n_spans = sum(len(v) for v in true_spans.values())
     return DetectionReport(
         noise_rate=float(is_error.mean()) if len(is_error) else 0.0,
-        n_sentences=frame.n_sentences,
+        n_sentences=len(frame_ids),
         n_error_sentences=int(is_error.sum()),
         n_error_spans=n_spans,
         n_issues=len(issues),
@@ -298,9 +313,24 @@ def evaluate_run_dir(
 
         audited = list(dict.fromkeys(preds.ids.tolist()))
         corpus = attach_truth(corpus, read_truth(truth, label_names(corpus)), _corpus_order(corpus, audited))
-    report = evaluate_detection(corpus, issues, preds, _scoring_config(run_dir), ks)
+    scoring = _scoring_config(run_dir)
+    vectors = _run_vectors(run_dir, corpus) if scoring.reference.file is not None else None
+    report = evaluate_detection(corpus, issues, preds, scoring, ks, vectors=vectors)
     update_metrics(run_dir, "detection", report.to_dict())
     return report
+
+
+def _run_vectors(run_dir: Path, corpus: DatasetDict) -> SentenceVectors:
+    """The audited words' encoder vectors of a run whose scoring uses a verified sample (read
+    from the crossval stage's cache when it has them)."""
+    import yaml
+
+    from auditor.config import config_from_dict
+    from auditor.modeling.crossval import audited_word_vectors
+
+    path = run_dir / "config.yaml"
+    cfg = config_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path))
+    return audited_word_vectors(corpus, cfg, run_dir)
 
 
 def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:

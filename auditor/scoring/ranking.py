@@ -45,6 +45,11 @@ class WordQualities:
     model: np.ndarray
     cleanlab: np.ndarray
     consistency: np.ndarray
+    # a verified sample's evidence (auditor.scoring.reference), its weight, and the words the
+    # curator corrected (always at the top: they are known errors)
+    reference: np.ndarray | None = None
+    reference_weight: float = 0.0
+    verified_wrong: np.ndarray | None = None
 
     def fused(self, weights: WeightsConfig) -> np.ndarray:
         """(N,) product of the word signals' qualities raised to their weights, in [0, 1]
@@ -54,7 +59,12 @@ class WordQualities:
             w = getattr(weights, name)
             if w > 0:
                 log_sum += w * np.log(np.clip(getattr(self, name), MIN_QUALITY, 1.0))
-        return np.exp(log_sum)
+        if self.reference is not None and self.reference_weight > 0:
+            log_sum += self.reference_weight * np.log(np.clip(self.reference, MIN_QUALITY, 1.0))
+        out = np.exp(log_sum)
+        if self.verified_wrong is not None:
+            out[self.verified_wrong] = MIN_QUALITY
+        return out
 
 
 @dataclass

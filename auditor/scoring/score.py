@@ -16,14 +16,16 @@ from datasets import DatasetDict
 from auditor.progress import progress_bar
 
 from auditor.config import ScoringConfig
+from auditor.errors import ConfigError
 from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
+from auditor.scoring.reference import REFERENCE_FLAG_BELOW, ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
-from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, rank_issues
+from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 
 TOP_TOKENS = 20
 
@@ -49,9 +51,26 @@ class WordSignals:
     confidence: np.ndarray
     flagged: np.ndarray
     model_quality: np.ndarray
+    reference: ReferenceEvidence | None = None
 
     def qualities(self) -> WordQualities:
-        return WordQualities(model=self.model_quality, cleanlab=self.cleanlab.token_quality, consistency=self.consistency)
+        ref = self.reference
+        return WordQualities(
+            model=self.model_quality,
+            cleanlab=self.cleanlab.token_quality,
+            consistency=self.consistency,
+            reference=None if ref is None else ref.quality,
+            reference_weight=0.0 if ref is None else ref.weight,
+            verified_wrong=None if ref is None else ref.verified & (ref.suggestion >= 0),
+        )
+
+    def suggestions(self) -> np.ndarray:
+        """(N,) a tag id to suggest over the model's when it agrees with the given tag, or -1:
+        the verified sample's evidence first, then the surface form's majority labelling."""
+        out = np.where(self.consistency_flagged, self.majority, -1)
+        if self.reference is not None:
+            out = np.where(self.reference.suggestion >= 0, self.reference.suggestion, out)
+        return out
 
 
 def compute_signals(
@@ -60,11 +79,14 @@ def compute_signals(
     cfg: ScoringConfig,
     progress: bool = False,
     evidence_splits: list[str] | None = None,
+    vectors: SentenceVectors | None = None,
 ) -> tuple[ScoringFrame, WordSignals]:
     """Align the predictions with the corpus and compute every word-level signal.
 
     evidence_splits: the splits whose labels the consistency signal may use (the training and
-    audited splits; default every split). Audited sentences always count."""
+    audited splits; default every split). Audited sentences always count. vectors: the
+    audited words' frozen-encoder vectors, needed when cfg.reference.file names a verified
+    sample (auditor.scoring.reference)."""
     check_weights(cfg)
     with progress_bar(total=4, desc="scoring", unit="step", disable=not progress) as bar:
         arrays = corpus_arrays(corpus)
@@ -94,6 +116,12 @@ def compute_signals(
         cons_flagged = cons.flagged[frame.corpus_pos]
         disagree = (predicted != frame.labels) & (confidence >= cfg.min_confidence)
         flagged = cl.is_issue | disagree | cons_flagged
+        model_quality = word_quality(frame.probs, frame.labels, frame.label_names, cfg.word_quality)
+        reference = None
+        if cfg.reference.file is not None:
+            reference = _reference(frame, cfg, vectors, model_quality, cl.token_quality, consistency)
+            # the evidence doubts a word and has a different tag to offer
+            flagged |= (reference.quality < REFERENCE_FLAG_BELOW) & (reference.suggestion >= 0) & (reference.suggestion != frame.labels)
         bar.update()
     return frame, WordSignals(
         losses=losses,
@@ -106,7 +134,36 @@ def compute_signals(
         predicted=predicted,
         confidence=confidence,
         flagged=flagged,
-        model_quality=word_quality(frame.probs, frame.labels, frame.label_names, cfg.word_quality),
+        model_quality=model_quality,
+        reference=reference,
+    )
+
+
+def _reference(
+    frame: ScoringFrame,
+    cfg: ScoringConfig,
+    vectors: SentenceVectors | None,
+    model_quality: np.ndarray,
+    cleanlab_quality: np.ndarray,
+    consistency: np.ndarray,
+) -> ReferenceEvidence:
+    """The verified sample's evidence for the audited words (auditor.scoring.reference)."""
+    if vectors is None:
+        raise ConfigError("scoring.reference needs the audited words' encoder vectors; run it through the score stage")
+    sample = read_verified_sample(cfg.reference.file, frame.label_names)
+    base = WordQualities(model=model_quality, cleanlab=cleanlab_quality, consistency=consistency).fused(cfg.weights)
+    return reference_evidence(
+        vectors.aligned(frame.ids, np.diff(frame.offsets)),
+        frame.labels,
+        frame.label_names,
+        frame.ids,
+        frame.offsets,
+        sample,
+        base,
+        cfg.sentence_aggregate,
+        k=cfg.reference.k,
+        weight=None if cfg.reference.weight == "auto" else float(cfg.reference.weight),
+        words=frame.tokens,
     )
 
 
@@ -139,9 +196,12 @@ class ScoringSummary:
     by_type: dict[str, int]
     top_tokens: list[dict] = field(default_factory=list)
     loss_per_tag: list[dict] = field(default_factory=list)
+    # the verified sample's evidence (sentences, corrected, weight and its fit), when one is used
+    reference: dict | None = None
 
     def to_dict(self) -> dict:
         return {
+            "reference": self.reference,
             "n_issues": self.n_issues,
             "n_sentences": self.n_sentences,
             "n_tokens": self.n_tokens,
@@ -166,14 +226,16 @@ def score_corpus(
     cfg: ScoringConfig,
     progress: bool = True,
     evidence_splits: list[str] | None = None,
+    vectors: SentenceVectors | None = None,
 ) -> ScoringResult:
     """Rank likely label errors of the audited sentences (those present in `preds`).
 
     The consistency signal takes its evidence from `evidence_splits` (the training and audited
     splits; default all). Returns the issue table (ISSUE_COLUMNS, ranked by `score`, lower =
     more likely wrong) and a summary. Raises DataError when the predictions do not match the corpus.
+    vectors: the audited words' encoder vectors, for a verified sample (cfg.reference).
     """
-    frame, signals = compute_signals(corpus, preds, cfg, progress, evidence_splits)
+    frame, signals = compute_signals(corpus, preds, cfg, progress, evidence_splits, vectors)
     issues = build_issues(frame, signals, cfg, progress)
     if cfg.max_issues is not None:
         issues = issues.head(cfg.max_issues).reset_index(drop=True)
@@ -187,6 +249,7 @@ def score_corpus(
         by_type=_counts(issues["entity_type"]),
         top_tokens=_records(top_tokens_by_loss(frame, n=TOP_TOKENS), "token"),
         loss_per_tag=_records(loss_per_tag(frame), "tag"),
+        reference=None if signals.reference is None else signals.reference.summary(),
     )
     return ScoringResult(issues=issues, summary=summary)
 
@@ -206,20 +269,22 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     """One row per reviewable span of each sentence with a flagged word (ISSUE_COLUMNS), ranked."""
     names = np.asarray(frame.label_names, dtype=object)
     rows: dict[str, list] = {c: [] for c in ISSUE_COLUMNS}
-    span_values: dict[str, list[float]] = {"cleanlab": [], "token_loss": [], "consistency": [], "model": []}
+    span_values: dict[str, list[float]] = {"cleanlab": [], "token_loss": [], "consistency": [], "model": [], "reference": []}
+    reference = signals.reference.quality if signals.reference is not None else None
     flat_start: list[int] = []
     flat_end: list[int] = []
     index = {n: i for i, n in enumerate(frame.label_names)}
     flagged_sentences = np.unique(frame.sentence[signals.flagged])
+    suggestions = signals.suggestions()
     for s in progress_bar(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
         a, b = int(frame.offsets[s]), int(frame.offsets[s + 1])
         given = names[frame.labels[a:b]].tolist()
         predicted = names[signals.predicted[a:b]].tolist()
-        majority = [
-            names[m] if (f and m >= 0) else None
-            for m, f in zip(signals.majority[a:b], signals.consistency_flagged[a:b])
-        ]
+        majority = [names[m] if m >= 0 else None for m in suggestions[a:b]]
         suggested = suggested_sentence(predicted, given, majority)
+        if signals.reference is not None and signals.reference.verified[a]:
+            # a verified sentence: the curator's tags are the suggestion, whatever the model says
+            suggested = names[signals.reference.verified_tags[a:b]].tolist()
         tokens = frame.tokens[a:b].tolist()
         for start, end in regions(signals.flagged[a:b], given, suggested):
             if given[start:end] == suggested[start:end]:
@@ -246,6 +311,7 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
             span_values["token_loss"].append(float(signals.losses[a + start : a + end].max()))
             span_values["consistency"].append(float(signals.consistency[a + start : a + end].min()))
             span_values["model"].append(float(signals.model_quality[a + start : a + end].min()))
+            span_values["reference"].append(float(reference[a + start : a + end].min()) if reference is not None else np.nan)
             probs = frame.probs[a + start : a + end]
             rows["given_prob"].append([float(p[index[t]]) for p, t in zip(probs, given[start:end])])
             rows["suggested_prob"].append([float(p[index[t]]) for p, t in zip(probs, suggested[start:end])])
@@ -255,6 +321,7 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     rows["token_loss"] = span_values["token_loss"]
     rows["consistency_score"] = span_values["consistency"]
     rows["model_score"] = span_values["model"]
+    rows["reference_score"] = span_values["reference"]
     rows["score"] = span_scores(
         signals.qualities(),
         np.asarray(flat_start, dtype=np.int64),

@@ -20,6 +20,22 @@ def build(b: ReportBuilder) -> None:
         sec.blocks.append(
             Paragraph(f"{sc.get('n_issues', 0):,} issues in {n_flag if n_flag is not None else '?'} sentences{share}.")
         )
+        ref = sc.get("reference")
+        if ref:
+            fit = ref.get("fit_sentence_ap") or {}
+            how = (
+                f"fitted on the sample (its own wrong sentences found with AP {fit.get(str(ref['weight']), float('nan')):.3f} "
+                f"at this weight, {fit.get('0.0', float('nan')):.3f} without the evidence)"
+                if fit
+                else "as configured"
+            )
+            sec.blocks.append(
+                Paragraph(
+                    f"A verified sample of {ref['verified_sentences']:,} sentences ({ref['corrected_sentences']:,} of them "
+                    f"corrected by the curator) weighed in: its corrections lead the queue, and words like the ones it "
+                    f"corrects are doubted elsewhere (evidence weight {ref['weight']:g}, {how})."
+                )
+            )
         for key, title in (("by_lang", "language"), ("by_kind", "kind"), ("by_type", "entity type")):
             if sc.get(key):
                 b.table(sec, counts_table(f"issues_{key}", title, sc[key]))

@@ -1,0 +1,324 @@
+"""Evidence from a verified sample: words like the ones a curator corrected are suspicious.
+
+A model trained on a corpus learns the corpus's conventions, right or wrong. When a
+convention itself is wrong in many sentences (CoNLL-2003 tags a country playing football as
+LOC; the corrected CleanCoNLL says ORG), the out-of-fold model agrees with the wrong tag and
+no corpus-internal signal can see it. A small *verified sample* can: a random few hundred
+audited sentences whose tags a curator checked (a JSONL file of ``id`` + ``ner_tags``).
+
+For every audited word, the evidence looks at its ``k`` nearest verified words of the same
+given entity type (cosine similarity of frozen-encoder vectors, so "Japan" in a match report
+finds other countries in match reports, not "Japan" in a trade story) and asks how many of
+them the curator corrected. The word's *reference quality* is
+
+    1 - sum(sim_i * corrected_i) / (sum(sim_i) + 1)
+
+(the +1 is a prior towards "right": a few weak neighbours say little), and its suggestion is
+the similarity-weighted majority of the corrected neighbours' verified tags. Verified words
+themselves get quality 0 when corrected (with the verified tag as the suggestion) and 1 when
+confirmed.
+
+How much the evidence weighs is fitted on the sample itself (``fit_weight``): each verified
+sentence is scored with evidence from the *other* verified sentences only, and the weight
+whose fused ranking finds the sample's own wrong sentences best (sentence average precision)
+wins. A corpus whose errors do not cluster (random noise) gets a small weight; one with a
+systematic wrong convention gets a large one. No truth beyond the sample is used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from auditor.errors import DataError
+
+from auditor.scoring.rankings import sentence_quality, type_index
+
+# candidate weights of the evidence in the fused word quality (quality ** weight)
+WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+MIN_QUALITY = 1e-6
+# a word becomes an issue when its evidence quality is below this (corrected neighbours carry
+# at least 15 % of the similarity mass) and they offer another tag. Measured on CoNLL with a
+# 200-sentence sample (benchmarks/README.md): 0.5 / 0.7 / 0.85 / 0.95 gave span AP 0.17 / 0.29 /
+# 0.36 / 0.39 for 741 / 942 / 1,369 / 2,436 issues; 0.85 before the issue count balloons.
+REFERENCE_FLAG_BELOW = 0.85
+
+
+@dataclass
+class VerifiedSample:
+    """Verified tags of some audited sentences: sentence id -> (n_words,) tag ids."""
+
+    tags: dict[str, np.ndarray]
+    source: str = ""
+    # the words, when the file gives them: checked against the corpus
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+
+@dataclass
+class ReferenceEvidence:
+    """The verified sample's evidence for the audited words (ScoringFrame order).
+
+    quality: (N,) in [0, 1], lower = more like the words the curator corrected;
+    suggestion: (N,) tag id the evidence proposes, -1 for none;
+    verified: (N,) bool, the word belongs to a verified sentence;
+    verified_tags: (N,) the curator's tag ids of verified words, -1 elsewhere;
+    weight: exponent of the quality in the fused score (fitted or configured);
+    fit: weight -> sentence AP on the sample (leave-one-sentence-out), empty when not fitted.
+    """
+
+    quality: np.ndarray
+    suggestion: np.ndarray
+    verified: np.ndarray
+    verified_tags: np.ndarray
+    weight: float
+    n_sentences: int
+    n_corrected_sentences: int
+    fit: dict[float, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {
+            "verified_sentences": self.n_sentences,
+            "corrected_sentences": self.n_corrected_sentences,
+            "weight": self.weight,
+            "fit_sentence_ap": {str(w): round(ap, 4) for w, ap in self.fit.items()},
+        }
+
+
+def read_verified_sample(path: str | Path, label_names: list[str]) -> VerifiedSample:
+    """Read a JSONL file of verified sentences: one object per line with ``id`` and
+    ``ner_tags`` (tag names, or ids into label_names); ``tokens`` is optional and, when
+    present, checked against the corpus later. Raises DataError with the line number."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"scoring.reference.file {str(path)!r} does not exist; give a JSONL file of verified sentences (id, ner_tags)")
+    index = {n: i for i, n in enumerate(label_names)}
+    tags: dict[str, np.ndarray] = {}
+    tokens: dict[str, list[str]] = {}
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                sid, raw = str(row["id"]), row["ner_tags"]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise DataError(f"{p}:{n}: not a JSON object with 'id' and 'ner_tags' ({e.__class__.__name__})") from None
+            ids = []
+            for t in raw:
+                if isinstance(t, int) and 0 <= t < len(label_names):
+                    ids.append(t)
+                elif isinstance(t, str) and t in index:
+                    ids.append(index[t])
+                else:
+                    raise DataError(f"{p}:{n}: tag {t!r} is not one of the corpus's labels {label_names}")
+            if sid in tags:
+                raise DataError(f"{p}:{n}: sentence {sid!r} appears twice")
+            tags[sid] = np.asarray(ids, dtype=np.int64)
+            if isinstance(row.get("tokens"), list):
+                tokens[sid] = [str(t) for t in row["tokens"]]
+    if not tags:
+        raise DataError(f"{p} holds no verified sentence")
+    return VerifiedSample(tags, str(p), tokens)
+
+
+def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[dict]:
+    """n seeded random sentences of `splits` (fewer when there are fewer) as JSONL-ready rows
+    (id, lang, tokens, ner_tags as tag names), in corpus order: the sample a curator verifies
+    (corrects its tags in place) before pointing scoring.reference.file at it. A random sample,
+    not the top of the issue list: the evidence must learn what wrong tags the corpus has, not
+    only the ones the model already doubts."""
+    from auditor.data.corpus import label_names
+
+    missing = [s for s in splits if s not in corpus]
+    if missing:
+        raise DataError(f"the corpus has no split(s) {missing} (it has {sorted(corpus)})")
+    names = label_names(corpus)
+    sizes = [len(corpus[s]) for s in splits]
+    total = sum(sizes)
+    if n < 1:
+        raise DataError("the sample needs at least one sentence")
+    picked = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
+    rows, start = [], 0
+    for split, size in zip(splits, sizes):
+        mine = picked[(picked >= start) & (picked < start + size)] - start
+        for r in corpus[split].select(mine.tolist()):
+            rows.append({"id": r["id"], "lang": r["lang"], "tokens": r["tokens"], "ner_tags": [names[t] for t in r["ner_tags"]]})
+        start += size
+    return rows
+
+
+def verified_words(
+    ids: np.ndarray, offsets: np.ndarray, sample: VerifiedSample, words: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool verified mask and (N,) verified tag ids (-1 elsewhere) over the audited words.
+
+    ids: (S,) sentence ids, offsets: (S + 1,) word offsets, words: (N,) the audited words (to
+    check the sample's tokens, when it gives them). Raises DataError when a verified sentence
+    is not audited, has another length or other words."""
+    position = {str(s): i for i, s in enumerate(ids)}
+    n = int(offsets[-1])
+    mask = np.zeros(n, dtype=bool)
+    tags = np.full(n, -1, dtype=np.int64)
+    for sid, t in sample.tags.items():
+        s = position.get(sid)
+        if s is None:
+            raise DataError(f"verified sentence {sid!r} ({sample.source}) is not an audited sentence; its id must match the corpus")
+        a, b = int(offsets[s]), int(offsets[s + 1])
+        if b - a != len(t):
+            raise DataError(f"verified sentence {sid!r} has {len(t)} tags but the corpus sentence has {b - a} words")
+        if words is not None and sid in sample.tokens and list(words[a:b]) != sample.tokens[sid]:
+            raise DataError(f"verified sentence {sid!r} has other words than the corpus sentence of that id; was the sample drawn from this corpus?")
+        mask[a:b] = True
+        tags[a:b] = t
+    return mask, tags
+
+
+def neighbour_evidence(
+    vectors: np.ndarray,
+    given_type: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    corrected: np.ndarray,
+    verified_tags: np.ndarray,
+    n_labels: int,
+    k: int = 10,
+    sentence: np.ndarray | None = None,
+    chunk: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quality and suggestion of the `target` words from their k nearest `source` words.
+
+    vectors: (N, D) float, one row per word (any scale: rows are centred and L2-normalised
+    here); given_type: (N,) entity type id of the given tag (neighbours share it); source,
+    target: (N,) bool; corrected: (N,) bool, a source word the curator changed;
+    verified_tags: (N,) the source words' verified tag ids; sentence: (N,) sentence index,
+    when given a word never takes evidence from its own sentence (leave-one-sentence-out).
+    Returns quality (N,) (1.0 outside target) and suggestion (N,) (-1 where none)."""
+    import torch  # here, not at the top: the review UI reads this module's threshold
+
+    n = len(given_type)
+    quality = np.ones(n, dtype=np.float64)
+    suggestion = np.full(n, -1, dtype=np.int64)
+    x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    x = torch.nn.functional.normalize(x - x.mean(0), dim=1)
+    for t in np.unique(given_type[target]):
+        src = np.flatnonzero(source & (given_type == t))
+        dst = np.flatnonzero(target & (given_type == t))
+        if len(src) == 0:
+            continue
+        corr = torch.from_numpy(corrected[src].astype(np.float32))
+        tags = torch.from_numpy(np.clip(verified_tags[src], 0, None))
+        for lo in range(0, len(dst), chunk):
+            d = dst[lo : lo + chunk]
+            sims = x[d] @ x[src].T
+            if sentence is not None:
+                sims[torch.from_numpy(sentence[d][:, None] == sentence[src][None, :])] = -2.0
+            sim, idx = sims.topk(min(k, len(src)), dim=1)
+            w = torch.clamp(sim, min=0.0)
+            wc = w * corr[idx]
+            quality[d] = (1.0 - wc.sum(1) / (w.sum(1) + 1.0)).double().numpy()
+            votes = torch.zeros(len(d), n_labels, dtype=torch.float32)
+            votes.scatter_add_(1, tags[idx], wc)
+            best = votes.argmax(1)
+            has = votes.max(1).values > 0
+            suggestion[d] = np.where(has.numpy(), best.numpy(), -1)
+    return quality, suggestion
+
+
+def fit_weight(
+    base_quality: np.ndarray,
+    loo_quality: np.ndarray,
+    offsets: np.ndarray,
+    sentence_is_verified: np.ndarray,
+    sentence_is_wrong: np.ndarray,
+    aggregate: str,
+    grid: tuple[float, ...] = WEIGHT_GRID,
+) -> tuple[float, dict[float, float]]:
+    """The evidence weight whose fused ranking finds the sample's wrong sentences best.
+
+    base_quality: (N,) the fused word quality without the evidence; loo_quality: (N,) the
+    evidence of each verified word from the other verified sentences; offsets: (S + 1,);
+    sentence_is_verified, sentence_is_wrong: (S,) bool. Returns (weight, {weight: AP}); the
+    smallest weight within 0.005 AP of the best wins (less evidence when it does not help),
+    and 0.0 when the sample holds no wrong or no right sentence."""
+    from sklearn.metrics import average_precision_score
+
+    y = sentence_is_wrong[sentence_is_verified]
+    if y.all() or not y.any():
+        return 0.0, {}
+    scores: dict[float, float] = {}
+    for w in grid:
+        q = np.clip(base_quality, MIN_QUALITY, 1.0) * np.clip(loo_quality, MIN_QUALITY, 1.0) ** w
+        sent = sentence_quality(q, offsets, aggregate)[sentence_is_verified]
+        scores[w] = float(average_precision_score(y, 1.0 - sent))
+    best = max(scores.values())
+    return next(w for w in grid if scores[w] >= best - 0.005), scores
+
+
+def reference_evidence(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    label_names: list[str],
+    ids: np.ndarray,
+    offsets: np.ndarray,
+    sample: VerifiedSample,
+    base_quality: np.ndarray,
+    aggregate: str,
+    k: int = 10,
+    weight: float | None = None,
+    words: np.ndarray | None = None,
+) -> ReferenceEvidence:
+    """The verified sample's evidence for every audited word (see the module docstring).
+
+    vectors: (N, D) word vectors of the audited words; labels: (N,) given tag ids; ids: (S,);
+    offsets: (S + 1,); base_quality: (N,) the fused word quality without the evidence (for
+    fitting the weight); weight: None = fit it on the sample; words: (N,) to check the
+    sample's tokens."""
+    if len(vectors) != len(labels):
+        raise DataError(f"reference evidence needs one vector per audited word ({len(vectors)} vectors, {len(labels)} words)")
+    verified, verified_tags = verified_words(ids, offsets, sample, words)
+    type_ids, _ = type_index(label_names)
+    given_type = type_ids[labels]
+    corrected = verified & (verified_tags != labels)
+    sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    n_labels = len(label_names)
+    quality, suggestion = neighbour_evidence(vectors, given_type, verified, ~verified, corrected, verified_tags, n_labels, k)
+    wrong_sentence = np.zeros(len(offsets) - 1, dtype=bool)
+    np.logical_or.at(wrong_sentence, sentence, corrected)
+    verified_sentence = np.zeros(len(offsets) - 1, dtype=bool)
+    np.logical_or.at(verified_sentence, sentence, verified)
+    fit: dict[float, float] = {}
+    if weight is None:
+        loo, _ = neighbour_evidence(vectors, given_type, verified, verified, corrected, verified_tags, n_labels, k, sentence)
+        weight, fit = fit_weight(base_quality, loo, offsets, verified_sentence, wrong_sentence, aggregate)
+    suggestion = _keep_position(suggestion, labels, label_names)
+    # the sample's own words: what the curator said
+    quality[verified] = np.where(corrected[verified], 0.0, 1.0)
+    suggestion[verified] = np.where(corrected[verified], verified_tags[verified], -1)
+    return ReferenceEvidence(
+        quality=quality,
+        suggestion=suggestion,
+        verified=verified,
+        verified_tags=verified_tags,
+        weight=float(weight),
+        n_sentences=int(verified_sentence.sum()),
+        n_corrected_sentences=int(wrong_sentence.sum()),
+        fit=fit,
+    )
+
+
+def _keep_position(suggestion: np.ndarray, labels: np.ndarray, label_names: list[str]) -> np.ndarray:
+    """Suggested tags moved to the given tag's place in its entity: a neighbour's B-ORG
+    suggested for an I-LOC word becomes I-ORG (when the label set has it)."""
+    index = {n: i for i, n in enumerate(label_names)}
+    out = suggestion.copy()
+    for i in np.flatnonzero(suggestion >= 0):
+        given, tag = label_names[labels[i]], label_names[suggestion[i]]
+        if given[:2] in ("B-", "I-") and tag[:2] in ("B-", "I-"):
+            out[i] = index.get(given[:2] + tag[2:], suggestion[i])
+    return out
