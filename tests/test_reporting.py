@@ -399,6 +399,6 @@ def test_report_says_when_a_verified_sample_weighed_in(tmp_path):
     run_dir, _ = make_run(tmp_path, metrics)
     md = build_report(run_dir, tmp_path / "reports" / "ref").markdown.read_text()
     assert "A verified sample of 200 sentences (24 of them corrected by the curator)" in md
-    assert "evidence weight 8, fitted on the sample" in md and "AP 0.418 at this weight, 0.375 without" in md
+    assert "Evidence weight 8, fitted on the sample: at this weight its own wrong sentences are found with AP 0.418, without the evidence 0.375." in md
     plain_run, _ = make_run(tmp_path / "plain", full_metrics())
     assert "verified sample" not in build_report(plain_run, tmp_path / "reports" / "plain").markdown.read_text()

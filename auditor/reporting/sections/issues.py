@@ -24,8 +24,8 @@ def build(b: ReportBuilder) -> None:
         if ref:
             fit = ref.get("fit_sentence_ap") or {}
             how = (
-                f"fitted on the sample (its own wrong sentences found with AP {fit.get(str(ref['weight']), float('nan')):.3f} "
-                f"at this weight, {fit.get('0.0', float('nan')):.3f} without the evidence)"
+                f"fitted on the sample: at this weight its own wrong sentences are found with AP "
+                f"{fit.get(str(ref['weight']), float('nan')):.3f}, without the evidence {fit.get('0.0', float('nan')):.3f}"
                 if fit
                 else "as configured"
             )
@@ -33,7 +33,7 @@ def build(b: ReportBuilder) -> None:
                 Paragraph(
                     f"A verified sample of {ref['verified_sentences']:,} sentences ({ref['corrected_sentences']:,} of them "
                     f"corrected by the curator) weighed in: its corrections lead the queue, and words like the ones it "
-                    f"corrects are doubted elsewhere (evidence weight {ref['weight']:g}, {how})."
+                    f"corrects are doubted elsewhere. Evidence weight {ref['weight']:g}, {how}."
                 )
             )
         for key, title in (("by_lang", "language"), ("by_kind", "kind"), ("by_type", "entity type")):
