@@ -81,6 +81,12 @@ def test_sample_verify_rescore(tmp_path):
     for row in issues[issues["id"].isin(corrected)].itertuples():
         assert list(row.suggested) == truth[row.id][row.start : row.end]
 
+    # detection quality, in the stage and from the CLI's function, leaves the verified sentences out
+    from auditor.scoring.detection import evaluate_run_dir
+
+    assert metrics["detection"]["n_sentences"] == 120 - 30
+    assert evaluate_run_dir(run_dir).n_sentences == 120 - 30
+
     assert [s.status for s in _run(_pipeline(tmp_path, str(sample))).stages] == ["skipped"] * 3
     sample.write_text(sample.read_text().splitlines()[0] + "\n")  # the file changed: score again
     assert [s.status for s in _run(_pipeline(tmp_path, str(sample))).stages] == ["skipped", "skipped", "ran"]

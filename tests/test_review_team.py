@@ -270,6 +270,12 @@ def test_review_without_a_terminal_stops_at_once_with_one_line(run_dir: Path) ->
     assert not (run_dir / "review.sqlite").exists()  # nothing created
 
 
+def test_review_of_a_wrong_folder_says_so_before_asking_for_a_terminal(tmp_path: Path) -> None:
+    result = _cli("review", str(tmp_path / "no-such-run"))
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "no issue table; run the score stage first" in result.stderr and "terminal" not in result.stderr
+
+
 def test_stats_per_curator_language_kind_and_conflicts(run_dir: Path) -> None:
     with DecisionStore(run_dir / "review.sqlite", curator="ana") as ana, DecisionStore(run_dir / "review.sqlite", curator="ben") as ben:
         ana.record(UN_EN, "accept", 1, 3, ["B-ORG", "I-ORG"])

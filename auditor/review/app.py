@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from textual.app import App
 
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, DataError
 from auditor.review import bindings
 from auditor.review.context import SentenceIndex
 from auditor.review.dialogs import HelpScreen
@@ -177,6 +177,9 @@ def run_review(
     adaptive=None,
 ) -> None:
     """Run the review UI in this terminal until the curator quits (adaptive: see open_review)."""
+    issues = Path(run_dir) / "issues.parquet"
+    if not issues.is_file():  # a wrong folder is the first thing to say, terminal or not
+        raise DataError(f"{issues}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
     require_terminal()
     app = open_review(run_dir, curator=curator, shard=shard, store=store, adaptive=adaptive)
     if app.warning:

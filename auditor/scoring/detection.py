@@ -313,24 +313,17 @@ def evaluate_run_dir(
 
         audited = list(dict.fromkeys(preds.ids.tolist()))
         corpus = attach_truth(corpus, read_truth(truth, label_names(corpus)), _corpus_order(corpus, audited))
-    scoring = _scoring_config(run_dir)
-    vectors = _run_vectors(run_dir, corpus) if scoring.reference.file is not None else None
+    cfg = _run_config(run_dir)
+    scoring = cfg.scoring if cfg is not None else ScoringConfig()
+    vectors = None
+    if cfg is not None and scoring.reference.file is not None:
+        from auditor.modeling.crossval import audited_word_vectors
+
+        # a verified sample's evidence needs the audited words' vectors (the crossval cache has them)
+        vectors = audited_word_vectors(corpus, cfg, run_dir)
     report = evaluate_detection(corpus, issues, preds, scoring, ks, vectors=vectors)
     update_metrics(run_dir, "detection", report.to_dict())
     return report
-
-
-def _run_vectors(run_dir: Path, corpus: DatasetDict) -> SentenceVectors:
-    """The audited words' encoder vectors of a run whose scoring uses a verified sample (read
-    from the crossval stage's cache when it has them)."""
-    import yaml
-
-    from auditor.config import config_from_dict
-    from auditor.modeling.crossval import audited_word_vectors
-
-    path = run_dir / "config.yaml"
-    cfg = config_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path))
-    return audited_word_vectors(corpus, cfg, run_dir)
 
 
 def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:
@@ -338,16 +331,17 @@ def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:
     return [sid for ds in corpus.values() for sid in ds["id"] if sid in wanted]
 
 
-def _scoring_config(run_dir: Path) -> ScoringConfig:
+def _run_config(run_dir: Path):
+    """The run's resolved PipelineConfig (run_dir/config.yaml), or None without one."""
     path = run_dir / "config.yaml"
     if not path.is_file():
-        return ScoringConfig()
+        return None
     import yaml
 
     from auditor.config import config_from_dict
 
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return config_from_dict(raw, str(path)).scoring
+    return config_from_dict(raw, str(path))
 
 
 def evaluate_rankings(
