@@ -434,15 +434,12 @@ def sample_cmd(
 ) -> None:
     """Draw a random sample of audited sentences for a curator to verify.
 
-    Correct the tags in the file (leave the ids), then set scoring.reference.file to it and run
-    again: the sample's corrections go to the top of the queue, and words like the ones it
-    corrects are doubted everywhere (benchmarks/README.md, "A verified sample")."""
-    import json
-
+    Check them with `auditor verify FILE` (or edit ner_tags and set "verified": true by hand),
+    then set scoring.reference.file to it and run again: the sample's corrections go to the top
+    of the queue, and words like the ones it corrects are doubted everywhere."""
     from datasets import load_from_disk
 
-    from auditor.atomic import write_text_atomic
-    from auditor.scoring.reference import draw_sample
+    from auditor.data.sample import draw_sample, write_sample
 
     if out.exists() and not force:
         raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
@@ -457,8 +454,28 @@ def sample_cmd(
 
         splits = config_from_dict(yaml.safe_load(config.read_text(encoding="utf-8")) or {}, str(config)).data.audit
     rows = draw_sample(load_from_disk(str(run_dir / "corpus")), splits, n, seed)
-    write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    typer.echo(f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; correct their ner_tags, then set scoring.reference.file: {out}")
+    write_sample(out, rows)
+    typer.echo(
+        f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; check them with `auditor verify {out}`, "
+        f"then set scoring.reference.file: {out}"
+    )
+
+
+@app.command("verify")
+def verify_cmd(
+    sample: Annotated[Path, typer.Argument(help="a sample file from `auditor sample` (JSONL)")],
+    types: Annotated[
+        Optional[str], typer.Option("--types", help="entity types to offer, e.g. PER,ORG,LOC,MISC (default: those in the file)")
+    ] = None,
+) -> None:
+    """Check a random sample in a terminal UI: relabel what is wrong, mark each sentence verified.
+
+    Every change is saved to the file at once; reopening resumes at the first unchecked
+    sentence. The verified sentences then feed scoring.reference.file."""
+    from auditor.review.dialogs import split_values
+    from auditor.review.verify import run_verify
+
+    run_verify(sample, list(split_values(types)) if types else None)
 
 
 @app.command("export")

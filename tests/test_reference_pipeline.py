@@ -51,7 +51,7 @@ def _verify(sample: Path, corpus) -> set[str]:
     truth = {r["id"]: [names[t] for t in r["clean_ner_tags"]] for r in corpus["train"]}
     rows = [json.loads(line) for line in sample.read_text().splitlines()]
     corrected = {r["id"] for r in rows if r["ner_tags"] != truth[r["id"]]}
-    sample.write_text("".join(json.dumps({**r, "ner_tags": truth[r["id"]]}) + "\n" for r in rows))
+    sample.write_text("".join(json.dumps({**r, "ner_tags": truth[r["id"]], "verified": True}) + "\n" for r in rows))
     return corrected
 
 
@@ -64,7 +64,8 @@ def test_sample_verify_rescore(tmp_path):
     res = CliRunner().invoke(app, ["sample", str(run_dir), "--out", str(sample), "--n", "30", "--seed", "1"])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in sample.read_text().splitlines()]
-    assert len(rows) == 30 and {"id", "lang", "tokens", "ner_tags"} <= set(rows[0])
+    assert len(rows) == 30 and {"id", "lang", "tokens", "ner_tags", "given_tags", "verified"} <= set(rows[0])
+    assert not any(r["verified"] for r in rows)
     assert all(r["id"].startswith("de/train/") for r in rows)  # audited sentences only
     corrected = _verify(sample, load_from_disk(str(run_dir / "corpus")))
     assert corrected  # noise rate 0.2: some sampled sentences were wrong

@@ -153,7 +153,8 @@ def test_weight_fit_prefers_evidence_that_finds_the_sample_errors_and_drops_nois
         ('{"id": "a"}\n', ":1: not a JSON object with 'id' and 'ner_tags'"),
         ('{"id": "a", "ner_tags": ["B-PER"]}\n', "'B-PER' is not one of the corpus's labels"),
         ('{"id": "a", "ner_tags": ["O"]}\n{"id": "a", "ner_tags": ["O"]}\n', "appears twice"),
-        ("\n", "holds no verified sentence"),
+        ("\n", "holds no verified sentence: it is empty"),
+        ('{"id": "a", "tokens": ["x", "y"], "ner_tags": ["O"]}\n', ":1: 2 tokens but 1 ner_tags"),
     ],
 )
 def test_bad_sample_files_fail_with_one_clear_line(tmp_path, content, message):
@@ -165,7 +166,7 @@ def test_bad_sample_files_fail_with_one_clear_line(tmp_path, content, message):
 
 
 def test_missing_sample_file_names_the_setting(tmp_path):
-    with pytest.raises(DataError, match="scoring.reference.file"):
+    with pytest.raises(DataError, match="scoring.reference.file .* does not exist; draw one with `auditor sample"):
         read_verified_sample(tmp_path / "nope.jsonl", LABELS)
 
 
@@ -250,16 +251,31 @@ def test_sample_with_other_words_than_the_corpus_is_refused():
 
 
 def test_drawn_sample_is_seeded_random_and_spans_every_audited_split(world):
-    from auditor.scoring.reference import draw_sample
+    from auditor.data.sample import draw_sample
 
     rows, corpus, *_ = world
     corpus = DatasetDict({"train": corpus["train"], "dev": corpus["train"].map(lambda r: {"id": "dev-" + r["id"]})})
     a = draw_sample(corpus, ["train", "dev"], 40, seed=3)
-    assert [r["id"] for r in a] == [r["id"] for r in draw_sample(corpus, ["train", "dev"], 40, seed=3)]
-    assert [r["id"] for r in a] != [r["id"] for r in draw_sample(corpus, ["train", "dev"], 40, seed=4)]
-    assert len({r["id"] for r in a}) == 40
-    assert any(r["id"].startswith("dev-") for r in a) and any(r["id"].startswith("en/") for r in a)
-    assert set(a[0]["ner_tags"]) <= set(LABELS) and len(a[0]["tokens"]) == len(a[0]["ner_tags"])
+    assert [r.id for r in a] == [r.id for r in draw_sample(corpus, ["train", "dev"], 40, seed=3)]
+    assert [r.id for r in a] != [r.id for r in draw_sample(corpus, ["train", "dev"], 40, seed=4)]
+    assert len({r.id for r in a}) == 40
+    assert any(r.id.startswith("dev-") for r in a) and any(r.id.startswith("en/") for r in a)
+    assert set(a[0].tags) <= set(LABELS) and len(a[0].tokens) == len(a[0].tags)
+    assert a[0].given == a[0].tags and not any(r.verified for r in a)  # nothing is verified yet
     assert len(draw_sample(corpus, ["train"], 10_000)) == len(rows)
     with pytest.raises(DataError, match="no split"):
         draw_sample(corpus, ["test"], 5)
+
+
+def test_only_verified_lines_count(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_text(
+        '{"id": "a", "ner_tags": ["B-LOC"], "verified": true}\n'
+        '{"id": "b", "ner_tags": ["B-ORG"], "verified": false}\n'
+        '{"id": "c", "ner_tags": ["O"]}\n'  # a hand-made line: whoever wrote the tags checked them
+    )
+    sample = read_verified_sample(p, LABELS)
+    assert sorted(sample.tags) == ["a", "c"]
+    p.write_text('{"id": "b", "ner_tags": ["B-ORG"], "verified": false}\n')
+    with pytest.raises(DataError, match="none of its 1 sentences is verified yet; check them with `auditor verify"):
+        read_verified_sample(p, LABELS)

@@ -160,12 +160,11 @@ def open_review(
     )
 
 
-def require_terminal() -> None:
+def require_terminal(command: str = "auditor review", also: str = "; --stats and --backup work without one") -> None:
     """The UI needs a terminal on both ends; without one it would hang writing escape codes."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise AuditorError(
-            "auditor review needs a terminal (stdin and stdout are not one): run it in a terminal, e.g. over "
-            "SSH in tmux; --stats and --backup work without one"
+            f"{command} needs a terminal (stdin and stdout are not one): run it in a terminal, e.g. over SSH in tmux{also}"
         )
 
 

@@ -80,6 +80,35 @@ GOTO = [Binding("escape", "cancel", "cancel")]
 CONTEXT = [Binding("escape,c,q", "dismiss", "close")]
 
 
+# `auditor verify`: checking a random sample sentence by sentence (auditor.review.verify)
+VERIFY = [
+    Binding("v", "verify", "verified"),
+    Binding("r", "relabel", "relabel"),
+    Binding("u", "undo", "undo"),
+    Binding("left", "word(-1)", "word ←", show=False),
+    Binding("right", "word(1)", "word →", show=False),
+    Binding("n,down", "move(1)", "next", show=False),
+    Binding("p,up", "move(-1)", "previous", show=False),
+    Binding("g,tab", "next_open", "next unchecked", show=False, priority=True),
+]
+
+VERIFY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Checking a random sample: every change is saved at once", [
+        ("v", "the sentence's tags (as shown on the 'now' line) are right: verified, on to the next unchecked one"),
+        ("←/→", "move the word cursor"),
+        ("r", "relabel the entity under the cursor (or the word): ←/→ move the start, shift+←/→ the end, "
+              "a type key or x/0 for O, enter saves, esc cancels; then v when the whole sentence is right"),
+        ("u", "undo: back to the tags as drawn, not verified"),
+    ]),
+    ("Moving", [("n ↓  p ↑", "next / previous sentence"), ("g  tab", "next unchecked sentence")]),
+    ("Reading the screen", [
+        ("✓ ✎ ·", "verified, changed but not yet verified, unchecked"),
+        ("drawn / now", "the corpus's tags when the sample was drawn, and the tags as they stand"),
+    ]),
+    ("", [("?", "this help"), ("q", "quit; the file is always saved")]),
+]
+
+
 def assign_type_keys(types: list[str]) -> dict[str, str]:
     """One lower-case key per entity type: its first free letter (p/o/l for PER/ORG/LOC),
     else the first free letter or digit. Returns key -> type, in the order of `types`."""

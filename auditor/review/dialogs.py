@@ -35,11 +35,15 @@ def _first_type(tags: list[str]) -> str | None:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = bindings.HELP_SCREEN
 
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]] | None = None) -> None:
+        super().__init__()
+        self.sections = bindings.HELP if sections is None else sections
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog"):
             yield Static("Help", classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                for title, rows in bindings.HELP:
+                for title, rows in self.sections:
                     if title:
                         yield Static(title, classes="help-section")
                     table = Table.grid(padding=(0, 2))
@@ -154,15 +158,16 @@ class RelabelScreen(ModalScreen[tuple[int, int, list[str]] | None]):
 
     BINDINGS = bindings.RELABEL
 
-    def __init__(self, issue: Issue, type_keys: dict[str, str]) -> None:
+    def __init__(self, issue: Issue, type_keys: dict[str, str], show_loss: bool = True) -> None:
         super().__init__()
         self.issue = issue
         self.type_keys = type_keys
+        self.show_loss = show_loss
         entity_type = _first_type(issue.suggested) or _first_type(issue.given) or next(iter(type_keys.values()), None)
         self.span = SpanEdit(issue.start, issue.end, entity_type, issue.start, issue.end)
 
     def compose(self) -> ComposeResult:
-        view = SentenceView(show_meta=False, id="relabel-view")
+        view = SentenceView(show_meta=False, show_loss=self.show_loss, id="relabel-view")
         # set before mounting: a key typed fast can dismiss the screen before on_mount would run
         view.set_reactive(SentenceView.issue, self.issue)
         view.set_reactive(SentenceView.edit, self.span)

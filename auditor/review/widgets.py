@@ -24,6 +24,7 @@ from auditor.review.groups import change_text
 from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
 from auditor.review.store import Decision
 from auditor.review.why import why_flagged
+from auditor.data.sample import SampleRow
 
 STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
 CONFLICT_GLYPH = "!"
@@ -50,6 +51,20 @@ def when(at: str) -> str:
 def group_mark(size: int) -> str:
     """'×4' for an issue in a systematic group of 4 (same words, same change), '' alone."""
     return f"×{size}" if size >= 2 else ""
+
+
+def pack_blocks(widths: list[int], avail: int) -> list[list[int]]:
+    """Word indices in blocks whose columns (width + 1 space each) fit in `avail` cells; a
+    long sentence wraps into several blocks of aligned rows."""
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i, w in enumerate(widths):
+        if blocks[-1] and used + w + 1 > avail:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += w + 1
+    return blocks
 
 
 def who(d: Decision, me: str) -> str:
@@ -118,7 +133,7 @@ class SentenceView(Widget):
     position: reactive[str] = reactive("")
 
     def __init__(
-        self, *, show_meta: bool = True, curator: str = "", windowed: bool = False,
+        self, *, show_meta: bool = True, curator: str = "", windowed: bool = False, show_loss: bool = True,
         id: str | None = None, classes: str | None = None,
     ) -> None:
         """windowed: the widget has a fixed height (CSS) and shows the part of the text that
@@ -128,6 +143,7 @@ class SentenceView(Widget):
         self.show_meta = show_meta
         self.curator = curator  # whose decisions read as "you"
         self.windowed = windowed
+        self.show_loss = show_loss  # off where there is no model (checking a verified sample)
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
         self.top = 0  # windowed: the first line shown
         self._auto_top = True  # windowed: follow the span (until the curator scrolls)
@@ -280,14 +296,7 @@ class SentenceView(Widget):
         cells = self._cells(issue)
         avail = max(8, width - _LABEL_WIDTH)
         widths = [min(avail, max(cell_len(tok), len(g), len(n), 4)) for tok, g, n, _ in cells]
-        blocks: list[list[int]] = [[]]
-        used = 0
-        for i, w in enumerate(widths):
-            if blocks[-1] and used + w + 1 > avail:
-                blocks.append([])
-                used = 0
-            blocks[-1].append(i)
-            used += w + 1
+        blocks = pack_blocks(widths, avail)
         edit = self.edit
         lo, hi, _, new_label = self._shown_tags(issue)
         span = (edit.start, edit.end) if edit else (issue.start, issue.end)
@@ -318,10 +327,62 @@ class SentenceView(Widget):
                 bar = _BLOCKS[level] + (f"{loss:.1f}" if loss < 9.95 else f"{loss:.0f}")
                 rows[3].append(f"{bar:<{w}}", self._loss_style(loss))
                 rows[3].append(" ")
-            lines.extend(rows)
+            lines.extend(rows if self.show_loss else rows[:3])
             if b < len(blocks) - 1:
                 lines.append(Text())
         return lines
+
+
+class SampleView(Widget):
+    """A sample sentence being verified: its words, the tags as drawn and as they stand now
+    (changes highlighted), the word cursor, and whether the sentence is verified."""
+
+    COMPONENT_CLASSES = {"sample-view--label", "sample-view--cursor", "sample-view--changed", "sample-view--dim",
+                         "sample-view--meta", "sample-view--verified"}
+    DEFAULT_CSS = """
+    SampleView { height: auto; }
+    """
+
+    row: reactive[SampleRow | None] = reactive(None, layout=True, always_update=True)
+    cursor: reactive[int] = reactive(0, layout=True)
+    position: reactive[str] = reactive("")
+
+    def _style(self, name: str) -> Style:
+        style = self.get_component_rich_style(f"sample-view--{name}")
+        return style if name == "cursor" else foreground(style)
+
+    def render(self) -> Text:
+        row = self.row
+        if row is None:
+            return Text("The sample is empty.", style=self._style("dim"))
+        width = max(20, self.size.width or 80)
+        head = Text(no_wrap=True, overflow="ellipsis")
+        state = "verified" if row.verified else "changed, not yet verified" if row.corrected else "unchecked"
+        head.append(f" {state} ", self._style("verified" if row.verified else "changed" if row.corrected else "meta"))
+        head.append(f"  {self.position}  {row.lang}  {row.id}", self._style("meta"))
+        head.truncate(width, overflow="ellipsis")
+        lines = [head, Text()]
+        avail = max(8, width - _LABEL_WIDTH)
+        widths = [min(avail, max(cell_len(t), len(g), len(n), 2)) for t, g, n in zip(row.tokens, row.given, row.tags)]
+        blocks = pack_blocks(widths, avail)
+        for b, block in enumerate(blocks):
+            rows = [Text(no_wrap=True) for _ in range(3)]
+            for r, lab in zip(rows, ("word", "drawn", "now")):
+                r.append(f"{lab:<{_LABEL_WIDTH}}", self._style("label"))
+            for i in block:
+                w = widths[i]
+                tok = row.tokens[i] if cell_len(row.tokens[i]) <= w else row.tokens[i][: w - 1] + "…"
+                rows[0].append(tok + " " * (w - cell_len(tok)), self._style("cursor") if i == self.cursor else None)
+                rows[0].append(" ")
+                rows[1].append(f"{row.given[i]:<{w}}", self._style("dim") if row.given[i] == "O" else None)
+                rows[1].append(" ")
+                changed = row.tags[i] != row.given[i]
+                rows[2].append(f"{row.tags[i]:<{w}}", self._style("changed") if changed else self._style("dim") if row.tags[i] == "O" else None)
+                rows[2].append(" ")
+            lines.extend(rows)
+            if b < len(blocks) - 1:
+                lines.append(Text())
+        return Text("\n").join(lines)
 
 
 class IssueList(ScrollView, can_focus=False):

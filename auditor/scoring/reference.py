@@ -27,7 +27,6 @@ systematic wrong convention gets a large one. No truth beyond the sample is used
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,66 +90,33 @@ class ReferenceEvidence:
 
 
 def read_verified_sample(path: str | Path, label_names: list[str]) -> VerifiedSample:
-    """Read a JSONL file of verified sentences: one object per line with ``id`` and
-    ``ner_tags`` (tag names, or ids into label_names); ``tokens`` is optional and, when
-    present, checked against the corpus later. Raises DataError with the line number."""
+    """The verified lines of a sample file (auditor.data.sample): sentence id -> tag ids, with
+    the tokens to check against the corpus. Lines not yet verified are left out. Raises
+    DataError with the line number for a malformed line or an unknown tag."""
+    from auditor.data.sample import read_sample
+
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"scoring.reference.file {str(path)!r} does not exist; give a JSONL file of verified sentences (id, ner_tags)")
+        raise DataError(
+            f"scoring.reference.file {str(path)!r} does not exist; draw one with `auditor sample RUN_DIR --out FILE`"
+        )
     index = {n: i for i, n in enumerate(label_names)}
     tags: dict[str, np.ndarray] = {}
     tokens: dict[str, list[str]] = {}
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                sid, raw = str(row["id"]), row["ner_tags"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise DataError(f"{p}:{n}: not a JSON object with 'id' and 'ner_tags' ({e.__class__.__name__})") from None
-            ids = []
-            for t in raw:
-                if isinstance(t, int) and 0 <= t < len(label_names):
-                    ids.append(t)
-                elif isinstance(t, str) and t in index:
-                    ids.append(index[t])
-                else:
-                    raise DataError(f"{p}:{n}: tag {t!r} is not one of the corpus's labels {label_names}")
-            if sid in tags:
-                raise DataError(f"{p}:{n}: sentence {sid!r} appears twice")
-            tags[sid] = np.asarray(ids, dtype=np.int64)
-            if isinstance(row.get("tokens"), list):
-                tokens[sid] = [str(t) for t in row["tokens"]]
+    rows = read_sample(p)
+    for n, row in enumerate(rows, start=1):
+        if not row.verified:
+            continue
+        unknown = next((t for t in row.tags if t not in index), None)
+        if unknown is not None:
+            raise DataError(f"{p}: sentence {row.id!r}: tag {unknown!r} is not one of the corpus's labels {label_names}")
+        tags[row.id] = np.asarray([index[t] for t in row.tags], dtype=np.int64)
+        if row.tokens:
+            tokens[row.id] = row.tokens
     if not tags:
-        raise DataError(f"{p} holds no verified sentence")
+        what = f"none of its {len(rows)} sentences is verified yet; check them with `auditor verify {p}`" if rows else "it is empty"
+        raise DataError(f"{p} holds no verified sentence: {what}")
     return VerifiedSample(tags, str(p), tokens)
-
-
-def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[dict]:
-    """n seeded random sentences of `splits` (fewer when there are fewer) as JSONL-ready rows
-    (id, lang, tokens, ner_tags as tag names), in corpus order: the sample a curator verifies
-    (corrects its tags in place) before pointing scoring.reference.file at it. A random sample,
-    not the top of the issue list: the evidence must learn what wrong tags the corpus has, not
-    only the ones the model already doubts."""
-    from auditor.data.corpus import label_names
-
-    missing = [s for s in splits if s not in corpus]
-    if missing:
-        raise DataError(f"the corpus has no split(s) {missing} (it has {sorted(corpus)})")
-    names = label_names(corpus)
-    sizes = [len(corpus[s]) for s in splits]
-    total = sum(sizes)
-    if n < 1:
-        raise DataError("the sample needs at least one sentence")
-    picked = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
-    rows, start = [], 0
-    for split, size in zip(splits, sizes):
-        mine = picked[(picked >= start) & (picked < start + size)] - start
-        for r in corpus[split].select(mine.tolist()):
-            rows.append({"id": r["id"], "lang": r["lang"], "tokens": r["tokens"], "ner_tags": [names[t] for t in r["ner_tags"]]})
-        start += size
-    return rows
 
 
 def verified_words(

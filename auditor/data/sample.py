@@ -1,0 +1,111 @@
+"""The verified-sample file: random audited sentences a curator checks (JSONL, one per line).
+
+    {"id": "en/dev/000042", "lang": "en", "tokens": [...], "ner_tags": [...],
+     "given_tags": [...], "verified": false, "types": ["LOC", "MISC", "ORG", "PER"]}
+
+``ner_tags`` are the sentence's tags as they stand (the curator's, once changed); ``given_tags``
+are the corpus's tags when the sample was drawn (for showing what changed); ``verified`` says the
+curator checked the whole sentence; ``types`` the corpus's entity types (what the UI offers). ``auditor sample`` writes the file, ``auditor verify`` edits
+it, scoring.reference.file reads its verified lines (auditor.scoring.reference). A file made by
+hand may leave out ``given_tags`` (= ner_tags) and ``verified`` (= true: whoever wrote the tags
+checked them). Every save is atomic: a killed editor leaves the previous file whole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from auditor.atomic import write_text_atomic
+from auditor.errors import DataError
+
+
+@dataclass
+class SampleRow:
+    """One sentence of a verified-sample file (see the module docstring)."""
+
+    id: str
+    tokens: list[str]
+    tags: list[str]
+    given: list[str]
+    lang: str = ""
+    verified: bool = False
+    extra: dict = field(default_factory=dict)  # other keys of the line, written back unchanged
+
+    @property
+    def corrected(self) -> bool:
+        return self.tags != self.given
+
+    def to_json(self) -> str:
+        row = {**self.extra, "id": self.id, "lang": self.lang, "tokens": self.tokens, "ner_tags": self.tags,
+               "given_tags": self.given, "verified": self.verified}
+        return json.dumps(row, ensure_ascii=False)
+
+
+def read_sample(path: str | Path) -> list[SampleRow]:
+    """Every line of a sample file; DataError naming file and line for anything malformed."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such sample file (auditor sample RUN_DIR --out {p.name} draws one)")
+    rows: list[SampleRow] = []
+    seen: set[str] = set()
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                sid, tags = str(raw.pop("id")), raw.pop("ner_tags")
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+                raise DataError(f"{p}:{n}: not a JSON object with 'id' and 'ner_tags' ({e.__class__.__name__})") from None
+            if not isinstance(tags, list):
+                raise DataError(f"{p}:{n}: 'ner_tags' must be a list of tags")
+            tokens = raw.pop("tokens", None)
+            tokens = [str(t) for t in tokens] if isinstance(tokens, list) else []
+            if tokens and len(tokens) != len(tags):
+                raise DataError(f"{p}:{n}: {len(tokens)} tokens but {len(tags)} ner_tags")
+            given = raw.pop("given_tags", None)
+            given = list(given) if isinstance(given, list) and len(given) == len(tags) else list(tags)
+            if sid in seen:
+                raise DataError(f"{p}:{n}: sentence {sid!r} appears twice")
+            seen.add(sid)
+            verified = raw.pop("verified", True)
+            rows.append(SampleRow(sid, tokens, list(tags), given, str(raw.pop("lang", "")), bool(verified), raw))
+    return rows
+
+
+def write_sample(path: str | Path, rows: list[SampleRow]) -> None:
+    """The whole file, atomically (a temporary name, then a rename)."""
+    write_text_atomic(path, "".join(r.to_json() + "\n" for r in rows))
+
+
+def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[SampleRow]:
+    """n seeded random sentences of `splits` (fewer when there are fewer), in corpus order,
+    not yet verified: the sample a curator checks. A random sample, not the top of the issue
+    list: the evidence must learn what wrong tags the corpus has, not only the ones the model
+    already doubts (benchmarks/README.md, "decisions as evidence")."""
+    from auditor.data.corpus import entity_types, label_names
+
+    missing = [s for s in splits if s not in corpus]
+    if missing:
+        raise DataError(f"the corpus has no split(s) {missing} (it has {sorted(corpus)})")
+    if n < 1:
+        raise DataError("the sample needs at least one sentence")
+    names = label_names(corpus)
+    # the corpus's entity types travel with each line: the verify UI offers all of them, even
+    # one no sampled sentence happens to use
+    types = entity_types(names)
+    sizes = [len(corpus[s]) for s in splits]
+    total = sum(sizes)
+    picked = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
+    rows, start = [], 0
+    for split, size in zip(splits, sizes):
+        mine = picked[(picked >= start) & (picked < start + size)] - start
+        for r in corpus[split].select(mine.tolist()):
+            tags = [names[t] for t in r["ner_tags"]]
+            rows.append(SampleRow(r["id"], list(r["tokens"]), tags, list(tags), r["lang"], False, {"types": types}))
+        start += size
+    return rows
