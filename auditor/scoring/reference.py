@@ -4,7 +4,8 @@ A model trained on a corpus learns the corpus's conventions, right or wrong. Whe
 convention itself is wrong in many sentences (CoNLL-2003 tags a country playing football as
 LOC; the corrected CleanCoNLL says ORG), the out-of-fold model agrees with the wrong tag and
 no corpus-internal signal can see it. A small *verified sample* can: a random few hundred
-audited sentences whose tags a curator checked (a JSONL file of ``id`` + ``ner_tags``).
+audited sentences whose tags a curator checked (auditor.data.sample: drawn by `auditor
+sample`, checked with `auditor verify`).
 
 For every audited word, the evidence looks at its ``k`` nearest verified words of the same
 given entity type (cosine similarity of frozen-encoder vectors, so "Japan" in a match report
@@ -33,12 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from auditor.errors import DataError
-
+from auditor.scoring.ranking import MIN_QUALITY
 from auditor.scoring.rankings import sentence_quality, type_index
 
 # candidate weights of the evidence in the fused word quality (quality ** weight)
 WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-MIN_QUALITY = 1e-6
 # a word becomes an issue when its evidence quality is below this (corrected neighbours carry
 # at least 15 % of the similarity mass) and they offer another tag. Measured on CoNLL with a
 # 200-sentence sample (benchmarks/README.md): 0.5 / 0.7 / 0.85 / 0.95 gave span AP 0.17 / 0.29 /
