@@ -188,25 +188,17 @@ def cached_word_features(cache_dir: Path, fingerprint: str, compute, layers: int
 
 
 class _Input(nn.Module):
-    """Standardise the word vectors, then either keep the L layers side by side ("concat") or
-    take their learned softmax-weighted sum ("scalar"); output width `out_dim`."""
+    """Standardise the word vectors (a scalar mix of layers is fitted before the head, by
+    fit_layer_mix, so the head sees one layer's width or the layers side by side)."""
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, layers: int, mix: str):
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-        self.layers = layers
-        self.mix = mix if layers > 1 else "concat"
-        self.out_dim = len(mean) // layers if self.mix == "scalar" else len(mean)
-        if self.mix == "scalar":
-            self.weights = nn.Parameter(torch.zeros(layers))
+        self.out_dim = len(mean)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
-        if self.mix == "scalar":
-            x = x.unflatten(-1, (self.layers, -1))
-            x = (x * torch.softmax(self.weights, 0).unsqueeze(-1)).sum(-2)
-        return x
+        return (x - self.mean) / self.std
 
 
 class TokenHead(nn.Module):
@@ -214,10 +206,10 @@ class TokenHead(nn.Module):
 
     contextual = False
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, n_labels: int, cfg: ProbeConfig, layers: int):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, n_labels: int, cfg: ProbeConfig):
         super().__init__()
         self.n_labels = n_labels
-        self.inp = _Input(mean, std, layers, cfg.mix)
+        self.inp = _Input(mean, std)
         dim = self.inp.out_dim
         if cfg.head == "logreg":
             self.net: nn.Module = nn.Linear(dim, n_labels)
@@ -235,10 +227,10 @@ class ContextHead(nn.Module):
 
     contextual = True
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, n_labels: int, cfg: ProbeConfig, layers: int):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, n_labels: int, cfg: ProbeConfig):
         super().__init__()
         self.n_labels = n_labels
-        self.inp = _Input(mean, std, layers, cfg.mix)
+        self.inp = _Input(mean, std)
         h = cfg.hidden_size
         self.proj = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(self.inp.out_dim, h), nn.GELU())
         self.lstm = nn.LSTM(h, h // 2, batch_first=True, bidirectional=True)
@@ -455,7 +447,7 @@ def _train_one(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         cls = ContextHead if cfg.head == "bilstm" else TokenHead
-        head = cls(mean, std, n_labels, cfg, features.layers)
+        head = cls(mean, std, n_labels, cfg)
     gen = np.random.default_rng(seed)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.learning_rate, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
