@@ -77,3 +77,20 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive advisory lock on lock_path (created if missing) for the block: one
+    builder of a shared artifact at a time, across processes and threads alike (each caller
+    opens the file itself, and flock locks belong to the open file)."""
+    import fcntl
+
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -145,6 +145,8 @@ ISSUE_COLUMNS: dict[str, pa.DataType] = {
     # a verified sample's evidence (auditor.scoring.reference) at the span's worst word: 0 = the
     # curator corrected it in the sample, below 1 = similar verified words were corrected; NaN = no sample
     "reference_score": pa.float64(),
+    # the verified word that doubt rests on: '“Japan” in “Japan beat Syria 2-1 .” (B-LOC→B-ORG)'; "" = none
+    "reference_example": pa.string(),
     "sequence_loss": pa.float64(),  # sum of token losses over the sentence (nats)
     "sequence_loss_mean": pa.float64(),
     "tokens": pa.list_(pa.string()),  # the whole sentence
@@ -169,7 +171,7 @@ def rank_issues(df: pd.DataFrame) -> pd.DataFrame:
 
 # columns added after the first issue files were written: filled in when absent, so older runs
 # and hand-made tables stay readable (NaN scores, empty per-word lists)
-OPTIONAL_ISSUE_COLUMNS = ("model_score", "reference_score", "given_prob", "suggested_prob")
+OPTIONAL_ISSUE_COLUMNS = ("model_score", "reference_score", "reference_example", "given_prob", "suggested_prob")
 
 
 def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -178,6 +180,8 @@ def with_optional_columns(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("model_score", "reference_score"):
         if col not in df.columns:
             df[col] = np.nan
+    if "reference_example" not in df.columns:
+        df["reference_example"] = ""
     for col in ("given_prob", "suggested_prob"):
         values = df[col] if col in df.columns else [None] * len(df)
         df[col] = pd.Series(

@@ -64,9 +64,9 @@ def main() -> None:
             a = frame.offsets[row_of[r.id]]
             decided[a + r.start : a + r.end] = True
         corrected = decided & wrong
-        q, _ = neighbour_evidence(
+        q = neighbour_evidence(
             vectors, given_type, decided, ~decided, corrected, np.where(decided, frame.clean, -1), len(frame.label_names)
-        )
+        ).quality
         touched = np.zeros(frame.n_sentences, bool)
         np.logical_or.at(touched, frame.sentence, decided)
         keep = ~touched

@@ -44,7 +44,7 @@ def issue(id_: str, start: int, end: int, suggested: list[str], score: float = 0
         "kind": "type", "entity_type": "ORG", "surface": " ".join(tokens[start:end]), "given": tags[start:end],
         "suggested": suggested, "score": score, "cleanlab_score": score, "token_loss": 1.0,
         "consistency_score": 1.0, "sequence_loss": 2.0, "sequence_loss_mean": 0.5, "tokens": tokens, "tags": tags,
-        "predicted": tags, "token_losses": [0.1] * len(tokens), "model_score": score, "reference_score": float("nan"),
+        "predicted": tags, "token_losses": [0.1] * len(tokens), "model_score": score, "reference_score": float("nan"), "reference_example": "",
         "given_prob": [0.2] * (end - start), "suggested_prob": [0.7] * (end - start),
     }
 

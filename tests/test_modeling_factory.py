@@ -82,3 +82,35 @@ def test_unknown_hub_model_offline_is_a_one_line_model_error(corpus, tmp_path, m
 def test_load_tokenizer_of_missing_folder_is_a_model_error(tmp_path):
     with pytest.raises(ModelError):
         load_tokenizer(str(tmp_path / "nothing"))
+
+
+def test_fold_jobs_started_together_build_the_tiny_model_once(corpus, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import auditor.modeling.factory as factory
+
+    builds = []
+    real = factory.build_tiny_model
+
+    def slow_build(*args, **kwargs):
+        builds.append(1)
+        time.sleep(0.3)  # the second job arrives while the first builds
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(factory, "build_tiny_model", slow_build)
+    cfg = ModelConfig(name="tiny", max_length=32, stride=8, tiny=TINY)
+    errors, paths = [], []
+
+    def job():
+        try:
+            paths.append(resolve_model(cfg, corpus, tmp_path))
+        except Exception as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(builds) == 1 and paths == [str(tmp_path / "tiny-model")] * 2

@@ -64,6 +64,9 @@ def test_why_says_what_the_verified_sample_said() -> None:
     assert "the suggestion is the curator's tags from the verified sample, not the model's" in corrected
     similar = why_flagged(_issue(reference_score=0.4, predicted=agrees))
     assert similar[0] == "similar words in the verified sample were corrected (evidence 0.40; 1 = none corrected)"
+    example = "“EU” in “The EU met .” (B-LOC→B-ORG)"
+    quoted = why_flagged(_issue(reference_score=0.4, reference_example=example, predicted=agrees))
+    assert quoted[0] == f"similar words in the verified sample were corrected, e.g. {example} (evidence 0.40; 1 = none corrected)"
     assert "the suggestion follows the curator's corrections of similar words, not the model" in similar
     for quiet in (1.0, float("nan")):  # no corrected neighbours, or no sample at all
         assert not any("verified sample" in line for line in why_flagged(_issue(reference_score=quiet)))

@@ -104,15 +104,16 @@ def test_neighbours_of_corrected_words_lose_quality_and_suggest_the_verified_tag
     source = np.array([True, True, True, True, False, False])
     corrected = np.array([True, True, False, False, False, False])
     tags = np.array([3, 3, 1, 1, -1, -1])
-    q, s = neighbour_evidence(x, given_type, source, ~source, corrected, tags, n_labels=5, k=2)
+    q, s, example = neighbour_evidence(x, given_type, source, ~source, corrected, tags, n_labels=5, k=2)
     assert q[4] < 0.5 and s[4] == 3  # like the corrected ones
-    assert q[5] > 0.9 and s[5] == -1  # like the confirmed ones
+    assert example[4] in (0, 1)  # its most similar corrected neighbour: what the UI quotes
+    assert q[5] > 0.9 and s[5] == -1 and example[5] == -1  # like the confirmed ones
     assert (q[:4] == 1.0).all()  # only targets are judged
 
 
 def test_neighbours_of_another_entity_type_are_not_consulted():
     x = np.ones((3, 2), dtype=np.float32) + np.arange(6).reshape(3, 2) * 0.01
-    q, s = neighbour_evidence(
+    q, s, _ = neighbour_evidence(
         x, np.array([1, 2, 1]), np.array([True, True, False]), np.array([False, False, True]),
         np.array([False, True, False]), np.array([1, 3, -1]), n_labels=5, k=5,
     )
@@ -123,7 +124,7 @@ def test_leave_one_sentence_out_never_reads_its_own_sentence():
     x = np.array([[1, 0], [1, 0], [0, 1]], dtype=np.float32)
     sentence = np.array([0, 0, 1])
     both = np.array([True, True, True])
-    q, _ = neighbour_evidence(x, np.zeros(3, int), both, both, np.array([True, False, False]), np.array([3, 0, 0]), 5, k=3, sentence=sentence)
+    q, _, _ = neighbour_evidence(x, np.zeros(3, int), both, both, np.array([True, False, False]), np.array([3, 0, 0]), 5, k=3, sentence=sentence)
     assert q[1] > 0.99  # its sentence-mate was corrected, but that is its own sentence
 
 
@@ -202,6 +203,10 @@ def test_a_wrong_convention_the_model_agrees_with_is_found_through_the_sample(wo
     verified_rows = issues["id"].isin(verified_ids)
     assert (issues.loc[verified_rows, "reference_score"] == 0.0).all()  # the curator's own corrections
     assert issues.loc[~verified_rows, "reference_score"].between(0.0, 0.85, inclusive="neither").all()
+    # each doubt names a corrected verified word it rests on, in its sentence, with the change
+    for example in issues.loc[~verified_rows, "reference_example"]:
+        assert example.startswith("“") and " beat " in example and example.endswith("(B-LOC→B-ORG)")
+    assert (issues.loc[verified_rows, "reference_example"] == "").all()
     ref = result.summary.reference
     assert ref["verified_sentences"] == 18 and ref["corrected_sentences"] == 6 and ref["weight"] > 0
     assert result.summary.to_dict()["reference"] == ref

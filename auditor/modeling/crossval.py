@@ -14,8 +14,6 @@ the folds are merged into run_dir/predictions.parquet as soon as all parts exist
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import math
@@ -32,7 +30,7 @@ from datasets import Dataset, DatasetDict, concatenate_datasets
 from seqeval.metrics import f1_score
 from auditor.progress import progress_bar
 
-from auditor.atomic import atomic_path, write_text_atomic
+from auditor.atomic import atomic_path, exclusive_lock, write_text_atomic
 from auditor.config import PipelineConfig
 from auditor.data.corpus import label_names as corpus_label_names
 from auditor.errors import ConfigError, DataError
@@ -376,18 +374,6 @@ def _probe_fold(ctx: _FoldContext, k: int, features: WordFeatures) -> tuple[Fold
     return result, oof
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive advisory lock on lock_path (created if missing) for the block."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
 def _probe_features(run_dir: Path, plan: FoldPlan, cfg: PipelineConfig, model_path: str, progress: bool) -> WordFeatures:
     return cached_word_features(
         run_dir / FOLDS_DIR / "probe-features",
@@ -418,7 +404,7 @@ def audited_word_vectors(corpus: DatasetDict, cfg: PipelineConfig, run_dir: Path
     ids = np.asarray(plan.pool["id"][:n], dtype=object)
     model_path = resolve_model(cfg.model, corpus, run_dir, seed=cfg.training.seed)
     if resolve_mode(cfg) == "probe":
-        with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
+        with exclusive_lock(run_dir / FOLDS_DIR / "probe-features.lock"):
             features = _probe_features(run_dir, plan, cfg, model_path, progress).select_layers(1)
     else:
         audited = plan.pool.select(range(n))
@@ -554,7 +540,7 @@ def _run_folds(
     features, encode_seconds = None, 0.0
     if mode == "probe":
         # `--fold k` jobs started together: one encodes, the others wait and read its cache
-        with _exclusive(run_dir / FOLDS_DIR / "probe-features.lock"):
+        with exclusive_lock(run_dir / FOLDS_DIR / "probe-features.lock"):
             features = _probe_features(run_dir, plan, cfg, model_path, progress)
         encode_seconds = features.seconds
     for k in progress_bar(todo, desc=f"crossval ({mode})", unit="fold", disable=not progress):

@@ -15,6 +15,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from auditor.atomic import exclusive_lock
 from auditor.config import ModelConfig
 from auditor.errors import ModelError
 from auditor.modeling.quiet import quiet_transformers  # also imported from here by training and probe
@@ -36,9 +37,12 @@ def resolve_model(model_cfg: ModelConfig, corpus: DatasetDict, work_dir: Path, s
         from auditor.distributed import barrier, is_main_process
 
         out = Path(work_dir) / TINY_DIR
-        # every rank of a torchrun job gets here; one builds, the others wait for the folder
-        if is_main_process() and not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
-            build_tiny_model(corpus, model_cfg.tiny, model_cfg.max_length, out, seed)
+        # every rank of a torchrun job gets here; one builds, the others wait for the folder.
+        # `crossval --fold k` jobs started together are not ranks: the lock makes them take turns
+        if is_main_process():
+            with exclusive_lock(Path(work_dir) / f"{TINY_DIR}.lock"):
+                if not tiny_model_is_current(out, model_cfg.tiny, model_cfg.max_length, seed):
+                    build_tiny_model(corpus, model_cfg.tiny, model_cfg.max_length, out, seed)
         barrier()
         return str(out)
     check_model_available(model_cfg.name)

@@ -10,6 +10,7 @@ cleanlab's label quality and the share of the words' occurrences labelled like t
     form_count       int          occurrences of the span's words in the corpus
     form_same        int          of those, labelled like this one
     reference_score  float        a verified sample's evidence (0 = corrected in the sample)
+    reference_example str         the corrected verified word that evidence rests on ("" = none)
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def sample_view(issue: Issue) -> str | None:
         return None
     if ref == 0.0:
         return "the curator corrected this sentence in the verified sample"
-    return f"similar words in the verified sample were corrected (evidence {ref:.2f}; 1 = none corrected)"
+    example = issue.signals.get("reference_example")
+    like = f", e.g. {example}" if isinstance(example, str) and example else ""
+    return f"similar words in the verified sample were corrected{like} (evidence {ref:.2f}; 1 = none corrected)"
 
 
 def suggestion_source(issue: Issue) -> str | None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,16 @@ class VerifiedSample:
         return len(self.tags)
 
 
+class NeighbourEvidence(NamedTuple):
+    """Per word (N,): quality in [0, 1] (lower = more of its verified neighbours were corrected),
+    the suggested tag id (-1 = none), and the word index of the most similar corrected
+    neighbour (-1 = none), to show the curator what the doubt rests on."""
+
+    quality: np.ndarray
+    suggestion: np.ndarray
+    example: np.ndarray
+
+
 @dataclass
 class ReferenceEvidence:
     """The verified sample's evidence for the audited words (ScoringFrame order).
@@ -67,6 +78,7 @@ class ReferenceEvidence:
     suggestion: (N,) tag id the evidence proposes, -1 for none;
     verified: (N,) bool, the word belongs to a verified sentence;
     verified_tags: (N,) the curator's tag ids of verified words, -1 elsewhere;
+    example: (N,) word index of the most similar corrected verified word, -1 for none;
     weight: exponent of the quality in the fused score (fitted or configured);
     fit: weight -> sentence AP on the sample (leave-one-sentence-out), empty when not fitted.
     """
@@ -75,6 +87,7 @@ class ReferenceEvidence:
     suggestion: np.ndarray
     verified: np.ndarray
     verified_tags: np.ndarray
+    example: np.ndarray
     weight: float
     n_sentences: int
     n_corrected_sentences: int
@@ -156,20 +169,21 @@ def neighbour_evidence(
     k: int = 10,
     sentence: np.ndarray | None = None,
     chunk: int = 4096,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quality and suggestion of the `target` words from their k nearest `source` words.
+) -> NeighbourEvidence:
+    """Quality, suggestion and example of the `target` words from their k nearest `source` words.
 
     vectors: (N, D) float, one row per word (any scale: rows are centred and L2-normalised
     here); given_type: (N,) entity type id of the given tag (neighbours share it); source,
     target: (N,) bool; corrected: (N,) bool, a source word the curator changed;
     verified_tags: (N,) the source words' verified tag ids; sentence: (N,) sentence index,
     when given a word never takes evidence from its own sentence (leave-one-sentence-out).
-    Returns quality (N,) (1.0 outside target) and suggestion (N,) (-1 where none)."""
+    Returns NeighbourEvidence (1.0 / -1 outside target)."""
     import torch  # here, not at the top: the review UI reads this module's threshold
 
     n = len(given_type)
     quality = np.ones(n, dtype=np.float64)
     suggestion = np.full(n, -1, dtype=np.int64)
+    example = np.full(n, -1, dtype=np.int64)
     x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
     x = torch.nn.functional.normalize(x - x.mean(0), dim=1)
     for t in np.unique(given_type[target]):
@@ -191,9 +205,11 @@ def neighbour_evidence(
             votes = torch.zeros(len(d), n_labels, dtype=torch.float32)
             votes.scatter_add_(1, tags[idx], wc)
             best = votes.argmax(1)
-            has = votes.max(1).values > 0
-            suggestion[d] = np.where(has.numpy(), best.numpy(), -1)
-    return quality, suggestion
+            has = (votes.max(1).values > 0).numpy()
+            suggestion[d] = np.where(has, best.numpy(), -1)
+            nearest = torch.gather(idx, 1, wc.argmax(1, keepdim=True)).squeeze(1).numpy()
+            example[d] = np.where(has, src[nearest], -1)
+    return NeighbourEvidence(quality, suggestion, example)
 
 
 def fit_weight(
@@ -253,14 +269,14 @@ def reference_evidence(
     corrected = verified & (verified_tags != labels)
     sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     n_labels = len(label_names)
-    quality, suggestion = neighbour_evidence(vectors, given_type, verified, ~verified, corrected, verified_tags, n_labels, k)
+    quality, suggestion, example = neighbour_evidence(vectors, given_type, verified, ~verified, corrected, verified_tags, n_labels, k)
     wrong_sentence = np.zeros(len(offsets) - 1, dtype=bool)
     np.logical_or.at(wrong_sentence, sentence, corrected)
     verified_sentence = np.zeros(len(offsets) - 1, dtype=bool)
     np.logical_or.at(verified_sentence, sentence, verified)
     fit: dict[float, float] = {}
     if weight is None:
-        loo, _ = neighbour_evidence(vectors, given_type, verified, verified, corrected, verified_tags, n_labels, k, sentence)
+        loo = neighbour_evidence(vectors, given_type, verified, verified, corrected, verified_tags, n_labels, k, sentence).quality
         weight, fit = fit_weight(base_quality, loo, offsets, verified_sentence, wrong_sentence, aggregate)
     suggestion = _keep_position(suggestion, labels, label_names)
     # the sample's own words: what the curator said
@@ -271,6 +287,7 @@ def reference_evidence(
         suggestion=suggestion,
         verified=verified,
         verified_tags=verified_tags,
+        example=np.where(verified, -1, example),
         weight=float(weight),
         n_sentences=int(verified_sentence.sum()),
         n_corrected_sentences=int(wrong_sentence.sum()),

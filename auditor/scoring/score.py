@@ -24,6 +24,7 @@ from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, 
 from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
 from auditor.scoring.reference import REFERENCE_FLAG_BELOW, ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
+from auditor.data.iob import repair_iob2
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 
@@ -71,6 +72,15 @@ class WordSignals:
         if self.reference is not None:
             out = np.where(self.reference.suggestion >= 0, self.reference.suggestion, out)
         return out
+
+    def overrides(self) -> np.ndarray:
+        """(N,) a tag id to suggest whatever the model says, or -1: where the verified sample's
+        evidence doubts the word (its corrected neighbours' tag; the curator's corrections of
+        similar words outweigh a model trained on the convention they correct)."""
+        ref = self.reference
+        if ref is None:
+            return np.full(len(self.losses), -1, dtype=np.int64)
+        return np.where((ref.quality < REFERENCE_FLAG_BELOW) & (ref.suggestion >= 0), ref.suggestion, -1)
 
 
 def compute_signals(
@@ -265,6 +275,23 @@ def _records(table: pd.DataFrame, key: str) -> list[dict]:
     ]
 
 
+def _reference_example(frame: ScoringFrame, ref: ReferenceEvidence | None, lo: int, hi: int, width: int = 60) -> str:
+    """The verified word a span's doubt rests on, quoted in its sentence with the curator's
+    change ('“Japan” in “Japan beat Syria 2-1 .” (B-LOC→B-ORG)'), or "" when there is none."""
+    if ref is None or hi <= lo:
+        return ""
+    word = lo + int(np.argmin(ref.quality[lo:hi]))
+    e = int(ref.example[word])
+    if e < 0:
+        return ""
+    s = int(frame.sentence[e])
+    text = " ".join(frame.tokens[frame.offsets[s] : frame.offsets[s + 1]].tolist())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    names = frame.label_names
+    return f"“{frame.tokens[e]}” in “{text}” ({names[frame.labels[e]]}→{names[ref.verified_tags[e]]})"
+
+
 def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, progress: bool = False) -> pd.DataFrame:
     """One row per reviewable span of each sentence with a flagged word (ISSUE_COLUMNS), ranked."""
     names = np.asarray(frame.label_names, dtype=object)
@@ -276,12 +303,15 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
     index = {n: i for i, n in enumerate(frame.label_names)}
     flagged_sentences = np.unique(frame.sentence[signals.flagged])
     suggestions = signals.suggestions()
+    overrides = signals.overrides()
     for s in progress_bar(flagged_sentences, desc="issues", unit="sent", disable=not progress or len(flagged_sentences) < 5000):
         a, b = int(frame.offsets[s]), int(frame.offsets[s + 1])
         given = names[frame.labels[a:b]].tolist()
         predicted = names[signals.predicted[a:b]].tolist()
         majority = [names[m] if m >= 0 else None for m in suggestions[a:b]]
         suggested = suggested_sentence(predicted, given, majority)
+        if (overrides[a:b] >= 0).any():
+            suggested = repair_iob2([names[o] if o >= 0 else t for o, t in zip(overrides[a:b], suggested)])
         if signals.reference is not None and signals.reference.verified[a]:
             # a verified sentence: the curator's tags are the suggestion, whatever the model says
             suggested = names[signals.reference.verified_tags[a:b]].tolist()
@@ -312,6 +342,7 @@ def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, 
             span_values["consistency"].append(float(signals.consistency[a + start : a + end].min()))
             span_values["model"].append(float(signals.model_quality[a + start : a + end].min()))
             span_values["reference"].append(float(reference[a + start : a + end].min()) if reference is not None else np.nan)
+            rows["reference_example"].append(_reference_example(frame, signals.reference, a + start, a + end))
             probs = frame.probs[a + start : a + end]
             rows["given_prob"].append([float(p[index[t]]) for p, t in zip(probs, given[start:end])])
             rows["suggested_prob"].append([float(p[index[t]]) for p, t in zip(probs, suggested[start:end])])
