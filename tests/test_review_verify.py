@@ -136,3 +136,14 @@ def test_verify_without_a_terminal_is_one_line(sample: Path) -> None:
 
 def test_verify_screen_snapshot(sample: Path, snap_compare) -> None:
     assert snap_compare(VerifyApp(sample), terminal_size=(80, 24), press=["r", "o", "enter"])
+
+
+async def test_the_relabel_dialog_shows_the_tags_as_they_stand_without_a_loss_row(sample: Path) -> None:
+    from auditor.review.dialogs import RelabelScreen
+
+    app = VerifyApp(sample)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")
+        assert isinstance(app.screen, RelabelScreen)
+        text = str(app.screen.query_one("#relabel-view").render())
+        assert "now" in text.split() and "given" not in text.split() and "loss" not in text.split()

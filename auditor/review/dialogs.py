@@ -158,16 +158,17 @@ class RelabelScreen(ModalScreen[tuple[int, int, list[str]] | None]):
 
     BINDINGS = bindings.RELABEL
 
-    def __init__(self, issue: Issue, type_keys: dict[str, str], show_loss: bool = True) -> None:
+    def __init__(self, issue: Issue, type_keys: dict[str, str], show_loss: bool = True, given_label: str = "given") -> None:
         super().__init__()
         self.issue = issue
         self.type_keys = type_keys
         self.show_loss = show_loss
+        self.given_label = given_label
         entity_type = _first_type(issue.suggested) or _first_type(issue.given) or next(iter(type_keys.values()), None)
         self.span = SpanEdit(issue.start, issue.end, entity_type, issue.start, issue.end)
 
     def compose(self) -> ComposeResult:
-        view = SentenceView(show_meta=False, show_loss=self.show_loss, id="relabel-view")
+        view = SentenceView(show_meta=False, show_loss=self.show_loss, given_label=self.given_label, id="relabel-view")
         # set before mounting: a key typed fast can dismiss the screen before on_mount would run
         view.set_reactive(SentenceView.issue, self.issue)
         view.set_reactive(SentenceView.edit, self.span)

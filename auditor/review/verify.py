@@ -150,7 +150,7 @@ class VerifyScreen(Screen):
             row.verified = False  # changed: the curator says v when the whole sentence is right
             self._changed()
 
-        self.app.push_screen(RelabelScreen(as_issue(row, start, end), self.type_keys, show_loss=False), done)
+        self.app.push_screen(RelabelScreen(as_issue(row, start, end), self.type_keys, show_loss=False, given_label="now"), done)
 
 
 class VerifyApp(App):

@@ -134,7 +134,7 @@ class SentenceView(Widget):
 
     def __init__(
         self, *, show_meta: bool = True, curator: str = "", windowed: bool = False, show_loss: bool = True,
-        id: str | None = None, classes: str | None = None,
+        given_label: str = "given", id: str | None = None, classes: str | None = None,
     ) -> None:
         """windowed: the widget has a fixed height (CSS) and shows the part of the text that
         fits, scrolled to the flagged span (mouse wheel scrolls); otherwise it is as tall as
@@ -144,6 +144,7 @@ class SentenceView(Widget):
         self.curator = curator  # whose decisions read as "you"
         self.windowed = windowed
         self.show_loss = show_loss  # off where there is no model (checking a verified sample)
+        self.given_label = given_label  # the second row's name: "now" where the tags are being verified
         self.span_line = 0  # first line of the block holding the span (to scroll it into view)
         self.top = 0  # windowed: the first line shown
         self._auto_top = True  # windowed: follow the span (until the curator scrolls)
@@ -308,7 +309,7 @@ class SentenceView(Widget):
                 self.span_line = len(lines) + above
             # the label is a styled span, not the Text's base style, which every cell would inherit
             rows = [Text(no_wrap=True) for _ in range(4)]
-            for row, lab in zip(rows, ("word", "given", new_label, "loss")):
+            for row, lab in zip(rows, ("word", self.given_label, new_label, "loss")):
                 row.append(f"{lab:<{_LABEL_WIDTH}}", self._style("label"))
             for i in block:
                 tok, given, new, loss = cells[i]
