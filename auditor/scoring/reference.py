@@ -93,6 +93,17 @@ class ReferenceEvidence:
     n_corrected_sentences: int
     fit: dict[float, float] = field(default_factory=dict)
 
+    @property
+    def verified_wrong(self) -> np.ndarray:
+        """(N,) bool: words the curator corrected in the sample (known errors)."""
+        return self.verified & (self.suggestion >= 0)
+
+    def doubted(self) -> np.ndarray:
+        """(N,) the tag id the evidence suggests where it doubts the word (quality below
+        REFERENCE_FLAG_BELOW and a corrected neighbour's tag to offer), else -1. Verified
+        corrections are doubted too (quality 0)."""
+        return np.where((self.quality < REFERENCE_FLAG_BELOW) & (self.suggestion >= 0), self.suggestion, -1)
+
     def summary(self) -> dict:
         return {
             "verified_sentences": self.n_sentences,

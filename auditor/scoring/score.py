@@ -16,15 +16,15 @@ from datasets import DatasetDict
 from auditor.progress import progress_bar
 
 from auditor.config import ScoringConfig
+from auditor.data.iob import repair_iob2
 from auditor.errors import ConfigError
 from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
-from auditor.scoring.reference import REFERENCE_FLAG_BELOW, ReferenceEvidence, read_verified_sample, reference_evidence
+from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
-from auditor.data.iob import repair_iob2
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 
@@ -62,7 +62,7 @@ class WordSignals:
             consistency=self.consistency,
             reference=None if ref is None else ref.quality,
             reference_weight=0.0 if ref is None else ref.weight,
-            verified_wrong=None if ref is None else ref.verified & (ref.suggestion >= 0),
+            verified_wrong=None if ref is None else ref.verified_wrong,
         )
 
     def suggestions(self) -> np.ndarray:
@@ -77,10 +77,9 @@ class WordSignals:
         """(N,) a tag id to suggest whatever the model says, or -1: where the verified sample's
         evidence doubts the word (its corrected neighbours' tag; the curator's corrections of
         similar words outweigh a model trained on the convention they correct)."""
-        ref = self.reference
-        if ref is None:
+        if self.reference is None:
             return np.full(len(self.losses), -1, dtype=np.int64)
-        return np.where((ref.quality < REFERENCE_FLAG_BELOW) & (ref.suggestion >= 0), ref.suggestion, -1)
+        return self.reference.doubted()
 
 
 def compute_signals(
@@ -131,7 +130,8 @@ def compute_signals(
         if cfg.reference.file is not None:
             reference = _reference(frame, cfg, vectors, model_quality, cl.token_quality, consistency)
             # the evidence doubts a word and has a different tag to offer
-            flagged |= (reference.quality < REFERENCE_FLAG_BELOW) & (reference.suggestion >= 0) & (reference.suggestion != frame.labels)
+            doubted = reference.doubted()
+            flagged |= (doubted >= 0) & (doubted != frame.labels)
         bar.update()
     return frame, WordSignals(
         losses=losses,
@@ -211,7 +211,6 @@ class ScoringSummary:
 
     def to_dict(self) -> dict:
         return {
-            "reference": self.reference,
             "n_issues": self.n_issues,
             "n_sentences": self.n_sentences,
             "n_tokens": self.n_tokens,
@@ -221,6 +220,7 @@ class ScoringSummary:
             "by_type": dict(self.by_type),
             "top_tokens": list(self.top_tokens),
             "loss_per_tag": list(self.loss_per_tag),
+            "reference": self.reference,
         }
 
 
