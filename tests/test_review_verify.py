@@ -147,3 +147,22 @@ async def test_the_relabel_dialog_shows_the_tags_as_they_stand_without_a_loss_ro
         assert isinstance(app.screen, RelabelScreen)
         text = str(app.screen.query_one("#relabel-view").render())
         assert "now" in text.split() and "given" not in text.split() and "loss" not in text.split()
+
+
+async def test_two_curators_on_one_sample_keep_each_others_work(sample: Path) -> None:
+    from dataclasses import replace
+
+    from auditor.data.sample import save_row
+
+    app = VerifyApp(sample)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        # a colleague, in their own `auditor verify`, relabels and verifies the third sentence
+        theirs = read_sample(sample)[2]
+        save_row(sample, replace(theirs, tags="O B-ORG I-ORG O O".split(), verified=True))
+        await pilot.press("v")  # this curator verifies the first
+        rows = read_sample(sample)
+        assert [r.verified for r in rows] == [True, False, True]
+        assert rows[2].tags == "O B-ORG I-ORG O O".split()  # not overwritten by a stale copy
+        assert app.screen.rows[2].verified  # and shown here after the save
+        assert "2/3 verified, 1 of them corrected" in str(app.screen.query_one("#verify-progress").render())

@@ -82,6 +82,26 @@ def write_sample(path: str | Path, rows: list[SampleRow]) -> None:
     write_text_atomic(path, "".join(r.to_json() + "\n" for r in rows))
 
 
+def save_row(path: str | Path, row: SampleRow) -> list[SampleRow]:
+    """Write one sentence's new state into the file and return every row as it now stands.
+
+    The file is read again under a lock and only this row replaced: two curators checking
+    the same sample (each in their own `auditor verify`) never overwrite each other's work,
+    and each sees the other's rows on their next save."""
+    from auditor.atomic import exclusive_lock
+
+    p = Path(path)
+    with exclusive_lock(p.parent / f".{p.name}.lock"):
+        rows = read_sample(p) if p.is_file() else []
+        at = next((i for i, r in enumerate(rows) if r.id == row.id), None)
+        if at is None:
+            rows.append(row)
+        else:
+            rows[at] = row
+        write_sample(p, rows)
+    return rows
+
+
 def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[SampleRow]:
     """n seeded random sentences of `splits` (fewer when there are fewer), in corpus order,
     not yet verified: the sample a curator checks. A random sample, not the top of the issue

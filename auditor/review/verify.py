@@ -3,7 +3,8 @@
 The sample comes from `auditor sample` (auditor.data.sample). The curator reads each
 sentence's tags, relabels what is wrong (the review's own relabel dialog, on the entity under
 the word cursor) and marks the sentence verified; every change is written to the file at once
-(atomically), so quitting or a killed terminal loses nothing. Reopening resumes at the first
+(atomically, and only the changed sentence: two curators can check one file together), so
+quitting or a killed terminal loses nothing. Reopening resumes at the first
 unchecked sentence. The verified lines then feed scoring.reference (auditor.scoring.reference).
 """
 
@@ -17,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 
 from auditor.data.iob import repair_iob2
-from auditor.data.sample import SampleRow, read_sample, write_sample
+from auditor.data.sample import SampleRow, read_sample, save_row
 from auditor.errors import DataError
 from auditor.review import bindings
 from auditor.review.dialogs import HelpScreen, RelabelScreen
@@ -97,9 +98,20 @@ class VerifyScreen(Screen):
         )
 
     def _changed(self) -> None:
-        """Save the file (atomically) and show the new state of the current sentence."""
-        write_sample(self.path, self.rows)
-        self.query_one("#samples", OptionList).replace_option_prompt_at_index(self.current, self._line(self.current))
+        """Save the current sentence (the file is re-read under a lock and only this row
+        replaced, so a colleague checking the same file keeps their work), then show every
+        row as the file now has it."""
+        mine = self.rows[self.current]
+        fresh = {r.id: r for r in save_row(self.path, mine)}
+        samples = self.query_one("#samples", OptionList)
+        for i, old in enumerate(self.rows):
+            new = fresh.get(old.id, old)
+            if i == self.current:
+                continue
+            if (new.tags, new.verified) != (old.tags, old.verified):
+                self.rows[i] = new
+                samples.replace_option_prompt_at_index(i, self._line(i))
+        samples.replace_option_prompt_at_index(self.current, self._line(self.current))
         self._show()
 
     def _go(self, index: int) -> None:
