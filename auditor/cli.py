@@ -104,6 +104,12 @@ def _finish_run(result, cfg, as_json: bool = False) -> None:
     if report.exists():
         console.print(f"report: {report}  (and {report.with_suffix('.md')})")
     console.print(f"run directory: {result.run_dir}")
+    if cfg.scoring.reference.file is None:
+        # the one thing a corpus-trained model cannot see is a wrong convention; say how to fix that
+        console.print(
+            f"[dim]errors the model agrees with: `auditor sample {result.run_dir} --out verified.jsonl`, "
+            "check it with `auditor verify verified.jsonl`, set scoring.reference.file (README: A verified sample)[/dim]"
+        )
 
 
 @app.command()

@@ -132,3 +132,18 @@ def test_commands_that_print_tables_take_json(argv):
 
     help_text = CliRunner().invoke(app, [*argv, "--help"], terminal_width=200).output
     assert "--json" in help_text
+
+
+def test_a_finished_run_points_to_the_verified_sample_until_it_has_one(tmp_path, capsys):
+    from auditor.cli import _finish_run
+    from auditor.config import config_from_dict
+    from auditor.pipeline import RunResult
+
+    def printed(cfg) -> str:
+        _finish_run(RunResult(tmp_path / "runs" / "x"), cfg)
+        return capsys.readouterr().out
+
+    plain = config_from_dict({"name": "x", "runs_dir": str(tmp_path / "runs")})
+    assert "auditor sample" in printed(plain) and "auditor verify verified.jsonl" in printed(plain)
+    with_sample = config_from_dict({"name": "x", "runs_dir": str(tmp_path / "runs"), "scoring": {"reference": {"file": "v.jsonl"}}})
+    assert "auditor sample" not in printed(with_sample)
