@@ -445,20 +445,15 @@ def sample_cmd(
     of the queue, and words like the ones it corrects are doubted everywhere."""
     from datasets import load_from_disk
 
+    from auditor.config import run_config
     from auditor.data.sample import draw_sample, write_sample
 
     if out.exists() and not force:
         raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
     if not (run_dir / "corpus").is_dir():
         raise AuditorError(f"{run_dir}: no corpus/ folder; run the load stage first (auditor run PIPELINE --until load)")
-    splits = ["train"]
-    config = run_dir / "config.yaml"
-    if config.is_file():
-        import yaml
-
-        from auditor.config import config_from_dict
-
-        splits = config_from_dict(yaml.safe_load(config.read_text(encoding="utf-8")) or {}, str(config)).data.audit
+    cfg = run_config(run_dir)
+    splits = cfg.data.audit if cfg is not None else ["train"]
     rows = draw_sample(load_from_disk(str(run_dir / "corpus")), splits, n, seed)
     write_sample(out, rows)
     typer.echo(

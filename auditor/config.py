@@ -194,7 +194,8 @@ class WeightsConfig(_Strict):
 class ReferenceConfig(_Strict):
     # a JSONL file of verified audited sentences (one object per line: id, ner_tags), e.g. a
     # random sample a curator checked; words like the ones it corrects become suspicious
-    # (auditor.scoring.reference). Relative paths are read from the working directory.
+    # (auditor.scoring.reference). A relative path is read like data files: from the pipeline
+    # file's folder, or from the working directory when the file is there instead.
     file: str | None = None
     # verified neighbours each word consults (same given entity type, frozen-encoder vectors)
     k: Annotated[int, Field(ge=1)] = 10
@@ -364,6 +365,19 @@ def load_config(path: str | os.PathLike, overrides: dict | None = None) -> Pipel
     return _resolve_paths(cfg, path.parent)
 
 
+def run_config(run_dir: str | os.PathLike) -> PipelineConfig | None:
+    """The resolved config a run recorded (RUN_DIR/config.yaml; its paths are already
+    resolved), or None when the run has none. ConfigError (one line) when it is unreadable."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: unreadable ({str(err).splitlines()[0]}); run the pipeline again to rewrite it") from None
+    return config_from_dict(raw, str(path))
+
+
 def _deep_merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for k, v in extra.items():
@@ -394,6 +408,8 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     cfg.data.truth = fix(cfg.data.truth)
     if cfg.data.path:
         cfg.data.path = _resolve(cfg.data.path, base)
+    if cfg.scoring.reference.file:
+        cfg.scoring.reference.file = _resolve(cfg.scoring.reference.file, base)
     if cfg.model.name not in ("tiny",) and (base / cfg.model.name).exists():
         cfg.model.name = str(base / cfg.model.name)
     return cfg

@@ -108,18 +108,18 @@ def extra_rankings(corpus, preds, issues, cfg) -> dict:
 
 
 def write_verified_sample(corpus, audit: list[str], n: int, seed: int, path: Path) -> Path:
-    """A curator's verified sample, simulated: n seeded random audited sentences with their
-    clean (true) tags, as the JSONL file scoring.reference.file reads."""
+    """A curator's verified sample, simulated: the sample `auditor sample` would draw (n seeded
+    random audited sentences) with their clean (true) tags, verified."""
     from auditor.data.corpus import CLEAN_COLUMN, label_names
+    from auditor.data.sample import draw_sample, write_sample
 
     names = label_names(corpus)
-    rows = [(r["id"], r[CLEAN_COLUMN]) for s in audit for r in corpus[s].select_columns(["id", CLEAN_COLUMN])]
-    pick = np.random.default_rng(seed).choice(len(rows), size=min(n, len(rows)), replace=False)
+    clean = {r["id"]: [names[t] for t in r[CLEAN_COLUMN]] for s in audit for r in corpus[s].select_columns(["id", CLEAN_COLUMN])}
+    rows = draw_sample(corpus, audit, n, seed)
+    for row in rows:
+        row.tags, row.verified = clean[row.id], True
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for i in sorted(pick):
-            sid, tags = rows[i]
-            f.write(json.dumps({"id": sid, "ner_tags": [names[t] for t in tags]}) + "\n")
+    write_sample(path, rows)
     return path
 
 

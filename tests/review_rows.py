@@ -59,3 +59,12 @@ def make_issues(rows=ROWS) -> pd.DataFrame:
     return pd.DataFrame([issue_row(*r) for r in rows])
 
 
+# how the help writes keys that Textual names otherwise
+HELP_KEY_NAMES = {"down": "↓", "up": "↑", "pagedown": "pgdn", "pageup": "pgup", "slash": "/", "question_mark": "?",
+                  "escape": "esc", "right_square_bracket": "]", "number_sign": "#", "left": "←/→", "right": "←/→"}
+
+
+def keys_missing_from_help(bindings, sections) -> list[str]:
+    """Every key of `bindings` the help `sections` ((title, [(keys, text)]) lists) does not show."""
+    shown = " ".join(keys for _, rows in sections for keys, _ in rows).split()
+    return [key for b in bindings for key in b.key.split(",") if HELP_KEY_NAMES.get(key, key) not in shown]

@@ -43,6 +43,29 @@ def test_relative_data_paths_resolve_against_the_pipeline_file(tmp_path):
     assert cfg.data.files["train"] == str(tmp_path / "p" / "data" / "train.jsonl")
 
 
+def test_a_verified_sample_path_resolves_like_data_files(tmp_path, monkeypatch):
+    (tmp_path / "p").mkdir()
+    f = tmp_path / "p" / "x.yaml"
+    f.write_text("scoring: {reference: {file: verified.jsonl}}\n")
+    assert load_config(f).scoring.reference.file == str(tmp_path / "p" / "verified.jsonl")
+    # drawn into the working directory (auditor sample --out verified.jsonl) and only there
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "verified.jsonl").write_text("")
+    assert load_config(f).scoring.reference.file == "verified.jsonl"
+
+
+def test_a_runs_recorded_config(tmp_path):
+    from auditor.config import run_config
+    from auditor.errors import ConfigError
+
+    assert run_config(tmp_path) is None  # a run without one
+    (tmp_path / "config.yaml").write_text("name: r\ndata: {audit: [validation]}\n")
+    assert run_config(tmp_path).data.audit == ["validation"]
+    (tmp_path / "config.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="config.yaml: unreadable"):
+        run_config(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

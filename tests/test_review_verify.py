@@ -14,6 +14,7 @@ from auditor.data.sample import SampleRow, read_sample, write_sample
 from auditor.errors import DataError
 from auditor.review.verify import VerifyApp, entity_at
 from auditor.scoring.reference import read_verified_sample
+from review_rows import keys_missing_from_help
 
 pytestmark = pytest.mark.anyio
 LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
@@ -101,11 +102,7 @@ async def test_help_lists_every_verify_key(sample: Path) -> None:
     from auditor.review.dialogs import HelpScreen
     from auditor.review.verify import VerifyScreen
 
-    shown = {"down": "↓", "up": "↑", "left": "←/→", "right": "←/→", "question_mark": "?"}
-    help_keys = " ".join(keys for _, rows in VERIFY_HELP for keys, _ in rows).split()
-    for binding in VerifyScreen.BINDINGS + VerifyApp.BINDINGS:
-        for key in binding.key.split(","):
-            assert shown.get(key, key) in help_keys, key
+    assert keys_missing_from_help(VerifyScreen.BINDINGS + VerifyApp.BINDINGS, VERIFY_HELP) == []
     app = VerifyApp(sample)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("question_mark")

@@ -176,7 +176,7 @@ def run_review(
     adaptive=None,
 ) -> None:
     """Run the review UI in this terminal until the curator quits (adaptive: see open_review)."""
-    issues = Path(run_dir) / "issues.parquet"
+    issues = Path(run_dir) / ISSUES_NAME
     if not issues.is_file():  # a wrong folder is the first thing to say, terminal or not
         raise DataError(f"{issues}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
     require_terminal()

@@ -26,7 +26,7 @@ import pandas as pd
 from datasets import DatasetDict
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from auditor.config import ScoringConfig
+from auditor.config import ScoringConfig, run_config
 from auditor.data.iob import spans
 from auditor.errors import DataError
 from auditor.scoring.frame import ScoringFrame
@@ -136,7 +136,8 @@ def evaluate_detection(
             "detection quality needs known clean tags (clean_ner_tags): use the synthetic corpus "
             "or pass a corrected copy with --truth"
         )
-    is_error = _sentence_errors(frame)
+    wrong = _sentence_errors(frame)
+    is_error = wrong
     values = sentence_signal_values(frame, signals, cfg)
     scores = {"combined": sentence_combined(frame, signals, cfg)}
     for name in SIGNALS:
@@ -152,7 +153,7 @@ def evaluate_detection(
     else:
         frame_ids = frame.ids
     sentence_rows = _sentence_rows(scores, is_error, ks)
-    true_spans = _true_error_spans(frame, np.flatnonzero(_sentence_errors(frame)))
+    true_spans = _true_error_spans(frame, np.flatnonzero(wrong))
     judged = set(map(str, frame_ids))
     true_spans = {sid: v for sid, v in true_spans.items() if sid in judged}
     span_rows = _span_rows(issues, true_spans, ks)
@@ -313,7 +314,7 @@ def evaluate_run_dir(
 
         audited = list(dict.fromkeys(preds.ids.tolist()))
         corpus = attach_truth(corpus, read_truth(truth, label_names(corpus)), _corpus_order(corpus, audited))
-    cfg = _run_config(run_dir)
+    cfg = run_config(run_dir)
     scoring = cfg.scoring if cfg is not None else ScoringConfig()
     vectors = None
     if cfg is not None and scoring.reference.file is not None:
@@ -329,19 +330,6 @@ def evaluate_run_dir(
 def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:
     wanted = set(ids)
     return [sid for ds in corpus.values() for sid in ds["id"] if sid in wanted]
-
-
-def _run_config(run_dir: Path):
-    """The run's resolved PipelineConfig (run_dir/config.yaml), or None without one."""
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return None
-    import yaml
-
-    from auditor.config import config_from_dict
-
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return config_from_dict(raw, str(path))
 
 
 def evaluate_rankings(

@@ -128,7 +128,7 @@ def read_verified_sample(path: str | Path, label_names: list[str]) -> VerifiedSa
     tags: dict[str, np.ndarray] = {}
     tokens: dict[str, list[str]] = {}
     rows = read_sample(p)
-    for n, row in enumerate(rows, start=1):
+    for row in rows:
         if not row.verified:
             continue
         unknown = next((t for t in row.tags if t not in index), None)
