@@ -400,5 +400,10 @@ def test_report_says_when_a_verified_sample_weighed_in(tmp_path):
     md = build_report(run_dir, tmp_path / "reports" / "ref").markdown.read_text()
     assert "A verified sample of 200 sentences (24 of them corrected by the curator)" in md
     assert "Evidence weight 8, fitted on the sample: at this weight its own wrong sentences are found with AP 0.418, without the evidence 0.375." in md
+    assert "its corrections lead the queue; words like the ones it corrects are doubted elsewhere." in md
+    metrics["scoring"]["reference"].update(weight=0.0, fit_sentence_ap={"0.0": 0.4, "4.0": 0.3})
+    zero_run, _ = make_run(tmp_path / "zero", metrics)
+    zero = build_report(zero_run, tmp_path / "reports" / "zero").markdown.read_text()
+    assert "so it doubts no other word. Evidence weight 0" in zero
     plain_run, _ = make_run(tmp_path / "plain", full_metrics())
     assert "verified sample" not in build_report(plain_run, tmp_path / "reports" / "plain").markdown.read_text()

@@ -226,6 +226,14 @@ def test_detection_quality_leaves_the_verified_sentences_out(world):
     assert base.row("sentence", "combined").ap < 0.6  # without the evidence: about the error rate
 
 
+def test_evidence_weighed_zero_flags_only_the_samples_own_corrections(world):
+    _, corpus, preds, vectors, sample = world
+    cfg = ScoringConfig(reference=ReferenceConfig(file=str(sample), weight=0))
+    issues = score_corpus(corpus, preds, cfg, progress=False, vectors=vectors).issues
+    verified = {json.loads(line)["id"] for line in sample.read_text().splitlines()}
+    assert len(issues) and set(issues["id"]) <= verified  # the known errors, nothing spread
+
+
 def test_a_fixed_weight_is_used_as_given(world):
     _, corpus, preds, vectors, sample = world
     cfg = ScoringConfig(reference=ReferenceConfig(file=str(sample), weight=3.0))

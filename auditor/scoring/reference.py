@@ -101,8 +101,12 @@ class ReferenceEvidence:
     def doubted(self) -> np.ndarray:
         """(N,) the tag id the evidence suggests where it doubts the word (quality below
         REFERENCE_FLAG_BELOW and a corrected neighbour's tag to offer), else -1. Verified
-        corrections are doubted too (quality 0)."""
-        return np.where((self.quality < REFERENCE_FLAG_BELOW) & (self.suggestion >= 0), self.suggestion, -1)
+        corrections are always doubted (quality 0); other words only when the evidence has a
+        weight (a fit of 0 says it does not find this corpus's errors, so it flags nothing)."""
+        doubts = (self.quality < REFERENCE_FLAG_BELOW) & (self.suggestion >= 0)
+        if self.weight <= 0:
+            doubts &= self.verified
+        return np.where(doubts, self.suggestion, -1)
 
     def summary(self) -> dict:
         return {

@@ -29,11 +29,16 @@ def build(b: ReportBuilder) -> None:
                 if fit
                 else "as configured"
             )
+            spread = (
+                "words like the ones it corrects are doubted elsewhere"
+                if ref["weight"] > 0
+                else "the evidence did not find the sample's own errors better than the model, so it doubts no other word"
+            )
             sec.blocks.append(
                 Paragraph(
                     f"A verified sample of {ref['verified_sentences']:,} sentences ({ref['corrected_sentences']:,} of them "
-                    f"corrected by the curator) weighed in: its corrections lead the queue, and words like the ones it "
-                    f"corrects are doubted elsewhere. Evidence weight {ref['weight']:g}, {how}."
+                    f"corrected by the curator) weighed in: its corrections lead the queue; {spread}. "
+                    f"Evidence weight {ref['weight']:g}, {how}."
                 )
             )
         for key, title in (("by_lang", "language"), ("by_kind", "kind"), ("by_type", "entity type")):
