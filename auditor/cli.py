@@ -21,12 +21,35 @@ class _Interrupted(Exception):
     main() sees it, so it travels past Typer under this name instead."""
 
 
+def _caused_by_interrupt(err: BaseException) -> bool:
+    """True when Ctrl-C is somewhere in err's chain: an import the interrupt cut short fails
+    with e.g. ImportError("initialization failed") raised from the KeyboardInterrupt."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 class _Group(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             raise _Interrupted() from None
+        except Exception as err:
+            if _caused_by_interrupt(err):
+                raise _Interrupted() from None
+            raise
+
+
+def _forget_caught_interrupt() -> None:
+    """CPython remembers a KeyboardInterrupt that escaped any exec() of a string (scikit-learn
+    and scipy run some at import) even after it was caught, and `python -m auditor` then dies
+    by SIGINT after our exit(130). Every exec() of a string starts by clearing that memory."""
+    exec("pass")
 
 
 app = typer.Typer(
@@ -60,6 +83,7 @@ def main() -> None:
         sys.exit(2)
     except (KeyboardInterrupt, _Interrupted):
         typer.secho("interrupted: finished stages are kept; run the same command again to resume", err=True)
+        _forget_caught_interrupt()
         sys.exit(130)
 
 

@@ -34,6 +34,44 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(monkeypatch, capsys, pipeline_f
     assert "interrupted" in err and "run the same command again to resume" in err
 
 
+# Commands that Ctrl-C cuts short inside library code: an exec() of a string (scikit-learn and
+# scipy run some at import) and an extension module whose initialisation the interrupt broke.
+_INTERRUPTED_COMMANDS = """
+from auditor.cli import app, main
+
+
+@app.command("in-exec")
+def in_exec():
+    exec("raise KeyboardInterrupt")
+
+
+@app.command("in-import")
+def in_import():
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as err:
+        raise ImportError("initialization failed") from err
+
+
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["in-exec", "in-import"])
+def test_ctrl_c_inside_library_code_still_exits_130_with_the_resume_line(tmp_path, command):
+    import subprocess
+
+    (tmp_path / "interrupted_cli.py").write_text(_INTERRUPTED_COMMANDS)
+    # `python -m`, as the fault-injection test and many users run it: there CPython turns a
+    # KeyboardInterrupt once seen escaping an exec() into death by SIGINT unless it is forgotten
+    proc = subprocess.run([sys.executable, "-m", "interrupted_cli", command], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "interrupted: finished stages are kept; run the same command again to resume")
+
+
 def test_runs_dir_that_is_a_file_is_one_line_naming_it(monkeypatch, capsys, tmp_path, pipeline_file):
     blocker = tmp_path / "thesis.txt"
     blocker.write_text("mine")
