@@ -200,7 +200,8 @@ def inspect(
     import json
 
     from auditor.data.build import load_corpus_with_report
-    from auditor.data.stats import corpus_stats, inspect_config, print_stats
+    from auditor.data.sniff import inspect_config
+    from auditor.data.stats import corpus_stats, print_stats
 
     if format is not None and format not in ("conll", "jsonl", "parquet", "disk", "synthetic"):
         raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk or synthetic")

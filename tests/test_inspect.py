@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from auditor import cli
 from auditor.config import DataConfig, SyntheticConfig
 from auditor.data.build import load_corpus
-from auditor.data.stats import corpus_stats, inspect_config, split_of
+from auditor.data.sniff import inspect_config, split_of
+from auditor.data.stats import corpus_stats
 
 runner = CliRunner()
 
