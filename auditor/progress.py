@@ -78,14 +78,15 @@ class LineProgress:
         total: float | None = None,
         unit: str = "it",
         file: IO | None = None,
-        interval: float = LOG_INTERVAL,
+        interval: float | None = None,
     ):
         self.iterable = iterable
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
         self.desc, self.total, self.unit = desc or "", total, unit
         self.file = file
-        self.interval = interval
+        # read at construction, not at import, so one setting governs every bar
+        self.interval = LOG_INTERVAL if interval is None else interval
         self.n = 0
         self.postfix = ""
         self.start = self._last = time.monotonic()

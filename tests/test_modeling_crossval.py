@@ -322,3 +322,24 @@ def test_parallel_fold_jobs_in_probe_mode_encode_once(corpus, tmp_path, monkeypa
         t.join()
     assert not errors and len(calls) == 1
     assert (tmp_path / PREDICTIONS_FILE).is_file()
+
+
+def test_the_probe_encoder_pass_reports_progress_in_a_log(corpus, tmp_path, monkeypatch, capsys):
+    """Off a terminal the encoder pass (minutes on a real corpus, before the first fold) prints
+    whole lines while it runs, not silence until the first fold ends."""
+    from auditor import progress
+    from auditor.modeling.probe import ENCODE_DESC
+
+    monkeypatch.setenv(progress.MODE_ENV, "lines")
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line per batch instead of per 10 s
+    cfg = _cfg(crossval={"mode": "probe"}, training={"eval_batch_size": 8})
+    run_crossval(corpus, cfg, tmp_path, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    encode = [line for line in lines if line.startswith(f"{ENCODE_DESC}:")]
+    words = sum(len(t) for split in corpus.values() for t in split["tokens"])  # the pool: train + validation
+    assert len(encode) > 2 and all("\r" not in line for line in encode)
+    assert encode[0].split("|")[0].strip() != f"{ENCODE_DESC}: 100%"  # it reported while running
+    assert encode[-1].startswith(f"{ENCODE_DESC}: 100%") and f"{words}/{words} " in encode[-1]
+    # and it comes before the first fold is done
+    first_fold = next(i for i, line in enumerate(lines) if line.startswith("crossval (probe):"))
+    assert lines.index(encode[-1]) < first_fold

@@ -49,6 +49,7 @@ def word_vectors(
     desc: str = "predict",
     pooling: str = "first",
     dtype: type = np.float32,
+    nested: bool = True,
 ) -> list[np.ndarray]:
     """Run `forward` over the windows and collect, per sentence, the (n_words, dim) float32
     outputs at each word in its owner window. n_words[i] = words of sentence i.
@@ -56,13 +57,15 @@ def word_vectors(
     pooling "first": the output at the word's first sub-word; "mean": the mean over the word's
     sub-words in that window (a word cut by the window edge averages the part inside).
     dtype: of the returned arrays (float16 halves the memory of many-layer probe features).
+    nested: the bar sits under another (a fold's prediction); False for a step of its own
+    (the probe's encoder pass), which then reports progress off a terminal too.
     Windows are batched by length (fewer pad positions); the output order is the sentence order.
     """
     if pooling not in ("first", "mean"):
         raise ValueError(f"pooling must be 'first' or 'mean', not {pooling!r}")
     out = [np.zeros((n, dim), dtype=dtype) for n in n_words]
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    bar = progress_bar(total=sum(n_words), desc=desc, unit="word", disable=not progress, nested=True)
+    bar = progress_bar(total=sum(n_words), desc=desc, unit="word", disable=not progress, nested=nested)
     for lo in range(0, len(order), batch_size):
         batch = [windows[i] for i in order[lo : lo + batch_size]]
         width = max(len(w.input_ids) for w in batch)

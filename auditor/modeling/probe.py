@@ -110,6 +110,10 @@ class WordFeatures:
         return WordFeatures(self.vectors[:, (self.layers - n) * width :], self.offsets, self.seconds, n)
 
 
+# the progress line of the frozen encoder's one pass over the corpus
+ENCODE_DESC = "encoder pass"
+
+
 def encode_word_features(
     model_name_or_path: str,
     sentences: list[list[str]],
@@ -141,8 +145,10 @@ def encode_word_features(
     n_words = [len(s) for s in sentences]
     dim = encoder.config.hidden_size * layers
     per_sentence = word_vectors(
-        windows, n_words, forward, dim, pad_id(tokenizer), device, batch_size, progress, "encode", pooling=pooling,
+        windows, n_words, forward, dim, pad_id(tokenizer), device, batch_size, progress, ENCODE_DESC, pooling=pooling,
         dtype=np.float16,
+        # minutes on a real corpus before the first fold: a step of its own, shown in logs too
+        nested=False,
     )
     offsets = np.concatenate([[0], np.cumsum(n_words)]).astype(np.int64)
     vectors = np.concatenate(per_sentence) if per_sentence else np.zeros((0, dim), np.float16)
