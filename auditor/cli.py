@@ -266,7 +266,7 @@ def review(
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
     from auditor.pipeline import check_store_survived
-    from auditor.review.app import run_adaptive_options, run_review, store_path
+    from auditor.review.app import run_adaptive_config, run_review, store_path
     from auditor.review.store import file_identity
 
     if stats or backup:
@@ -284,7 +284,7 @@ def review(
                 print_stats(review_stats(s, run_dir / "issues.parquet"), path)
         return
     opened = file_identity(store_path(run_dir, store))
-    run_review(run_dir, curator=curator, shard=shard, store=store, adaptive=run_adaptive_options(run_dir, adaptive))
+    run_review(run_dir, curator=curator, shard=shard, store=store, adaptive=run_adaptive_config(run_dir, adaptive))
     check_store_survived(store_path(run_dir, store), opened)
 
 

@@ -42,7 +42,8 @@ import pyarrow.parquet as pq
 from datasets import DatasetDict, load_from_disk
 
 from auditor.data.corpus import CLEAN_COLUMN, label_names
-from auditor.review.adaptive import AdaptiveSettings, adapt_ranking, issue_features, prior_order
+from auditor.config import AdaptiveConfig
+from auditor.review.adaptive import adapt_ranking, issue_features, prior_order
 from auditor.review.groups import find_groups
 from auditor.review.policies import ReviewTrace, oracle_labels, review_in_batches
 from auditor.tables import read_issues
@@ -112,7 +113,7 @@ def _audited_ids(run_dir: Path, issues: pd.DataFrame, corpus: DatasetDict) -> se
     return {sid for split, ds in corpus.items() if split in splits for sid in ds["id"]}
 
 
-def run_strategy(data: RunData, strategy: str, batch: int, settings: AdaptiveSettings, next_n: int,
+def run_strategy(data: RunData, strategy: str, batch: int, settings: AdaptiveConfig, next_n: int,
                  features=None, groups=None) -> StrategyResult:
     truth = data.truth
 
@@ -142,7 +143,7 @@ def _precision(truth: np.ndarray, rows: np.ndarray) -> float:
     return float(y.mean()) if len(y) else float("nan")
 
 
-def same_pool_precision(data: RunData, settings: AdaptiveSettings, next_n: int, features) -> dict[int, float]:
+def same_pool_precision(data: RunData, settings: AdaptiveConfig, next_n: int, features) -> dict[int, float]:
     """Precision of the next `next_n` when the adaptive model learns from the *static* queue's
     first n decisions and re-ranks the same remaining issues: the ranking's quality alone,
     without the adaptive run having already taken the easy errors from the pool."""
@@ -193,7 +194,7 @@ def _coverage(data: RunData, trace: ReviewTrace, result: StrategyResult) -> None
     result.bulk_false_fixes = false_fixes
 
 
-def benchmark(data: RunData, batch: int, settings: AdaptiveSettings, next_n: int,
+def benchmark(data: RunData, batch: int, settings: AdaptiveConfig, next_n: int,
               strategies: tuple[str, ...] = STRATEGIES, casefold: bool = False) -> dict[str, StrategyResult]:
     features = issue_features(data.issues)
     groups = find_groups(data.issues, casefold=casefold)
@@ -295,17 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--truth", type=Path, help="corrected copy of the corpus (one run directory only)")
     ap.add_argument("--batch", type=int, default=25, help="decisions between refits")
     ap.add_argument("--next", dest="next_n", type=int, default=100)
-    ap.add_argument("--min-wrong", type=int, default=AdaptiveSettings.min_wrong)
-    ap.add_argument("--min-right", type=int, default=AdaptiveSettings.min_right)
-    ap.add_argument("--half-weight-at", type=int, default=AdaptiveSettings.half_weight_at)
-    ap.add_argument("--C", type=float, default=AdaptiveSettings.C)
+    defaults = AdaptiveConfig()
+    ap.add_argument("--min-wrong", type=int, default=defaults.min_wrong)
+    ap.add_argument("--min-right", type=int, default=defaults.min_right)
+    ap.add_argument("--half-weight-at", type=int, default=defaults.half_weight_at)
     ap.add_argument("--casefold", action="store_true", help="case-folded group keys")
     ap.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args(argv)
     if args.truth and len(args.run_dirs) > 1:
         ap.error("--truth goes with one run directory")
-    settings = AdaptiveSettings(args.min_wrong, args.min_right, args.half_weight_at, args.C)
+    settings = AdaptiveConfig(min_wrong=args.min_wrong, min_right=args.min_right, half_weight_at=args.half_weight_at)
     out = []
     for run_dir in args.run_dirs:
         data = load_run(run_dir, args.truth)

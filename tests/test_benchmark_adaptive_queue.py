@@ -55,6 +55,6 @@ def test_benchmark_reports_every_strategy_and_writes_json(run_dir, tmp_path, cap
 
 def test_static_precision_matches_the_score_order(run_dir):
     data = aq.load_run(run_dir, None)
-    result = aq.run_strategy(data, "static", 25, aq.AdaptiveSettings(), 100)
+    result = aq.run_strategy(data, "static", 25, aq.AdaptiveConfig(), 100)
     prior = aq.prior_order(data.issues)
     assert result.precision_next[50] == pytest.approx(np.nanmean(data.truth[prior[50:150]]))

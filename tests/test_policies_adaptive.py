@@ -10,7 +10,7 @@ from auditor.config import AdaptiveConfig, ReviewConfig, SyntheticConfig
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.data.iob import spans
 from auditor.data.synthetic import generate_synthetic
-from auditor.review.adaptive import AdaptiveSettings, load_refits, prior_order
+from auditor.review.adaptive import load_refits, prior_order
 from auditor.review.groups import find_groups
 from auditor.review.policies import apply_policy, oracle_labels, review_in_batches
 from auditor.review.store import DecisionStore
@@ -124,6 +124,6 @@ def test_review_loop_static_groups_stale_and_stops(issues):
     for member, source in grouped.bulk_source.items():
         assert groups.code[member] == groups.code[source] and grouped.labels[member] == grouped.labels[source]
 
-    adaptive = review_in_batches(issues, decide, budget=120, batch=20, settings=AdaptiveSettings(min_wrong=5, min_right=5))
+    adaptive = review_in_batches(issues, decide, budget=120, batch=20, settings=AdaptiveConfig(min_wrong=5, min_right=5))
     assert adaptive.refits >= 1 and len(adaptive.reviewed) == 120
     assert truth[adaptive.reviewed].sum() > truth[trace.reviewed].sum() * 2

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from auditor.config import AdaptiveConfig
 from auditor.review.adaptive import (
-    AdaptiveSettings,
     adapt_ranking,
     blend_weight,
     decision_labels,
@@ -73,7 +73,7 @@ def test_the_model_learns_a_planted_pattern_in_a_new_signal_column():
     issues = make_issues()
     truth = (issues["new_signal"] > 0.6).to_numpy(dtype=float)  # the lead's new column says it all
     labels = decide_first(issues, truth, 150)
-    static = adapt_ranking(issues, labels, AdaptiveSettings(min_wrong=10**6))
+    static = adapt_ranking(issues, labels, AdaptiveConfig(min_wrong=10**6))
     adapted = adapt_ranking(issues, labels)
     assert not static.active and adapted.active
     assert "new_signal" in adapted.model.names
@@ -114,7 +114,7 @@ def test_threshold_reached_activates_and_blend_grows_with_decisions():
     labels[prior[:30]] = 1.0
     labels[prior[30:40]] = 0.0
     assert adapt_ranking(issues, labels).active
-    s = AdaptiveSettings()
+    s = AdaptiveConfig()
     weights = [blend_weight(n, s) for n in (0, 40, 100, 200, 500, 10**6)]
     assert weights[0] == 0 and weights[2] == pytest.approx(0.5) and weights == sorted(weights) and weights[-1] < 1
 

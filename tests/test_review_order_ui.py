@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from auditor.review.adaptive import AdaptiveSettings
+from auditor.config import AdaptiveConfig
 from auditor.review.app import open_review
 from auditor.review.dialogs import BulkScreen, FilterScreen
-from auditor.review.ordering import AdaptiveOptions
 from auditor.review.queue import OPEN
 from auditor.review.store import DecisionStore
 from auditor.review.widgets import IssueList
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 LANGS = ("de", "fr", "it", "en")
 # small thresholds and a model that gets nearly all the weight: a few decisions re-rank visibly
-FAST = AdaptiveOptions(AdaptiveSettings(min_wrong=4, min_right=4, half_weight_at=1), refit_every=3)
+FAST = AdaptiveConfig(min_wrong=4, min_right=4, half_weight_at=1, batch=3)
 
 
 def open_app(run_dir: Path, **kw):
@@ -145,7 +144,7 @@ async def test_adaptive_enabled_in_the_config_starts_adapted(lang_run: Path) -> 
         "review:\n  adaptive: {enabled: true, min_wrong: 4, min_right: 4, half_weight_at: 1, batch: 5}\n", encoding="utf-8"
     )
     app = open_app(lang_run)  # the options come from the run's config.yaml
-    assert app.adaptive.enabled and app.adaptive.refit_every == 5
+    assert app.adaptive.enabled and app.adaptive.batch == 5
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         assert "order: adaptive, refit #1 from 16 decisions" in order_text(app)
@@ -153,16 +152,16 @@ async def test_adaptive_enabled_in_the_config_starts_adapted(lang_run: Path) -> 
 
 
 def test_review_adaptive_flag_overrides_only_whether_the_queue_starts_adapted(lang_run: Path) -> None:
-    from auditor.review.app import run_adaptive_options
+    from auditor.review.app import run_adaptive_config
 
-    assert run_adaptive_options(lang_run).enabled is False  # no config.yaml: off
-    assert run_adaptive_options(lang_run, True).enabled is True
+    assert run_adaptive_config(lang_run).enabled is False  # no config.yaml: off
+    assert run_adaptive_config(lang_run, True).enabled is True
     (lang_run / "config.yaml").write_text(
         "review:\n  adaptive: {enabled: true, min_wrong: 4, min_right: 3, batch: 7}\n", encoding="utf-8"
     )
-    off = run_adaptive_options(lang_run, False)
-    assert off.enabled is False and off.refit_every == 7 and off.settings.min_right == 3
-    assert run_adaptive_options(lang_run).enabled is True
+    off = run_adaptive_config(lang_run, False)
+    assert off.enabled is False and off.batch == 7 and off.min_right == 3
+    assert run_adaptive_config(lang_run).enabled is True
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.review.adaptive import AdaptiveSettings
+from auditor.config import AdaptiveConfig
 from auditor.review.groups import find_groups
 from auditor.review.ordering import (
-    AdaptiveOptions,
     OrderState,
     adaptive_order,
     complete,
@@ -64,7 +63,7 @@ def test_positions_view_and_cursor_helpers():
 
 
 def test_waiting_for_names_only_what_is_missing():
-    s = AdaptiveSettings(min_wrong=30, min_right=10)
+    s = AdaptiveConfig(min_wrong=30, min_right=10)
     assert waiting_for(30, 3, s) == "waiting for 10 keeps (3 so far)"
     assert waiting_for(12, 3, s) == "waiting for 30 changed labels (12 so far) and 10 keeps (3 so far)"
     assert waiting_for(30, 10, s) == ""
@@ -89,14 +88,6 @@ def test_order_line_text():
     assert state.describe() == "order: adaptive, refit #3 from 85 decisions at 14:02 (refitting…)"
     state.adaptive = False  # switched off: the refit is kept for later but not shown
     assert state.describe() == "order: score"
-
-
-def test_adaptive_options_come_from_the_config():
-    from auditor.config import AdaptiveConfig
-
-    opts = AdaptiveOptions.from_config(AdaptiveConfig(enabled=True, min_wrong=5, min_right=2, batch=20))
-    assert opts.enabled and opts.refit_every == 20
-    assert (opts.settings.min_wrong, opts.settings.min_right) == (5, 2)
 
 
 # --- the queue with an order -----------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from auditor.progress import progress_bar
 from auditor.atomic import atomic_path, exclusive_lock, write_text_atomic
 from auditor.config import PipelineConfig
 from auditor.data.corpus import label_names as corpus_label_names
+from auditor.distributed import is_main_process
 from auditor.errors import ConfigError, DataError
 from auditor.modeling.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from auditor.modeling.factory import TINY, resolve_model
@@ -452,12 +452,6 @@ def _read_part(run_dir: Path, k: int, fp: str) -> tuple[FoldResult, float] | Non
         return None
 
 
-def _is_main_process() -> bool:
-    """False in the non-zero ranks of `torchrun`/`accelerate launch`: they train with rank 0
-    (the Trainer's DDP) but leave the files to it."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def _write_part(
     run_dir: Path,
     k: int,
@@ -467,7 +461,7 @@ def _write_part(
     encode_seconds: float,
     write_extra: Callable[[Path], None] | None = None,
 ) -> None:
-    if not _is_main_process():
+    if not is_main_process():
         return
     with atomic_path(fold_dir(run_dir, k), is_dir=True) as tmp:
         oof.write(tmp / PART_FILE)
@@ -562,7 +556,7 @@ def _collect(run_dir: Path, plan: FoldPlan, mode: str, fp: str, remerge: bool) -
     words = sum(audited_lens[i] for r in results for i in plan.heldout(r.fold))
     seconds = sum(r.seconds for r in results) + encode_seconds
     predictions = None
-    if len(found) == plan.k and _is_main_process():
+    if len(found) == plan.k and is_main_process():
         predictions = run_dir / PREDICTIONS_FILE
         marker = run_dir / FOLDS_DIR / MERGED_FILE
         if remerge or not (predictions.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == fp):

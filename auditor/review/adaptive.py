@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor.config import AdaptiveConfig
 from auditor.review.groups import change_text, find_groups, normalise_surface
 
 WRONG_ACTIONS = ("accept", "relabel")  # the curator changed the label: it was wrong
@@ -66,22 +67,9 @@ REFIT_DIR = "adaptive"
 _REFIT_NAME = re.compile(r"^refit-(\d+)\.json$")
 
 
-@dataclass(frozen=True)
-class AdaptiveSettings:
-    """When the model is fitted and how far it is trusted (mirrors config.AdaptiveConfig).
-
-    C: inverse L2 strength of the logistic regression (smaller = stronger pull to zero).
-    """
-
-    min_wrong: int = 30
-    min_right: int = 10
-    half_weight_at: int = 100
-    C: float = 0.5
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> AdaptiveSettings:
-        """From an auditor.config.AdaptiveConfig (or anything with the same fields)."""
-        return cls(min_wrong=cfg.min_wrong, min_right=cfg.min_right, half_weight_at=cfg.half_weight_at)
+# inverse L2 strength of the logistic regression (smaller = stronger pull to zero); when the
+# model is fitted and how far it is trusted is the user's setting, config.AdaptiveConfig
+INVERSE_L2 = 0.5
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -300,7 +288,7 @@ class FittedModel:
         return {self.names[i]: float(self.coef[i]) for i in order}
 
 
-def fit_model(X: np.ndarray, y: np.ndarray, names: list[str], C: float = 0.5) -> FittedModel:
+def fit_model(X: np.ndarray, y: np.ndarray, names: list[str], C: float = INVERSE_L2) -> FittedModel:
     """Fit on decided rows. X: (M, F) features, y: (M,) 1 wrong / 0 right (both classes present).
 
     Balanced class weights: early decisions are mostly "wrong" (the top of the ranking), and
@@ -319,7 +307,7 @@ def fit_model(X: np.ndarray, y: np.ndarray, names: list[str], C: float = 0.5) ->
                        int((y == 1).sum()), int((y == 0).sum()), ms)
 
 
-def blend_weight(n_decisions: int, settings: AdaptiveSettings) -> float:
+def blend_weight(n_decisions: int, settings: AdaptiveConfig) -> float:
     """Weight of the model's rank: n / (n + half_weight_at) (0 with no decisions, -> 1)."""
     n = max(0, int(n_decisions))
     return n / (n + settings.half_weight_at)
@@ -390,7 +378,7 @@ def order_change(prior: np.ndarray, adapted: np.ndarray, top: int = 100) -> dict
 def adapt_ranking(
     issues: pd.DataFrame,
     labels: np.ndarray,
-    settings: AdaptiveSettings = AdaptiveSettings(),
+    settings: AdaptiveConfig = AdaptiveConfig(),
     features: IssueFeatures | None = None,
     open_rows: np.ndarray | None = None,
 ) -> AdaptiveRanking:
@@ -425,7 +413,7 @@ def adapt_ranking(
     X = np.column_stack([features.values, evidence, prior_feat])
     names = features.names + evidence_names + ["prior_log_rank"]
     decided = (labels == 0.0) | (labels == 1.0)
-    model = fit_model(X[decided], labels[decided], names, settings.C)
+    model = fit_model(X[decided], labels[decided], names, INVERSE_L2)
     p_wrong = model.predict(X)
     # model rank: most likely wrong first, ties in prior order
     model_order = prior[np.argsort(-p_wrong[prior], kind="stable")]
@@ -567,7 +555,7 @@ def refit_summary(run_dir: str | os.PathLike, top_weights: int = 8) -> dict:
 def refit(
     issues: pd.DataFrame,
     latest: Mapping[str, Any],
-    settings: AdaptiveSettings = AdaptiveSettings(),
+    settings: AdaptiveConfig = AdaptiveConfig(),
     run_dir: str | os.PathLike | None = None,
     source: str = "review",
     features: IssueFeatures | None = None,

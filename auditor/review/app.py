@@ -15,11 +15,11 @@ from pathlib import Path
 import yaml
 from textual.app import App
 
+from auditor.config import AdaptiveConfig
 from auditor.errors import AuditorError, DataError
 from auditor.review import bindings
 from auditor.review.context import SentenceIndex
 from auditor.review.dialogs import HelpScreen
-from auditor.review.ordering import AdaptiveOptions
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
 from auditor.review.store import DecisionStore, network_warning
@@ -35,7 +35,7 @@ class ReviewApp(App):
 
     run_dir: where to find the corpus for the context view and to record adaptive refits
     (optional); warning: one line to show on start (e.g. the store is on a network file
-    system); adaptive: the adaptive order's options (default: off until `o`).
+    system); adaptive: review.adaptive, the adaptive order's settings (default: off until `o`).
     """
 
     CSS_PATH = "app.tcss"
@@ -45,7 +45,7 @@ class ReviewApp(App):
 
     def __init__(
         self, table: IssueTable, store: DecisionStore, *, run_name: str = "", shard: Shard | None = None,
-        run_dir: Path | None = None, warning: str | None = None, adaptive: AdaptiveOptions | None = None,
+        run_dir: Path | None = None, warning: str | None = None, adaptive: AdaptiveConfig | None = None,
     ) -> None:
         super().__init__()
         self.table = table
@@ -54,7 +54,7 @@ class ReviewApp(App):
         self.type_keys = bindings.assign_type_keys(table.label_types())
         self.run_dir = run_dir
         self.warning = warning
-        self.adaptive = adaptive or AdaptiveOptions()
+        self.adaptive = adaptive or AdaptiveConfig()
         self._index: SentenceIndex | None = None
         self._index_lock = threading.Lock()
         self._refit_inputs: tuple | None = None
@@ -112,25 +112,21 @@ def store_path(run_dir: str | Path, store: str | Path | None = None) -> Path:
     return Path(store) if store else Path(run_dir) / STORE_NAME
 
 
-def run_adaptive_options(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveOptions:
+def run_adaptive_config(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveConfig:
     """review.adaptive of the run's resolved config (RUN_DIR/config.yaml); the defaults
     (adaptive off) when there is none or it cannot be read: the review works without it.
     enabled (e.g. `auditor review --adaptive`) overrides only whether the queue starts in the
     adaptive order; the thresholds stay the run's."""
-    from dataclasses import replace
-
     from pydantic import ValidationError
-
-    from auditor.config import AdaptiveConfig
 
     path = Path(run_dir) / CONFIG_NAME
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
         cfg = ((raw or {}).get("review") or {}).get("adaptive") or {}
-        options = AdaptiveOptions.from_config(AdaptiveConfig.model_validate(cfg))
+        options = AdaptiveConfig.model_validate(cfg)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, ValidationError):
-        options = AdaptiveOptions()
-    return options if enabled is None else replace(options, enabled=enabled)
+        options = AdaptiveConfig()
+    return options if enabled is None else options.model_copy(update={"enabled": enabled})
 
 
 def open_review(
@@ -142,7 +138,7 @@ def open_review(
 ) -> ReviewApp:
     """Load RUN_DIR's issue table (one shard of it) and open the store; the app, not yet running.
 
-    adaptive: an auditor.config.AdaptiveConfig or AdaptiveOptions (None: the run's config.yaml).
+    adaptive: an auditor.config.AdaptiveConfig (None: the run's config.yaml).
     Raises DataError (no/foreign issue table), StoreError (foreign/corrupt store) or
     AuditorError (bad shard) before any screen is drawn.
     """
@@ -150,9 +146,7 @@ def open_review(
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
     table = IssueTable.load(run_dir / ISSUES_NAME, shard)
     if adaptive is None:
-        adaptive = run_adaptive_options(run_dir)
-    elif not isinstance(adaptive, AdaptiveOptions):
-        adaptive = AdaptiveOptions.from_config(adaptive)
+        adaptive = run_adaptive_config(run_dir)
     path = store_path(run_dir, store)
     decisions = DecisionStore(path, curator=curator)
     return ReviewApp(

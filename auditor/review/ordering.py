@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditor.review.adaptive import AdaptiveSettings
+from auditor.config import AdaptiveConfig
 from auditor.review.groups import Groups, largest_groups_first
 
 
@@ -67,7 +67,7 @@ def position_in(view: np.ndarray, rank: int) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
-def waiting_for(n_wrong: int, n_right: int, settings: AdaptiveSettings) -> str:
+def waiting_for(n_wrong: int, n_right: int, settings: AdaptiveConfig) -> str:
     """Why the adaptive order is not active yet ('' when it can be): the decisions missing."""
     missing = []
     if n_wrong < settings.min_wrong:
@@ -121,19 +121,3 @@ class OrderState:
         if self.adaptive and not self.adaptive_active:
             text += " — adaptive: " + ("refitting…" if self.refitting else self.waiting or "starting…")
         return text
-
-
-@dataclass(frozen=True)
-class AdaptiveOptions:
-    """How the review UI uses the adaptive order: settings (thresholds, blend), whether it
-    starts in it (review.adaptive.enabled) and every how many new decisions it refits
-    (review.adaptive.batch)."""
-
-    settings: AdaptiveSettings = AdaptiveSettings()
-    enabled: bool = False
-    refit_every: int = 50
-
-    @classmethod
-    def from_config(cls, cfg) -> AdaptiveOptions:
-        """From an auditor.config.AdaptiveConfig."""
-        return cls(AdaptiveSettings.from_config(cfg), bool(cfg.enabled), int(cfg.batch))

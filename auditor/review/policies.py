@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 from datasets import DatasetDict
 
-from auditor.config import ReviewConfig
+from auditor.config import AdaptiveConfig, ReviewConfig
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.errors import AuditorError
 from auditor.review.adaptive import (
     AdaptiveRanking,
-    AdaptiveSettings,
     IssueFeatures,
     adapt_ranking,
     decision_labels,
@@ -162,7 +161,7 @@ def review_in_batches(
     decide: Callable[[int], float | None],
     budget: int | None = None,
     batch: int = 50,
-    settings: AdaptiveSettings | None = None,
+    settings: AdaptiveConfig | None = None,
     labels: np.ndarray | None = None,
     closed: np.ndarray | None = None,
     features: IssueFeatures | None = None,
@@ -379,7 +378,6 @@ def _adaptive_oracle_targets(
         return 0.0 if target.action == "keep" else 1.0
 
     features = issue_features(issues)
-    settings = AdaptiveSettings.from_config(cfg)
     saved: list[str] = []
 
     def on_refit(ranking: AdaptiveRanking) -> None:
@@ -387,7 +385,7 @@ def _adaptive_oracle_targets(
             saved.append(save_refit(run_dir, refit_record(ranking, features, curator, batch=cfg.batch)).name)
 
     trace = review_in_batches(
-        issues, decide, budget=budget, batch=cfg.batch, settings=settings,
+        issues, decide, budget=budget, batch=cfg.batch, settings=cfg,
         labels=labels, closed=by_human, features=features, on_refit=on_refit,
     )
     info = {"batch": cfg.batch, "refits": trace.refits, "refit_files": saved,

@@ -31,8 +31,8 @@ from auditor.review import bindings
 from auditor.review.adaptive import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
 from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
+from auditor.config import AdaptiveConfig
 from auditor.review.ordering import (
-    AdaptiveOptions,
     OrderState,
     adaptive_order,
     groups_first_order,
@@ -56,9 +56,9 @@ class ReviewScreen(Screen):
 
     def __init__(
         self, queue: ReviewQueue, store: DecisionStore, type_keys: dict[str, str], load_index: Callable | None = None,
-        adaptive: AdaptiveOptions | None = None, refit_inputs: Callable | None = None, run_dir: Path | None = None,
+        adaptive: AdaptiveConfig | None = None, refit_inputs: Callable | None = None, run_dir: Path | None = None,
     ) -> None:
-        """adaptive: the adaptive order's options; refit_inputs: () -> (issue DataFrame in rank
+        """adaptive: review.adaptive, the adaptive order's settings; refit_inputs: () -> (issue DataFrame in rank
         order, its IssueFeatures), called in the refit thread; run_dir: where refits are
         recorded (run_dir/adaptive/; None: not recorded)."""
         super().__init__()
@@ -70,7 +70,7 @@ class ReviewScreen(Screen):
         self.undo_stack: list[list[str]] = []  # issue ids of each decision made this session
         self.decision_times: list[float] = []
         self._poll_failed = False
-        self.adaptive = adaptive or AdaptiveOptions()
+        self.adaptive = adaptive or AdaptiveConfig()
         self.refit_inputs = refit_inputs
         self.run_dir = run_dir
         self.order_state = OrderState(adaptive=self.adaptive.enabled and refit_inputs is not None)
@@ -453,14 +453,14 @@ class ReviewScreen(Screen):
 
     def _update_adaptive(self) -> None:
         """After the decisions changed: say what the adaptive order waits for, and start a
-        refit when one is due (first when the thresholds are met, then every refit_every
+        refit when one is due (first when the thresholds are met, then every review.adaptive.batch
         decisions)."""
         state = self.order_state
         if not state.adaptive or self.refit_inputs is None:
             return
         wrong, right = self._decision_counts()
-        state.waiting = waiting_for(wrong, right, self.adaptive.settings)
-        if state.waiting or state.refitting or not refit_due(wrong + right, self._refit_at, self.adaptive.refit_every):
+        state.waiting = waiting_for(wrong, right, self.adaptive)
+        if state.waiting or state.refitting or not refit_due(wrong + right, self._refit_at, self.adaptive.batch):
             return
         state.refitting = True
         self._refit_at = wrong + right
@@ -471,7 +471,7 @@ class ReviewScreen(Screen):
         """In a worker thread: the adaptive ranking from these decisions, stored under
         run_dir/adaptive/. Returns (ranking, refit file or None, 'HH:MM', a problem or '')."""
         issues, features = self.refit_inputs()
-        ranking, _ = refit(issues, latest, self.adaptive.settings, run_dir=None, features=features)
+        ranking, _ = refit(issues, latest, self.adaptive, run_dir=None, features=features)
         path, problem = None, ""
         if ranking.active and self.run_dir is not None:
             try:
