@@ -2,8 +2,10 @@
 
 An oracle curator decides every reviewed issue from the known clean tags: an issue's label
 is wrong when its given tags differ from the clean tags on its span (accept/relabel), else
-right (keep) — auditor.review.policies.oracle_labels, the oracle policy's own rule. The same
-loop the unattended adaptive oracle uses (policies.review_in_batches) replays the review:
+right (keep) — auditor.review.policies.oracle_labels, the oracle policy's own rule. `replay`
+replays the review: the loop of the unattended adaptive oracle (policies.review_in_batches; a
+test keeps the two identical) plus what only a measurement needs (the static order, groups,
+snapshots of the order at fixed decision counts):
 
 - static:           the score order, never re-ranked;
 - adaptive:         refit every --batch decisions (auditor.review.adaptive), re-rank the rest;
@@ -33,6 +35,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +47,8 @@ from datasets import DatasetDict, load_from_disk
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.config import AdaptiveConfig
 from auditor.review.adaptive import adapt_ranking, issue_features, prior_order
-from auditor.review.groups import find_groups
-from auditor.review.policies import ReviewTrace, oracle_labels, review_in_batches
+from auditor.review.groups import Groups, find_groups
+from auditor.review.policies import ReviewTrace, oracle_labels
 from auditor.tables import read_issues
 
 STOPS = (50, 100, 200, 500)
@@ -113,6 +116,86 @@ def _audited_ids(run_dir: Path, issues: pd.DataFrame, corpus: DatasetDict) -> se
     return {sid for split, ds in corpus.items() if split in splits for sid in ds["id"]}
 
 
+@dataclass
+class ReplayTrace(ReviewTrace):
+    """ReviewTrace plus bulk_source: row -> the directly reviewed row whose decision it took
+    (groups only; those rows' labels are in `labels` too) and next_at: decisions made -> the
+    open rows in review order at that moment (the first `snapshot`), for each stop."""
+
+    bulk_source: dict[int, int] = field(default_factory=dict)
+    next_at: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def replay(
+    issues: pd.DataFrame,
+    decide: Callable[[int], float | None],
+    batch: int = 50,
+    settings: AdaptiveConfig | None = None,
+    features=None,
+    groups: Groups | None = None,
+    stops: Iterable[int] = (),
+    snapshot: int = 100,
+    budget: int | None = None,
+) -> ReplayTrace:
+    """policies.review_in_batches, measured: the top `batch` open issues, re-rank, the next ...
+
+    settings None: the static score order, never re-ranked. groups: each decision is also
+    taken for every open member of the issue's systematic group. stops: decision counts at
+    which a batch ends, so the order is refitted and snapshot (next_at) exactly there.
+    """
+    n_rows = len(issues)
+    labels = np.full(n_rows, np.nan)
+    is_open = np.ones(n_rows, dtype=bool)
+    if settings is not None and features is None:
+        features = issue_features(issues)
+    prior = prior_order(issues)
+    stops = sorted({int(x) for x in stops if int(x) >= 0})
+    budget = n_rows if budget is None else int(budget)
+    trace = ReplayTrace(labels=labels)
+    done = 0
+
+    def ranking() -> np.ndarray:
+        if settings is None:
+            return prior[is_open[prior]]
+        r = adapt_ranking(issues, labels, settings, features, open_rows=is_open)
+        trace.refits += int(r.active)
+        return r.order
+
+    while is_open.any() and done < budget:
+        order = ranking()
+        if done in stops:
+            trace.next_at[done] = order[:snapshot].copy()
+        upcoming = [s for s in stops if s > done]
+        take = min(batch, budget - done, (upcoming[0] - done) if upcoming else batch)
+        taken = 0
+        for row in order:
+            if taken >= take:
+                break
+            row = int(row)
+            if not is_open[row]:  # closed by a group decision earlier in this batch
+                continue
+            is_open[row] = False
+            y = decide(row)
+            if y is None:
+                trace.stale.append(row)
+                continue
+            labels[row] = y
+            trace.reviewed.append(row)
+            done += 1
+            taken += 1
+            if groups is not None:
+                for m in groups.members(row):
+                    if is_open[m]:
+                        is_open[m] = False
+                        labels[m] = y
+                        trace.bulk_source[int(m)] = row
+        if taken == 0:  # only undecidable rows were left
+            break
+    if done in stops and done not in trace.next_at:
+        trace.next_at[done] = ranking()[:snapshot].copy()
+    return trace
+
+
 def run_strategy(data: RunData, strategy: str, batch: int, settings: AdaptiveConfig, next_n: int,
                  features=None, groups=None) -> StrategyResult:
     truth = data.truth
@@ -124,7 +207,7 @@ def run_strategy(data: RunData, strategy: str, batch: int, settings: AdaptiveCon
     adaptive = strategy.endswith("adaptive")
     grouped = strategy.startswith("groups")
     t0 = time.perf_counter()
-    trace = review_in_batches(
+    trace = replay(
         data.issues, decide, batch=batch, settings=settings if adaptive else None,
         features=features, groups=groups if grouped else None, stops=STOPS, snapshot=next_n,
     )
@@ -160,7 +243,7 @@ def same_pool_precision(data: RunData, settings: AdaptiveConfig, next_n: int, fe
     return out
 
 
-def _coverage(data: RunData, trace: ReviewTrace, result: StrategyResult) -> None:
+def _coverage(data: RunData, trace: ReplayTrace, result: StrategyResult) -> None:
     """Decisions until each target share of the reachable error sentences is found.
 
     A sentence is found when one of its wrong-label issues gets a wrong-label decision,

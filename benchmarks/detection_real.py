@@ -39,6 +39,7 @@ from detection_panx import inject_noise  # noqa: E402
 
 from auditor.config import DataConfig, config_from_dict  # noqa: E402
 from auditor.data.build import load_corpus  # noqa: E402
+from auditor.errors import DataError  # noqa: E402
 from auditor.modeling.crossval import audited_word_vectors, run_crossval  # noqa: E402
 from auditor.scoring.detection import evaluate_detection  # noqa: E402
 from auditor.scoring.score import score_corpus  # noqa: E402
@@ -98,13 +99,53 @@ def pipeline_config(model: str, audit: list[str], train_splits: list[str], overr
     return config_from_dict(raw)
 
 
-def extra_rankings(corpus, preds, issues, cfg) -> dict:
-    """Sentence/span AP of the product's alternative rankings, when this version has them."""
-    try:
-        from auditor.scoring.detection import evaluate_rankings
-    except ImportError:
-        return {}
-    return evaluate_rankings(corpus, preds, issues, cfg.scoring)
+def extra_rankings(corpus: DatasetDict, preds: OofPredictions, issues, scoring) -> dict[str, dict[str, float]]:
+    """Sentence- and span-level detection quality of every word quality x sentence aggregate of
+    auditor.scoring.rankings on the same predictions (needs clean tags); scoring: a ScoringConfig.
+
+    Returns {"<word method>/<aggregate>": {sentence_ap, sentence_auroc, sentence_p100[, span_ap]}};
+    span_ap (issues re-ranked by the worst word quality inside each issue) is given for "min".
+    Also {"_coverage": {"span_recall": share of true error spans some issue overlaps}}.
+    """
+    # detection's own metric helpers, so these rankings are measured exactly like the product's
+    from auditor.scoring.detection import _sentence_errors, _sentence_metrics, _span_rows, _true_error_spans
+    from auditor.scoring.rankings import SENTENCE_METHODS, WORD_METHODS, sentence_quality, span_quality, word_quality
+    from auditor.scoring.score import compute_signals
+
+    frame, signals = compute_signals(corpus, preds, scoring)
+    if frame.clean is None:
+        raise DataError("ranking evaluation needs known clean tags (clean_ner_tags)")
+    is_error = _sentence_errors(frame)
+    true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
+    n_true = sum(len(v) for v in true_spans.values())
+    row_of = {str(sid): s for s, sid in enumerate(frame.ids)}
+    base = np.asarray([frame.offsets[row_of[str(i)]] for i in issues["id"]], dtype=np.int64)
+    starts = base + issues["start"].to_numpy(dtype=np.int64)
+    ends = base + issues["end"].to_numpy(dtype=np.int64)
+    out: dict[str, dict[str, float]] = {}
+    for wm in WORD_METHODS:
+        q = word_quality(frame.probs, frame.labels, frame.label_names, wm)
+        for agg in SENTENCE_METHODS:
+            out[f"{wm}/{agg}"] = _sentence_metrics(is_error, sentence_quality(q, frame.offsets, agg))
+        ranked = issues.assign(score=span_quality(q, starts, ends))
+        out[f"{wm}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
+        if wm != "collapsed":
+            continue
+        cons = np.clip(signals.consistency, 1e-6, 1.0)
+        for b in (0.1, 0.25, 0.5, 1.0):
+            fused = q * cons**b
+            for agg in ("min", "softmin"):
+                out[f"{wm}*cons^{b}/{agg}"] = _sentence_metrics(is_error, sentence_quality(fused, frame.offsets, agg))
+            ranked = issues.assign(score=span_quality(fused, starts, ends))
+            out[f"{wm}*cons^{b}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
+    covered = {
+        (sid, s, e)
+        for sid, a, b in zip(issues["id"], issues["start"], issues["end"])
+        for s, e in true_spans.get(str(sid), [])
+        if s < b and a < e
+    }
+    out["_coverage"] = {"span_recall": len(covered) / n_true if n_true else float("nan"), "n_true_spans": n_true}
+    return out
 
 
 def write_verified_sample(corpus, audit: list[str], n: int, seed: int, path: Path) -> Path:
@@ -168,7 +209,7 @@ def run_one(set_name: str, setting: str, overrides: dict, corpus, audit, train_s
         "n_issues": report.n_issues,
         "detection": report.to_dict(),
         # the alternative rankings know nothing of a verified sample
-        "rankings": {} if vectors is not None else extra_rankings(corpus, preds, scored.issues, cfg),
+        "rankings": {} if vectors is not None else extra_rankings(corpus, preds, scored.issues, cfg.scoring),
         "verified_seed": verified_seed,
         "reference": scored.summary.reference,
     }

@@ -1,7 +1,7 @@
 """Time and peak memory of the score stage (auditor.scoring.score_corpus) at 10k, 100k and 1M words.
 
 The corpus is the synthetic demo corpus (de, fr, it, en) with simulated out-of-fold
-probabilities (auditor.scoring.simulate), so no model is trained. Peak memory is the process's
+probabilities (tests/simulated_oof.py), so no model is trained. Peak memory is the process's
 maximum resident set size (resource.getrusage), measured in a fresh subprocess per size so one
 size does not inherit another's peak.
 
@@ -18,6 +18,10 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+# the simulated out-of-fold probabilities live with the tests that also use them
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 LANGS = ["de", "fr", "it", "en"]
 WORDS_PER_SENTENCE = 11.5  # the synthetic corpus's average, to size the corpus
@@ -27,7 +31,7 @@ def measure(n_words: int) -> dict:
     from auditor.config import ScoringConfig, SyntheticConfig
     from auditor.data.synthetic import generate_synthetic
     from auditor.scoring.score import score_corpus
-    from auditor.scoring.simulate import simulate_oof
+    from simulated_oof import simulate_oof
 
     per_lang = max(1, round(n_words / WORDS_PER_SENTENCE / len(LANGS)))
     corpus = generate_synthetic(SyntheticConfig(sentences={"train": per_lang}), LANGS, seed=0)

@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/adaptive_queue.py on a tiny run directory built here."""
+"""benchmarks/adaptive_queue.py: its replay of the review loop, and a smoke test on a tiny run
+directory built here."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import adaptive_queue as aq  # noqa: E402
-from test_policies_adaptive import entity_issues  # noqa: E402
+from test_policies_adaptive import corpus, entity_issues, issues  # noqa: E402, F401 (fixtures)
 
-from auditor.config import SyntheticConfig  # noqa: E402
+from auditor.config import AdaptiveConfig, SyntheticConfig  # noqa: E402
+from auditor.review.adaptive import prior_order  # noqa: E402
+from auditor.review.groups import find_groups  # noqa: E402
+from auditor.review.policies import review_in_batches  # noqa: E402
 from auditor.data.synthetic import generate_synthetic  # noqa: E402
 from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS, write_issues  # noqa: E402
 
@@ -58,3 +62,40 @@ def test_static_precision_matches_the_score_order(run_dir):
     result = aq.run_strategy(data, "static", 25, aq.AdaptiveConfig(), 100)
     prior = aq.prior_order(data.issues)
     assert result.precision_next[50] == pytest.approx(np.nanmean(data.truth[prior[50:150]]))
+
+
+def test_replay_static_groups_stale_and_stops(issues):
+    truth = (issues["planted"] >= 1.0).to_numpy(dtype=float)
+    prior = prior_order(issues)
+    stale_row = int(prior[3])
+
+    def decide(row):
+        return None if row == stale_row else truth[row]
+
+    trace = aq.replay(issues, decide, budget=40, batch=15, stops=(0, 20, 40), snapshot=10)
+    assert trace.reviewed == [int(r) for r in prior[:41] if r != stale_row]  # the static order, 40 decisions
+    assert trace.stale == [stale_row] and trace.refits == 0
+    assert sorted(trace.next_at) == [0, 20, 40] and trace.next_at[0].tolist() == prior[:10].tolist()
+
+    groups = find_groups(issues)
+    grouped = aq.replay(issues, decide, budget=40, batch=15, groups=groups)
+    assert len(grouped.reviewed) == 40 and grouped.bulk_source
+    for member, source in grouped.bulk_source.items():
+        assert groups.code[member] == groups.code[source] and grouped.labels[member] == grouped.labels[source]
+
+
+def test_replay_is_the_adaptive_oracles_loop(issues):
+    """Without groups and stops the benchmark reviews exactly what the product's loop reviews,
+    so what it measures is what the unattended adaptive oracle does."""
+    truth = (issues["planted"] >= 1.0).to_numpy(dtype=float)
+    stale_row = int(prior_order(issues)[7])
+
+    def decide(row):
+        return None if row == stale_row else truth[row]
+
+    settings = AdaptiveConfig(min_wrong=5, min_right=5)
+    product = review_in_batches(issues, decide, budget=120, batch=20, settings=settings)
+    bench = aq.replay(issues, decide, budget=120, batch=20, settings=settings)
+    assert bench.reviewed == product.reviewed and bench.stale == product.stale
+    assert bench.refits == product.refits > 0
+    np.testing.assert_array_equal(bench.labels, product.labels)

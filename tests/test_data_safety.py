@@ -21,7 +21,7 @@ from auditor.review.store import DecisionStore
 
 
 def _simulated_crossval(ctx) -> str:
-    from auditor.scoring.simulate import simulate_oof
+    from simulated_oof import simulate_oof
 
     simulate_oof(ctx.load_corpus(), list(ctx.cfg.data.audit), seed=1, strength=3.0).write(ctx.predictions_path)
     return "simulated"

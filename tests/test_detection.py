@@ -15,7 +15,7 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.errors import DataError
 from auditor.scoring.detection import METHODS, evaluate_detection
 from auditor.scoring.score import score_corpus
-from auditor.scoring.simulate import simulate_oof
+from simulated_oof import simulate_oof
 from auditor.tables import OofPredictions, write_issues
 
 
@@ -243,17 +243,3 @@ def test_clean_tags_are_needed_on_the_audited_split_only(noisy, report):
     mixed = DatasetDict({"train": corpus["train"], "test": corpus["test"].remove_columns(CLEAN_COLUMN)})
     again = evaluate_detection(mixed, issues, preds, cfg, ks=(10, 100, 1600))
     assert again.to_dict() == report.to_dict()
-
-
-def test_ranking_variants_are_measured_on_the_same_predictions():
-    from auditor.scoring.detection import evaluate_rankings
-
-    corpus, preds = _real_oof_corpus()
-    cfg = ScoringConfig()
-    issues = score_corpus(corpus, preds, cfg, progress=False).issues
-    out = evaluate_rankings(corpus, preds, issues, cfg)
-    rep = evaluate_detection(corpus, issues, preds, cfg, ks=(100,))
-    # the default model signal alone is the collapsed quality with the soft minimum
-    assert out["collapsed/softmin"]["sentence_ap"] == pytest.approx(rep.row("sentence", "model").ap)
-    assert out["self_confidence/min"]["sentence_ap"] == pytest.approx(rep.row("sentence", "cleanlab").ap, abs=1e-6)
-    assert 0 < out["_coverage"]["span_recall"] <= 1

@@ -10,7 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_review_adaptive import make_issues  # noqa: E402
 
 from auditor.metrics import read_metrics, update_metrics  # noqa: E402
-from auditor.reporting.adaptive import adaptive_fragments, adaptive_section  # noqa: E402
+from auditor.reporting import Document, html, markdown  # noqa: E402
+from auditor.reporting.sections.adaptive import adaptive_section  # noqa: E402
 from auditor.review.adaptive import prior_order, refit, refit_summary  # noqa: E402
 
 
@@ -31,13 +32,13 @@ def test_section_shows_refits_order_change_and_favoured_signals(tmp_path):
     weights = next(b for b in sec.blocks if getattr(b, "key", "") == "adaptive_weights")
     assert weights.rows[0][0] == "new_signal" and weights.rows[0][2] == "label wrong when high"
 
-    md, html = adaptive_fragments(metrics)
+    doc = Document("report", "", [sec])  # rendered by the report's own renderers
+    md, page = markdown.render(doc, tmp_path), html.render(doc)
     assert "## Adaptive review order" in md and "re-ranked itself 2 time(s)" in md and "| new_signal |" in md
-    assert '<section id="adaptive">' in html and 't-adaptive_weights' in html
+    assert '<section id="adaptive">' in page and 't-adaptive_weights' in page
 
 
 def test_no_refits_no_section():
     assert adaptive_section({}) is None
     assert adaptive_section({"adaptive": {"refits": 0}}) is None
-    assert adaptive_fragments({}) == ("", "")
 

@@ -16,7 +16,6 @@ from auditor.review.adaptive import (
     fit_model,
     group_evidence,
     issue_features,
-    last_refit,
     load_refits,
     open_mask,
     prior_order,
@@ -188,7 +187,7 @@ def test_a_refit_is_stored_and_survives_a_broken_neighbour(tmp_path):
     _, second = refit(issues, latest, run_dir=tmp_path, source="bob")
     assert second.name == "refit-0003.json"  # never overwrites
     refits = load_refits(tmp_path)
-    assert [r["refit"] for r in refits] == [1, 3] and last_refit(tmp_path)["source"] == "bob"
+    assert [r["refit"] for r in refits] == [1, 3] and refits[-1]["source"] == "bob"
     assert not [p for p in (tmp_path / "adaptive").iterdir() if p.name.endswith(".tmp")]
 
     summary = refit_summary(tmp_path)

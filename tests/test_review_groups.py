@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.review.groups import find_groups, group_table, largest_groups_first, propagate_decision
+from auditor.review.groups import find_groups, largest_groups_first, propagate_decision
 from auditor.review.store import DecisionStore
 
 
@@ -125,15 +125,3 @@ def test_unknown_issue_and_empty_table(issues):
     empty = issues.iloc[:0]
     g = find_groups(empty)
     assert len(g.code) == 0 and len(largest_groups_first(g, np.zeros(0, dtype=np.int64))) == 0
-    assert group_table(empty, g).empty
-
-
-def test_group_table_lists_groups_largest_first(issues):
-    g = find_groups(issues)
-    is_open = np.ones(len(issues), dtype=bool)
-    is_open[0] = False
-    table = group_table(issues, g, is_open)
-    assert table["size"].tolist() == [4, 2]
-    first = table.iloc[0]
-    assert (first["surface"], first["change"], first["open"], first["first_issue"]) == ("England", "LOC→ORG", 3, "en/1:0-1")
-    assert first["langs"] == "en 2, de 1, fr 1"

@@ -8,14 +8,14 @@ from auditor.config import CleanlabConfig, SyntheticConfig
 from auditor.data.corpus import dataset_from_records
 from auditor.data.synthetic import generate_synthetic
 from auditor.scoring.cleanlab_signal import cleanlab_signal
-from auditor.scoring.frame import scoring_frame
-from auditor.scoring.simulate import simulate_oof
+from auditor.scoring.frame import build_frame, corpus_arrays
+from simulated_oof import simulate_oof
 
 
 @pytest.fixture(scope="module")
 def noisy_frame():
     corpus = generate_synthetic(SyntheticConfig(sentences={"train": 300}), ["de"], seed=5)
-    return scoring_frame(corpus, simulate_oof(corpus, ["train"], seed=5))
+    return build_frame(corpus_arrays(corpus), simulate_oof(corpus, ["train"], seed=5))
 
 
 def test_self_confidence_quality_is_the_probability_of_the_given_tag(noisy_frame):
@@ -62,7 +62,7 @@ def test_a_class_absent_from_the_given_tags_keeps_the_configured_filter_and_the_
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # cleanlab's expected few-examples warning must not leak
-        sig = cleanlab_signal(scoring_frame(corpus, preds), CleanlabConfig(filter_by="prune_by_noise_rate"))
+        sig = cleanlab_signal(build_frame(corpus_arrays(corpus), preds), CleanlabConfig(filter_by="prune_by_noise_rate"))
     assert sig.token_quality[0] < 0.1
     from auditor.config import ScoringConfig
     from auditor.scoring.score import score_corpus

@@ -10,8 +10,6 @@ from auditor.scoring.frame import build_frame, corpus_arrays
 from auditor.scoring.losses import (
     MIN_PROB,
     loss_per_tag,
-    sentence_max,
-    sentence_min,
     sequence_losses,
     token_losses,
     top_tokens_by_loss,
@@ -40,13 +38,6 @@ def test_sequence_losses_sum_and_mean_per_sentence_including_empty():
     total, mean = sequence_losses(losses, offsets)
     assert total == pytest.approx([6.0, 0.0, 4.0])
     assert mean == pytest.approx([2.0, 0.0, 4.0])
-
-
-def test_sentence_max_and_min_handle_empty_sentences():
-    values = np.array([0.3, 0.9, 0.1])
-    offsets = np.array([0, 2, 2, 3])
-    assert sentence_max(values, offsets) == pytest.approx([0.9, 0.0, 0.1])
-    assert sentence_min(values, offsets) == pytest.approx([0.3, 1.0, 0.1])
 
 
 def _frame():

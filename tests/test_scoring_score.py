@@ -8,7 +8,7 @@ from auditor.config import ScoringConfig, SyntheticConfig, WeightsConfig
 from auditor.data.synthetic import generate_synthetic
 from auditor.errors import ConfigError, DataError
 from auditor.scoring.score import score_corpus
-from auditor.scoring.simulate import simulate_oof
+from simulated_oof import simulate_oof
 from auditor.tables import ISSUE_COLUMNS, OofPredictions, read_issues, write_issues
 
 

@@ -539,22 +539,3 @@ def train_probe(
             heads.append(head)
             epochs.append(n)
     return ProbeModel(heads, epochs, time.perf_counter() - started, mix)
-
-
-def train_probe_head(
-    x: np.ndarray, y: np.ndarray, n_labels: int, cfg: ProbeConfig, weight_decay: float, seed: int, progress: bool = True
-) -> ProbeModel:
-    """A token-level head on flat word vectors x (N, D) with labels y (N,): every word is its own
-    'sentence', cfg.epochs epochs, no holdout. For callers that have no sentence structure."""
-    feats = WordFeatures(np.asarray(x, dtype=np.float32), np.arange(len(x) + 1, dtype=np.int64), 0.0, 1)
-    token_cfg = cfg.model_copy(update={"head": "mlp" if cfg.head == "bilstm" else cfg.head, "mix": "concat"})
-    tags = [[int(t)] for t in y]
-    return train_probe(feats, np.arange(len(x)), tags, np.zeros(0, np.int64), n_labels, token_cfg, weight_decay, seed, progress)
-
-
-def head_logits(model: ProbeModel, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """(N, K) float32 logits of a token-level ProbeModel on flat word vectors x (N, D)."""
-    if len(x) == 0:
-        return np.zeros((0, model.n_labels), np.float32)
-    feats = WordFeatures(np.asarray(x, dtype=np.float32), np.arange(len(x) + 1, dtype=np.int64), 0.0, 1)
-    return model.flat_logits(feats, np.arange(len(x)))

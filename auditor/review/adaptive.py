@@ -524,12 +524,6 @@ def load_refits(run_dir: str | os.PathLike) -> list[dict]:
     return sorted(out, key=lambda r: r["refit"])
 
 
-def last_refit(run_dir: str | os.PathLike) -> dict | None:
-    """The newest refit record (for the UI: 'order adapted at <at> from <n_decisions> decisions')."""
-    refits = load_refits(run_dir)
-    return refits[-1] if refits else None
-
-
 def refit_summary(run_dir: str | os.PathLike, top_weights: int = 8) -> dict:
     """metrics.json["adaptive"]: every refit in brief plus the last one's weights in full."""
     refits = load_refits(run_dir)

@@ -10,7 +10,7 @@ oracle:    decide the top fraction from the corpus's known clean tags (the synth
 With review.adaptive.enabled and top_fraction < 1 the oracle reviews adaptively: the top
 review.adaptive.batch issues, refit the adaptive ranking (auditor.review.adaptive) on every
 decision so far, the next batch in the new order, and so on until the top fraction's worth of
-issues is decided (review_in_batches; the adaptive-queue benchmark drives the same loop).
+issues is decided (review_in_batches).
 
 Decisions are recorded in the ordinary decision store with curator "policy:<name>", so the
 report and the changelog show where they came from. A decision by anyone else (a human
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,9 @@ from auditor.review.adaptive import (
     decision_labels,
     issue_features,
     open_mask,
-    prior_order,
     refit_record,
     save_refit,
 )
-from auditor.review.groups import Groups, largest_groups_first
 from auditor.review.store import Decision, DecisionStore
 
 POLICIES = ("threshold", "oracle")
@@ -140,20 +138,15 @@ def ranked_top(issues: pd.DataFrame, top_fraction: float) -> pd.DataFrame:
 class ReviewTrace:
     """What review_in_batches did.
 
-    reviewed: rows decided directly, in the order they were reviewed (stale rows excluded);
-    labels: (N,) final labels (1 wrong, 0 right, NaN undecided), bulk decisions included;
-    bulk_source: row -> the directly reviewed row whose decision it took (groups only);
-    stale: rows the decider could not decide; refits: adaptive refits made;
-    next_at: decisions made -> the open rows in review order at that moment (first
-    `snapshot` of them), for each requested stop.
+    reviewed: rows decided, in the order they were reviewed (stale rows excluded);
+    labels: (N,) final labels (1 wrong, 0 right, NaN undecided); stale: rows the decider
+    could not decide; refits: adaptive refits made.
     """
 
     reviewed: list[int] = field(default_factory=list)
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    bulk_source: dict[int, int] = field(default_factory=dict)
     stale: list[int] = field(default_factory=list)
     refits: int = 0
-    next_at: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def review_in_batches(
@@ -161,68 +154,42 @@ def review_in_batches(
     decide: Callable[[int], float | None],
     budget: int | None = None,
     batch: int = 50,
-    settings: AdaptiveConfig | None = None,
+    settings: AdaptiveConfig = AdaptiveConfig(),
     labels: np.ndarray | None = None,
     closed: np.ndarray | None = None,
     features: IssueFeatures | None = None,
-    groups: Groups | None = None,
-    largest_first: bool = False,
-    stops: Iterable[int] = (),
-    snapshot: int = 100,
     on_refit: Callable[[AdaptiveRanking], None] | None = None,
 ) -> ReviewTrace:
-    """Review the top `batch` open issues, re-rank, review the next `batch`, ... until `budget`.
+    """Review the top `batch` open issues, re-rank adaptively, review the next `batch`, ...
+    until `budget` decisions.
 
     decide(row) -> 1.0 (label wrong: accept/relabel), 0.0 (right: keep) or None (cannot be
-    decided, e.g. a stale sentence: not counted). settings: the adaptive ranking's (None: the
-    static score order, never re-ranked). labels: (N,) decisions made before (e.g. by human
-    curators: training data, never re-decided); closed: (N,) bool, rows that are not open
-    although unlabelled (e.g. skipped by a curator). groups: when given, each decision is also
-    taken for every open member of the issue's systematic group (one decision per group);
-    largest_first: with groups, review the largest open group first (else the group of the
-    best-ranked open issue first).
-    stops: decision counts at which a refit is forced and the order is snapshot (next_at).
+    decided, e.g. a stale sentence: not counted). labels: (N,) decisions made before (e.g. by
+    human curators: training data, never re-decided); closed: (N,) bool, rows that are not
+    open although unlabelled (e.g. skipped by a curator). on_refit: called with each active
+    re-ranking (to record it).
     """
     n_rows = len(issues)
     labels = np.full(n_rows, np.nan) if labels is None else np.asarray(labels, dtype=np.float64).copy()
     is_open = np.isnan(labels)
     if closed is not None:
         is_open &= ~np.asarray(closed, dtype=bool)
-    if settings is not None and features is None:
-        features = issue_features(issues)
-    prior = prior_order(issues)
-    stops = sorted({int(x) for x in stops if int(x) >= 0})
+    features = issue_features(issues) if features is None else features
     budget = n_rows if budget is None else int(budget)
     trace = ReviewTrace(labels=labels)
     done = 0
-
-    def ranking() -> np.ndarray:
-        if settings is None:
-            order = prior[is_open[prior]]
-        else:
-            r = adapt_ranking(issues, labels, settings, features, open_rows=is_open)
-            if r.active:
-                trace.refits += 1
-                if on_refit is not None:
-                    on_refit(r)
-            order = r.order
-        if groups is not None and largest_first:
-            order = largest_groups_first(groups, order)
-        return order
-
     while is_open.any() and done < budget:
-        order = ranking()
-        if done in stops:
-            trace.next_at[done] = order[:snapshot].copy()
-        upcoming = [s for s in stops if s > done]
-        take = min(batch, budget - done, (upcoming[0] - done) if upcoming else batch)
+        ranking = adapt_ranking(issues, labels, settings, features, open_rows=is_open)
+        if ranking.active:
+            trace.refits += 1
+            if on_refit is not None:
+                on_refit(ranking)
+        take = min(batch, budget - done)
         taken = 0
-        for row in order:
+        for row in ranking.order:
             if taken >= take:
                 break
             row = int(row)
-            if not is_open[row]:  # closed by a group decision earlier in this batch
-                continue
             is_open[row] = False
             y = decide(row)
             if y is None:
@@ -232,16 +199,8 @@ def review_in_batches(
             trace.reviewed.append(row)
             done += 1
             taken += 1
-            if groups is not None:
-                for m in groups.members(row):
-                    if is_open[m]:
-                        is_open[m] = False
-                        labels[m] = y
-                        trace.bulk_source[int(m)] = row
         if taken == 0:  # only undecidable rows were left
             break
-    if done in stops and done not in trace.next_at:
-        trace.next_at[done] = ranking()[:snapshot].copy()
     return trace
 
 

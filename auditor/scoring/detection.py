@@ -332,54 +332,6 @@ def _corpus_order(corpus: DatasetDict, ids: list[str]) -> list[str]:
     return [sid for ds in corpus.values() for sid in ds["id"] if sid in wanted]
 
 
-def evaluate_rankings(
-    corpus: DatasetDict, preds: OofPredictions, issues: pd.DataFrame, cfg: ScoringConfig
-) -> dict[str, dict[str, float]]:
-    """Sentence- and span-level detection quality of every word quality x sentence aggregate of
-    auditor.scoring.rankings on the same predictions (for benchmarks; needs clean tags).
-
-    Returns {"<word method>/<aggregate>": {sentence_ap, sentence_auroc, sentence_p100[, span_ap]}};
-    span_ap (issues re-ranked by the worst word quality inside each issue) is given for "min".
-    Also {"_coverage": {"span_recall": share of true error spans some issue overlaps}}.
-    """
-    from auditor.scoring.rankings import SENTENCE_METHODS, WORD_METHODS, sentence_quality, span_quality, word_quality
-
-    frame, signals = compute_signals(corpus, preds, cfg)
-    if frame.clean is None:
-        raise DataError("ranking evaluation needs known clean tags (clean_ner_tags)")
-    is_error = _sentence_errors(frame)
-    true_spans = _true_error_spans(frame, np.flatnonzero(is_error))
-    n_true = sum(len(v) for v in true_spans.values())
-    row_of = {str(sid): s for s, sid in enumerate(frame.ids)}
-    base = np.asarray([frame.offsets[row_of[str(i)]] for i in issues["id"]], dtype=np.int64)
-    starts = base + issues["start"].to_numpy(dtype=np.int64)
-    ends = base + issues["end"].to_numpy(dtype=np.int64)
-    out: dict[str, dict[str, float]] = {}
-    for wm in WORD_METHODS:
-        q = word_quality(frame.probs, frame.labels, frame.label_names, wm)
-        for agg in SENTENCE_METHODS:
-            out[f"{wm}/{agg}"] = _sentence_metrics(is_error, sentence_quality(q, frame.offsets, agg))
-        ranked = issues.assign(score=span_quality(q, starts, ends))
-        out[f"{wm}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
-        if wm != "collapsed":
-            continue
-        cons = np.clip(signals.consistency, 1e-6, 1.0)
-        for b in (0.1, 0.25, 0.5, 1.0):
-            fused = q * cons**b
-            for agg in ("min", "softmin"):
-                out[f"{wm}*cons^{b}/{agg}"] = _sentence_metrics(is_error, sentence_quality(fused, frame.offsets, agg))
-            ranked = issues.assign(score=span_quality(fused, starts, ends))
-            out[f"{wm}*cons^{b}/min"]["span_ap"] = _span_rows(ranked, true_spans, (100,))[0].ap
-    covered = {
-        (sid, s, e)
-        for sid, a, b in zip(issues["id"], issues["start"], issues["end"])
-        for s, e in true_spans.get(str(sid), [])
-        if s < b and a < e
-    }
-    out["_coverage"] = {"span_recall": len(covered) / n_true if n_true else float("nan"), "n_true_spans": n_true}
-    return out
-
-
 def _sentence_metrics(is_error: np.ndarray, quality: np.ndarray) -> dict[str, float]:
     """AP, AUROC and precision of the 100 lowest of a sentence ranking (S,), lower = suspicious."""
     order = np.lexsort((np.arange(len(quality)), quality))

@@ -186,8 +186,3 @@ def _audited_clean(arrays: CorpusArrays, corpus_pos: np.ndarray) -> np.ndarray |
         return None
     clean = arrays.clean[corpus_pos]
     return None if (clean < 0).any() else clean
-
-
-def scoring_frame(corpus: DatasetDict, preds: OofPredictions) -> ScoringFrame:
-    """The audited sentences of `corpus` aligned with `preds` (see build_frame)."""
-    return build_frame(corpus_arrays(corpus), preds)

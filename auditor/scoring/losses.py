@@ -40,25 +40,6 @@ def sequence_losses(losses: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray
     return total, mean
 
 
-def sentence_max(values: np.ndarray, offsets: np.ndarray, empty: float = 0.0) -> np.ndarray:
-    """(N,) values -> (S,) maximum per sentence (`empty` for a sentence without words)."""
-    return _reduce(np.maximum, values, offsets, empty)
-
-
-def sentence_min(values: np.ndarray, offsets: np.ndarray, empty: float = 1.0) -> np.ndarray:
-    """(N,) values -> (S,) minimum per sentence (`empty` for a sentence without words)."""
-    return _reduce(np.minimum, values, offsets, empty)
-
-
-def _reduce(ufunc: np.ufunc, values: np.ndarray, offsets: np.ndarray, empty: float) -> np.ndarray:
-    offsets = np.asarray(offsets, dtype=np.int64)
-    out = np.full(len(offsets) - 1, empty, dtype=np.float64)
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if len(values) and len(nonempty):
-        out[nonempty] = ufunc.reduceat(np.asarray(values, dtype=np.float64), offsets[nonempty])
-    return out
-
-
 def _token_loss_frame(source: ScoringFrame | pd.DataFrame) -> pd.DataFrame:
     """A DataFrame with one row per word: token, tag (given tag string), loss (nats)."""
     if isinstance(source, ScoringFrame):

@@ -1,4 +1,4 @@
-"""Simulated out-of-fold probabilities for tests, benchmarks and weight tuning, without training.
+"""Simulated out-of-fold probabilities for tests and benchmarks (benchmarks/scoring_scale.py), without training.
 
 An imperfect model that never saw the sentence: it leans towards the true (clean) tag, is pulled
 a little towards the given tag (a model trained on noisy data partly learns the noise), is noisy,
