@@ -257,7 +257,7 @@ def _run_review(ctx: RunContext) -> str:
 
 def _adaptive_metrics(ctx: RunContext) -> None:
     """metrics.json["adaptive"] from run_dir/adaptive/refit-*.json, when the queue ever adapted."""
-    from auditor.review.adaptive import refit_summary
+    from auditor.review.adaptive_refits import refit_summary
 
     summary = refit_summary(ctx.run_dir)
     if summary["refits"]:

@@ -46,7 +46,8 @@ from datasets import DatasetDict, load_from_disk
 
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.config import AdaptiveConfig
-from auditor.review.adaptive import adapt_ranking, issue_features, prior_order
+from auditor.review.adaptive import adapt_ranking, prior_order
+from auditor.review.adaptive_features import issue_features
 from auditor.review.groups import Groups, find_groups
 from auditor.review.policies import ReviewTrace, oracle_labels
 from auditor.tables import read_issues

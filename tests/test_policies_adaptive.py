@@ -10,7 +10,8 @@ from auditor.config import AdaptiveConfig, ReviewConfig, SyntheticConfig
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.data.iob import spans
 from auditor.data.synthetic import generate_synthetic
-from auditor.review.adaptive import load_refits, prior_order
+from auditor.review.adaptive import prior_order
+from auditor.review.adaptive_refits import load_refits
 from auditor.review.policies import apply_policy, oracle_labels, review_in_batches
 from auditor.review.store import DecisionStore
 

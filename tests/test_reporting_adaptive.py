@@ -12,7 +12,8 @@ from test_review_adaptive import make_issues  # noqa: E402
 from auditor.metrics import read_metrics, update_metrics  # noqa: E402
 from auditor.reporting import Document, html, markdown  # noqa: E402
 from auditor.reporting.sections.adaptive import adaptive_section  # noqa: E402
-from auditor.review.adaptive import prior_order, refit, refit_summary  # noqa: E402
+from auditor.review.adaptive import prior_order  # noqa: E402
+from auditor.review.adaptive_refits import refit, refit_summary  # noqa: E402
 
 
 def test_section_shows_refits_order_change_and_favoured_signals(tmp_path):

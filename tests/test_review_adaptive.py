@@ -9,20 +9,9 @@ import pandas as pd
 import pytest
 
 from auditor.config import AdaptiveConfig
-from auditor.review.adaptive import (
-    adapt_ranking,
-    blend_weight,
-    decision_labels,
-    fit_model,
-    group_evidence,
-    issue_features,
-    load_refits,
-    open_mask,
-    prior_order,
-    refit,
-    refit_summary,
-    signal_columns,
-)
+from auditor.review.adaptive import adapt_ranking, blend_weight, fit_model, prior_order
+from auditor.review.adaptive_features import decision_labels, group_evidence, issue_features, open_mask, signal_columns
+from auditor.review.adaptive_refits import load_refits, refit, refit_summary
 from auditor.review.store import Decision
 
 LANGS = ("de", "fr", "it", "en")

@@ -90,7 +90,7 @@ class ReviewApp(App):
     def refit_inputs(self) -> tuple:
         """(the issue table as a DataFrame in rank order, its adaptive features): built once,
         in the first refit's worker thread (a few seconds for 100,000 issues)."""
-        from auditor.review.adaptive import issue_features
+        from auditor.review.adaptive_features import issue_features
 
         with self._refit_lock:
             if self._refit_inputs is None:

@@ -35,16 +35,9 @@ from datasets import DatasetDict
 from auditor.config import AdaptiveConfig, ReviewConfig
 from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.errors import AuditorError
-from auditor.review.adaptive import (
-    AdaptiveRanking,
-    IssueFeatures,
-    adapt_ranking,
-    decision_labels,
-    issue_features,
-    open_mask,
-    refit_record,
-    save_refit,
-)
+from auditor.review.adaptive import AdaptiveRanking, adapt_ranking
+from auditor.review.adaptive_features import IssueFeatures, decision_labels, issue_features, open_mask
+from auditor.review.adaptive_refits import refit_record, save_refit
 from auditor.review.store import Decision, DecisionStore
 
 POLICIES = ("threshold", "oracle")

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from auditor.review import bindings
-from auditor.review.adaptive import refit, refit_number, refit_record, save_refit
+from auditor.review.adaptive_refits import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
 from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
 from auditor.config import AdaptiveConfig

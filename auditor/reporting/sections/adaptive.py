@@ -1,6 +1,6 @@
 """The report's "Adaptive review order" section: how the queue re-ranked itself from decisions.
 
-Reads only metrics.json["adaptive"] (auditor.review.adaptive.refit_summary, written by the
+Reads only metrics.json["adaptive"] (auditor.review.adaptive_refits.refit_summary, written by the
 review stage from run_dir/adaptive/refit-*.json): when and from how many decisions the order
 was adapted, how far it moved from the score order, and which features the curator's
 decisions favoured (the last refit's weights).
