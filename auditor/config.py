@@ -163,6 +163,8 @@ class TrainingConfig(_Strict):
 
 class CleanlabConfig(_Strict):
     token_method: Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"] = "self_confidence"
+    # softmin: cleanlab's soft minimum at cleanlab's temperature 0.05
+    # (cleanlab_signal.CLEANLAB_SOFTMIN_TEMPERATURE)
     sentence_method: Literal["min", "softmin"] = "min"
     filter_by: Literal["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"] = (
         "prune_by_noise_rate"
@@ -209,7 +211,8 @@ class ScoringConfig(_Strict):
     # the model's word quality (auditor.scoring.rankings): collapsed = p(given entity type),
     # B-X and I-X summed; self_confidence = p(given tag); *_margin = the margin versions
     word_quality: Literal["collapsed", "self_confidence", "normalized_margin", "collapsed_margin"] = "collapsed"
-    # how a sentence's word scores become one sentence score (sentence-level rankings)
+    # how a sentence's word scores become one sentence score (sentence-level rankings);
+    # softmin: at temperature 0.1 (rankings.SENTENCE_SOFTMIN_TEMPERATURE), not cleanlab's 0.05
     sentence_aggregate: Literal["min", "softmin", "mean", "product", "expected_errors"] = "softmin"
     cleanlab: CleanlabConfig = CleanlabConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()

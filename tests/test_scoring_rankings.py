@@ -46,6 +46,28 @@ def test_sentence_aggregates():
     assert 0.2 < soft[0] < 0.3 and soft[1] == 1.0 and soft[2] == pytest.approx(0.5)
 
 
+def test_the_two_softmins_are_cleanlabs_formula_at_their_own_temperatures():
+    """sentence_aggregate: softmin is cleanlab's soft minimum at 0.1; cleanlab.sentence_method:
+    softmin is cleanlab's own, at its default 0.05 (passed explicitly, same numbers)."""
+    from cleanlab.token_classification.rank import _softmin_sentence_score, get_label_quality_scores
+
+    from auditor.scoring.cleanlab_signal import CLEANLAB_SOFTMIN_TEMPERATURE
+    from auditor.scoring.rankings import SENTENCE_SOFTMIN_TEMPERATURE
+
+    q = np.array([0.9, 0.2, 1.0, 0.5, 0.45])
+    offsets = np.array([0, 3, 5])
+    ours = sentence_quality(q, offsets, "softmin")
+    theirs = _softmin_sentence_score([q[:3], q[3:]], temperature=SENTENCE_SOFTMIN_TEMPERATURE)
+    np.testing.assert_allclose(ours, theirs)
+    assert (SENTENCE_SOFTMIN_TEMPERATURE, CLEANLAB_SOFTMIN_TEMPERATURE) == (0.1, 0.05)
+    labels, probs = [[0, 1], [1]], [np.array([[0.6, 0.4], [0.3, 0.7]]), np.array([[0.8, 0.2]])]
+    default, _ = get_label_quality_scores(labels, probs, sentence_score_method="softmin")
+    explicit, _ = get_label_quality_scores(
+        labels, probs, sentence_score_method="softmin", sentence_score_kwargs={"temperature": CLEANLAB_SOFTMIN_TEMPERATURE}
+    )
+    np.testing.assert_array_equal(default, explicit)
+
+
 def test_span_quality_is_the_worst_word_inside():
     q = np.array([0.9, 0.2, 1.0, 0.5])
     np.testing.assert_allclose(span_quality(q, np.array([0, 2, 3]), np.array([2, 4, 3])), [0.2, 0.5, 1.0])

@@ -29,6 +29,11 @@ class CleanlabSignal:
     is_issue: np.ndarray
 
 
+# temperature of scoring.cleanlab.sentence_method: softmin: cleanlab's own default, passed
+# explicitly so it is never mistaken for scoring.sentence_aggregate's (rankings.SENTENCE_SOFTMIN_TEMPERATURE)
+CLEANLAB_SOFTMIN_TEMPERATURE = 0.05
+
+
 def cleanlab_signal(frame: ScoringFrame, cfg: CleanlabConfig) -> CleanlabSignal:
     """Run cleanlab.token_classification on the frame's given tags and out-of-fold probabilities."""
     labels = [s.tolist() for s in frame.per_sentence(frame.labels)]
@@ -38,6 +43,7 @@ def cleanlab_signal(frame: ScoringFrame, cfg: CleanlabConfig) -> CleanlabSignal:
         probs,
         token_score_method=cfg.token_method,
         sentence_score_method=cfg.sentence_method,
+        sentence_score_kwargs={"temperature": CLEANLAB_SOFTMIN_TEMPERATURE},
     )
     token_quality = np.concatenate([s.to_numpy() for s in token_scores]) if token_scores else np.zeros(0)
     is_issue = np.zeros(frame.n_tokens, dtype=bool)

@@ -11,7 +11,8 @@ A *word quality* says how likely the given tag is right, in [0, 1] (lower = more
 - ``collapsed_margin``: the margin on the collapsed type probabilities.
 
 A *sentence quality* aggregates its word qualities: ``min`` (the worst word), ``softmin``
-(cleanlab's soft minimum, temperature 0.1), ``mean``, ``product`` (probability that every tag is
+(cleanlab's soft-minimum formula at temperature SENTENCE_SOFTMIN_TEMPERATURE = 0.1, not
+cleanlab's own 0.05, which scoring.cleanlab.sentence_method: softmin uses), ``mean``, ``product`` (probability that every tag is
 right, = exp(-sequence loss) with self_confidence: the chapter's sequence loss) and
 ``expected_errors`` (exp(-sum(1 - q)): the expected number of wrong tags, read as a quality).
 """
@@ -24,7 +25,10 @@ import numpy as np
 
 WORD_METHODS = ("self_confidence", "collapsed", "normalized_margin", "collapsed_margin")
 SENTENCE_METHODS = ("min", "softmin", "mean", "product", "expected_errors")
-SOFTMIN_TEMPERATURE = 0.1
+# temperature of scoring.sentence_aggregate: softmin. Deliberately not cleanlab's 0.05
+# (cleanlab_signal.CLEANLAB_SOFTMIN_TEMPERATURE, for scoring.cleanlab.sentence_method): the two
+# settings are separate rankings, each with its own temperature
+SENTENCE_SOFTMIN_TEMPERATURE = 0.1
 
 
 def type_index(label_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -86,8 +90,8 @@ def sentence_quality(q: np.ndarray, offsets: np.ndarray, method: str) -> np.ndar
     if method == "expected_errors":
         return np.exp(-np.bincount(sent, weights=1.0 - q, minlength=n_sent))
     if method == "softmin":
-        # cleanlab's softmin: sum_i q_i * softmax((1 - q) / t)_i, computed per sentence stably
-        z = (1.0 - q) / SOFTMIN_TEMPERATURE
+        # cleanlab's softmin formula: sum_i q_i * softmax((1 - q) / t)_i, computed per sentence stably
+        z = (1.0 - q) / SENTENCE_SOFTMIN_TEMPERATURE
         zmax = np.full(n_sent, -np.inf)
         np.maximum.at(zmax, sent, z)
         w = np.exp(z - zmax[sent])
