@@ -181,7 +181,7 @@ class ConsistencyConfig(_Strict):
 
 
 class WeightsConfig(_Strict):
-    # Weights of the log-qualities in the combined score (auditor.scoring.ranking), measured on
+    # Weights of the log-qualities in the combined score (auditor.scoring.fusion), measured on
     # real errors (CoNLL-2003 dev vs CleanCoNLL) and injected PAN-X errors: benchmarks/README.md,
     # "Ranking". The model's word quality carries the ranking; cleanlab's self_confidence is the
     # same number as a self_confidence model quality, so it is off by default (never both).

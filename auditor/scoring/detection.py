@@ -13,7 +13,7 @@ quality, i.e. cleanlab alone on the same predictions), consistency, sequence_los
 method), each alone, and random (seeded). At span level they rank the issues by the issue's own
 columns (score, model_score, cleanlab_score, consistency_score, sequence_loss); at sentence level
 by the same signals per sentence (the configured aggregate, cleanlab's sentence score, the
-worst share, the summed loss) and the combined sentence score of auditor.scoring.ranking.
+worst share, the summed loss) and the combined sentence score of auditor.scoring.fusion.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from auditor.config import ScoringConfig, run_config
 from auditor.data.iob import spans
 from auditor.errors import DataError
 from auditor.scoring.frame import ScoringFrame
-from auditor.scoring.ranking import SIGNALS, single_signal_score
+from auditor.scoring.fusion import SIGNALS, single_signal_score
 from auditor.scoring.score import compute_signals, sentence_combined, sentence_signal_values
 from auditor.tables import OofPredictions, SentenceVectors
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from auditor.errors import DataError
-from auditor.scoring.ranking import MIN_QUALITY
+from auditor.scoring.fusion import MIN_QUALITY
 from auditor.scoring.rankings import sentence_quality, type_index
 
 # candidate weights of the evidence in the fused word quality (quality ** weight)

@@ -22,7 +22,7 @@ from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
-from auditor.scoring.ranking import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
+from auditor.scoring.fusion import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
 from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
@@ -189,7 +189,7 @@ def sentence_signal_values(frame: ScoringFrame, signals: WordSignals, cfg: Scori
 
 
 def sentence_combined(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig) -> np.ndarray:
-    """(S,) the combined score of each audited sentence (auditor.scoring.ranking)."""
+    """(S,) the combined score of each audited sentence (auditor.scoring.fusion)."""
     return sentence_scores(signals.qualities(), frame.offsets, signals.sequence_sum, cfg)
 
 
