@@ -208,11 +208,11 @@ class ReferenceConfig(_Strict):
 
 
 class ScoringConfig(_Strict):
-    # the model's word quality (auditor.scoring.rankings): collapsed = p(given entity type),
+    # the model's word quality (auditor.scoring.quality): collapsed = p(given entity type),
     # B-X and I-X summed; self_confidence = p(given tag); *_margin = the margin versions
     word_quality: Literal["collapsed", "self_confidence", "normalized_margin", "collapsed_margin"] = "collapsed"
     # how a sentence's word scores become one sentence score (sentence-level rankings);
-    # softmin: at temperature 0.1 (rankings.SENTENCE_SOFTMIN_TEMPERATURE), not cleanlab's 0.05
+    # softmin: at temperature 0.1 (quality.SENTENCE_SOFTMIN_TEMPERATURE), not cleanlab's 0.05
     sentence_aggregate: Literal["min", "softmin", "mean", "product", "expected_errors"] = "softmin"
     cleanlab: CleanlabConfig = CleanlabConfig()
     consistency: ConsistencyConfig = ConsistencyConfig()

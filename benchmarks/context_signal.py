@@ -154,7 +154,7 @@ def main() -> None:
     from sklearn.metrics import average_precision_score
 
     from auditor.scoring.frame import build_frame, corpus_arrays
-    from auditor.scoring.rankings import sentence_quality, word_quality
+    from auditor.scoring.quality import sentence_quality, word_quality
     from auditor.tables import OofPredictions
 
     run = sys.argv[1]

@@ -27,7 +27,7 @@ from detection_real import pipeline_config  # noqa: E402
 
 from auditor.modeling.crossval import audited_word_vectors  # noqa: E402
 from auditor.scoring.fusion import WordQualities  # noqa: E402
-from auditor.scoring.rankings import sentence_quality, type_index  # noqa: E402
+from auditor.scoring.quality import sentence_quality, type_index  # noqa: E402
 from auditor.scoring.reference import neighbour_evidence  # noqa: E402
 from auditor.scoring.score import compute_signals, score_corpus  # noqa: E402
 from auditor.tables import OofPredictions  # noqa: E402

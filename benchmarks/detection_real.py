@@ -101,7 +101,7 @@ def pipeline_config(model: str, audit: list[str], train_splits: list[str], overr
 
 def extra_rankings(corpus: DatasetDict, preds: OofPredictions, issues, scoring) -> dict[str, dict[str, float]]:
     """Sentence- and span-level detection quality of every word quality x sentence aggregate of
-    auditor.scoring.rankings on the same predictions (needs clean tags); scoring: a ScoringConfig.
+    auditor.scoring.quality on the same predictions (needs clean tags); scoring: a ScoringConfig.
 
     Returns {"<word method>/<aggregate>": {sentence_ap, sentence_auroc, sentence_p100[, span_ap]}};
     span_ap (issues re-ranked by the worst word quality inside each issue) is given for "min".
@@ -109,7 +109,7 @@ def extra_rankings(corpus: DatasetDict, preds: OofPredictions, issues, scoring) 
     """
     # detection's own metric helpers, so these rankings are measured exactly like the product's
     from auditor.scoring.detection import _sentence_errors, _sentence_metrics, _span_rows, _true_error_spans
-    from auditor.scoring.rankings import SENTENCE_METHODS, WORD_METHODS, sentence_quality, span_quality, word_quality
+    from auditor.scoring.quality import SENTENCE_METHODS, WORD_METHODS, sentence_quality, span_quality, word_quality
     from auditor.scoring.score import compute_signals
 
     frame, signals = compute_signals(corpus, preds, scoring)

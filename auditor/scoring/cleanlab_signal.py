@@ -30,7 +30,7 @@ class CleanlabSignal:
 
 
 # temperature of scoring.cleanlab.sentence_method: softmin: cleanlab's own default, passed
-# explicitly so it is never mistaken for scoring.sentence_aggregate's (rankings.SENTENCE_SOFTMIN_TEMPERATURE)
+# explicitly so it is never mistaken for scoring.sentence_aggregate's (quality.SENTENCE_SOFTMIN_TEMPERATURE)
 CLEANLAB_SOFTMIN_TEMPERATURE = 0.05
 
 

@@ -2,7 +2,7 @@
 
 Each signal is read as a *quality* in [0, 1] (the chance that the given labels are right):
 
-- ``model``: the out-of-fold model's word quality (auditor.scoring.rankings, ScoringConfig.word_quality;
+- ``model``: the out-of-fold model's word quality (auditor.scoring.quality, ScoringConfig.word_quality;
   by default the probability of the given entity *type*);
 - ``cleanlab``: cleanlab's token label quality (ScoringConfig.cleanlab.token_method);
 - ``consistency``: the share of the surface form's occurrences labelled like this one;
@@ -28,7 +28,7 @@ import numpy as np
 
 from auditor.config import ScoringConfig, WeightsConfig
 from auditor.errors import ConfigError
-from auditor.scoring.rankings import sentence_quality, span_quality
+from auditor.scoring.quality import sentence_quality, span_quality
 
 # floor on each quality so one signal at exactly 0 does not pin the combined score to 0
 MIN_QUALITY = 1e-6

@@ -36,7 +36,7 @@ import numpy as np
 
 from auditor.errors import DataError
 from auditor.scoring.fusion import MIN_QUALITY
-from auditor.scoring.rankings import sentence_quality, type_index
+from auditor.scoring.quality import sentence_quality, type_index
 
 # candidate weights of the evidence in the fused word quality (quality ** weight)
 WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)

@@ -24,7 +24,7 @@ from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.fusion import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
 from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
-from auditor.scoring.rankings import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
+from auditor.scoring.quality import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 

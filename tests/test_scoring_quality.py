@@ -1,11 +1,11 @@
-"""Word qualities and sentence aggregates (auditor.scoring.rankings)."""
+"""Word qualities and sentence aggregates (auditor.scoring.quality)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from auditor.scoring.rankings import sentence_quality, span_quality, type_probs, word_quality
+from auditor.scoring.quality import sentence_quality, span_quality, type_probs, word_quality
 
 NAMES = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -52,7 +52,7 @@ def test_the_two_softmins_are_cleanlabs_formula_at_their_own_temperatures():
     from cleanlab.token_classification.rank import _softmin_sentence_score, get_label_quality_scores
 
     from auditor.scoring.cleanlab_signal import CLEANLAB_SOFTMIN_TEMPERATURE
-    from auditor.scoring.rankings import SENTENCE_SOFTMIN_TEMPERATURE
+    from auditor.scoring.quality import SENTENCE_SOFTMIN_TEMPERATURE
 
     q = np.array([0.9, 0.2, 1.0, 0.5, 0.45])
     offsets = np.array([0, 3, 5])
@@ -81,7 +81,7 @@ def test_unknown_methods_are_errors():
 
 
 def test_type_first_decoding_follows_the_type_the_model_believes():
-    from auditor.scoring.rankings import type_first_argmax
+    from auditor.scoring.quality import type_first_argmax
 
     probs = np.array([[0.0, 0.0, 0.0, 0.45, 0.0], [0.0, 0.3, 0.25, 0.45, 0.0]])
     probs[0, 0] = 0.55  # plain argmax O, type-first O too
