@@ -31,7 +31,7 @@ from auditor.data.iob import spans
 from auditor.errors import DataError
 from auditor.scoring.frame import ScoringFrame
 from auditor.scoring.fusion import SIGNALS, single_signal_score
-from auditor.scoring.score import compute_signals, sentence_combined, sentence_signal_values
+from auditor.scoring.score import compute_signals, sentence_combined, sentence_signals
 from auditor.tables import OofPredictions, SentenceVectors
 
 DEFAULT_KS = (10, 50, 100, 500)
@@ -138,7 +138,7 @@ def evaluate_detection(
         )
     wrong = _sentence_errors(frame)
     is_error = wrong
-    values = sentence_signal_values(frame, signals, cfg)
+    values = sentence_signals(frame, signals, cfg)
     scores = {"combined": sentence_combined(frame, signals, cfg)}
     for name in SIGNALS:
         scores[name] = single_signal_score(values, name)

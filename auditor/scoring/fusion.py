@@ -40,7 +40,8 @@ _SAME_AS_MODEL = {"self_confidence": "self_confidence", "normalized_margin": "no
 
 @dataclass
 class WordQualities:
-    """Per word (N,), each in [0, 1], lower = more likely wrong."""
+    """The per-word qualities the fused score multiplies, each (N,) in [0, 1], lower = more likely
+    wrong (built from score.WordEvidence; per sentence: SentenceSignals)."""
 
     model: np.ndarray
     cleanlab: np.ndarray
@@ -68,9 +69,9 @@ class WordQualities:
 
 
 @dataclass
-class SignalValues:
-    """The signals of M spans or sentences, each (M,): model, cleanlab and consistency as
-    qualities in [0, 1]; sequence_loss: summed cross-entropy of the sentence in nats."""
+class SentenceSignals:
+    """Each signal per sentence, (S,): model, cleanlab and consistency as qualities in [0, 1];
+    sequence_loss: summed cross-entropy of the sentence in nats. (Per word: WordQualities.)"""
 
     model: np.ndarray
     cleanlab: np.ndarray
@@ -124,7 +125,7 @@ def sentence_scores(
     return _with_sequence(part, sequence_loss, cfg.weights)
 
 
-def single_signal_score(values: SignalValues, name: str) -> np.ndarray:
+def single_signal_score(values: SentenceSignals, name: str) -> np.ndarray:
     """(M,) the ranking one signal alone gives (its quality; lower = more likely wrong)."""
     if name not in SIGNALS:
         raise ValueError(f"unknown signal {name!r}; one of {SIGNALS}")

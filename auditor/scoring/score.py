@@ -22,7 +22,7 @@ from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
-from auditor.scoring.fusion import SignalValues, WordQualities, check_weights, sentence_scores, span_scores
+from auditor.scoring.fusion import SentenceSignals, WordQualities, check_weights, sentence_scores, span_scores
 from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.quality import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
@@ -32,8 +32,10 @@ TOP_TOKENS = 20
 
 
 @dataclass
-class WordSignals:
-    """Every signal of the audited words (ScoringFrame order).
+class WordEvidence:
+    """Everything the signals say about the audited words (ScoringFrame order): their raw
+    outputs, the model's tags and what to suggest; `qualities()` is the part the fused score
+    reads (fusion.WordQualities).
 
     losses: (N,) nats; sequence_sum, sequence_mean: (S,) nats; cleanlab: CleanlabSignal;
     consistency: (N,) share in [0, 1]; majority: (N,) tag id of the form's majority labelling
@@ -89,7 +91,7 @@ def compute_signals(
     progress: bool = False,
     evidence_splits: list[str] | None = None,
     vectors: SentenceVectors | None = None,
-) -> tuple[ScoringFrame, WordSignals]:
+) -> tuple[ScoringFrame, WordEvidence]:
     """Align the predictions with the corpus and compute every word-level signal.
 
     evidence_splits: the splits whose labels the consistency signal may use (the training and
@@ -133,7 +135,7 @@ def compute_signals(
             doubted = reference.doubted()
             flagged |= (doubted >= 0) & (doubted != frame.labels)
         bar.update()
-    return frame, WordSignals(
+    return frame, WordEvidence(
         losses=losses,
         sequence_sum=seq_sum,
         sequence_mean=seq_mean,
@@ -177,10 +179,10 @@ def _reference(
     )
 
 
-def sentence_signal_values(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig) -> SignalValues:
+def sentence_signals(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringConfig) -> SentenceSignals:
     """Each signal per audited sentence (S,): the model's word quality aggregated as configured,
     cleanlab's own sentence quality, the summed loss, the worst consistency share."""
-    return SignalValues(
+    return SentenceSignals(
         model=sentence_quality(signals.model_quality, frame.offsets, cfg.sentence_aggregate),
         cleanlab=signals.cleanlab.sentence_quality,
         sequence_loss=signals.sequence_sum,
@@ -188,7 +190,7 @@ def sentence_signal_values(frame: ScoringFrame, signals: WordSignals, cfg: Scori
     )
 
 
-def sentence_combined(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig) -> np.ndarray:
+def sentence_combined(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringConfig) -> np.ndarray:
     """(S,) the combined score of each audited sentence (auditor.scoring.fusion)."""
     return sentence_scores(signals.qualities(), frame.offsets, signals.sequence_sum, cfg)
 
@@ -292,7 +294,7 @@ def _reference_example(frame: ScoringFrame, ref: ReferenceEvidence | None, lo: i
     return f"“{frame.tokens[e]}” in “{text}” ({names[frame.labels[e]]}→{names[ref.verified_tags[e]]})"
 
 
-def build_issues(frame: ScoringFrame, signals: WordSignals, cfg: ScoringConfig, progress: bool = False) -> pd.DataFrame:
+def build_issues(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringConfig, progress: bool = False) -> pd.DataFrame:
     """One row per reviewable span of each sentence with a flagged word (ISSUE_COLUMNS), ranked."""
     names = np.asarray(frame.label_names, dtype=object)
     rows: dict[str, list] = {c: [] for c in ISSUE_COLUMNS}
