@@ -1,6 +1,6 @@
 """The synthetic demo corpus: PAN-X-shaped sentences with known clean labels and recorded noise.
 
-Sentences are rendered from templates (auditor.data.gazetteer) filled with names, so an
+Sentences are rendered from templates (auditor.data.synthetic_lexicon) filled with names, so an
 entity is recognisable from its name and its context. A fraction `noise_rate` of the
 sentences of each noisy split then receives one silver-standard error of a kind also seen
 in PAN-X: a type swap (some systematic: the same name mislabelled the same way in every
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datasets import Dataset, DatasetDict
 
 from auditor.config import SyntheticConfig
-from auditor.data import gazetteer as gz
+from auditor.data import synthetic_lexicon as lexicon
 from auditor.data.corpus import CLEAN_COLUMN, dataset_from_records, make_id, sort_label_names
 from auditor.data.iob import Span, SpanDiff, diff_spans, tags_from_spans
 from auditor.errors import DataError
@@ -55,12 +55,12 @@ def _lexicon(lang: str) -> _Lexicon:
         return [tuple(x.split()) for x in s.split("|")]
 
     return _Lexicon(
-        names={"PER": split(gz.PER[lang]), "ORG": split(gz.ORG[lang]), "LOC": split(gz.LOC[lang])},
-        months=gz.MONTHS[lang].split("|"),
-        date_format=gz.DATE_FORMAT[lang],
-        parens=[p.strip() for p in gz.PAREN[lang].split("|")],
-        templates=[t.split() for t in gz.TEMPLATES[lang]],
-        systematic=[(tuple(n.split()), c, w) for n, c, w in gz.SYSTEMATIC[lang]],
+        names={"PER": split(lexicon.PER[lang]), "ORG": split(lexicon.ORG[lang]), "LOC": split(lexicon.LOC[lang])},
+        months=lexicon.MONTHS[lang].split("|"),
+        date_format=lexicon.DATE_FORMAT[lang],
+        parens=[p.strip() for p in lexicon.PAREN[lang].split("|")],
+        templates=[t.split() for t in lexicon.TEMPLATES[lang]],
+        systematic=[(tuple(n.split()), c, w) for n, c, w in lexicon.SYSTEMATIC[lang]],
     )
 
 
@@ -211,11 +211,11 @@ def generate_synthetic(cfg: SyntheticConfig, languages: list[str], seed: int) ->
     lang, clean_ner_tags (true tags). Rows are grouped by language in the given order.
     Same cfg, languages and seed -> identical corpus.
     """
-    unknown = [lang for lang in languages if lang not in gz.LANGUAGES]
+    unknown = [lang for lang in languages if lang not in lexicon.LANGUAGES]
     if unknown:
         raise DataError(
             f"synthetic corpus: no vocabulary for language(s) {', '.join(unknown)}; "
-            f"available: {', '.join(gz.LANGUAGES)}"
+            f"available: {', '.join(lexicon.LANGUAGES)}"
         )
     lexicons = {lang: _lexicon(lang) for lang in languages}
     out = {}

@@ -1,4 +1,4 @@
-"""Names and sentence templates of the synthetic demo corpus (auditor.data.synthetic).
+"""The lexicon of the synthetic demo corpus (auditor.data.synthetic): names and sentence templates.
 
 Written for this project in the style of PAN-X (WikiANN): Wikipedia-like sentence
 fragments, list items, titles in quotes, parentheses and dates. Entries are
