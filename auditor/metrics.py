@@ -17,7 +17,7 @@ from typing import Any
 from auditor.atomic import write_text_atomic
 from auditor.errors import DataError
 
-FILENAME = "metrics.json"
+from auditor.run_dir import METRICS as FILENAME
 
 
 def _clean(value: Any) -> Any:

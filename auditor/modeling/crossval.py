@@ -39,11 +39,11 @@ from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
+from auditor.run_dir import FOLDS as FOLDS_DIR
+from auditor.run_dir import PREDICTIONS as PREDICTIONS_FILE
 from auditor.tables import OofPredictions, SentenceVectors
 
-PREDICTIONS_FILE = "predictions.parquet"
-FOLDS_DIR = "folds"
-PART_FILE = "predictions.parquet"
+PART_FILE = PREDICTIONS_FILE  # a fold part is named like the merged table
 RESULT_FILE = "result.json"
 MERGED_FILE = "merged.fingerprint"  # the fingerprint predictions.parquet was merged from
 _BASE_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
