@@ -30,6 +30,7 @@ from auditor.atomic import write_text_atomic
 from auditor.config import PipelineConfig
 from auditor.distributed import is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
+from auditor.metrics import drop_metrics
 from auditor.run_dir import RunDir
 from auditor.stages import apply, crossval, export, load, report, retrain, review, score
 from auditor.stages.context import RunContext, StopPipeline
@@ -55,6 +56,9 @@ class Stage:
     check: Callable[[RunContext], str | None] | None = None
     # extra input outside the config (a file the config names): its digest joins the input hash
     input_state: Callable[[RunContext], str] | None = None
+    # metrics.json sections the stage writes: dropped before it runs, so a section it no longer
+    # writes (curve disabled, no clean tags for detection) does not outlive it
+    sections: tuple[str, ...] = ()
     # trains with the HF Trainer, which under torchrun/accelerate needs every process (DDP);
     # other stages run in rank 0 alone
     all_ranks: bool = False
@@ -83,22 +87,37 @@ def _paths(*paths: Callable[[RunDir], Path]) -> Callable[[RunContext], list[Path
 PIPELINE: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("load", ("data",), (), load.run, _paths(RunDir.corpus), check=load.check),
+        Stage(
+            "load", ("data",), (), load.run, _paths(RunDir.corpus), check=load.check, input_state=load.input_state,
+            sections=("corpus",),
+        ),
         Stage(
             "crossval", ("model", "crossval", "training"), ("load",), crossval.run, _paths(RunDir.predictions),
-            check=crossval.check, all_ranks=True,
+            check=crossval.check, input_state=crossval.input_state, sections=("crossval",), all_ranks=True,
         ),
         Stage(
             "score", ("scoring",), ("crossval",), score.run, _paths(RunDir.issues), check=score.check,
-            input_state=score.reference_digest,
+            input_state=score.reference_digest, sections=("scoring", "detection"),
         ),
         # the store is the review's artifact: if it vanishes, the review runs again (a policy
         # re-decides, a curator is asked) instead of apply emptying the cleaning
-        Stage("review", ("review",), ("score",), review.run, _paths(RunDir.store), output_state=review.decision_digest),
-        Stage("apply", (), ("review",), apply.run, _paths(RunDir.cleaned, RunDir.changelog), check=apply.check),
-        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, lambda ctx: [], all_ranks=True),
-        Stage("report", ("report",), ("retrain",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
-        Stage("export", ("export",), ("apply",), export.run, lambda ctx: [ctx.export_dir]),
+        Stage(
+            "review", ("review",), ("score",), review.run, _paths(RunDir.store), output_state=review.decision_digest,
+            sections=("review", "adaptive"),
+        ),
+        Stage(
+            "apply", (), ("review",), apply.run, _paths(RunDir.cleaned, RunDir.changelog), check=apply.check,
+            sections=("apply",),
+        ),
+        Stage(
+            "retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, retrain.artifacts,
+            input_state=crossval.input_state, sections=("retrain", "analysis", "curve"), all_ranks=True,
+        ),
+        Stage(
+            "report", ("report",), ("retrain",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"],
+            sections=("report",),
+        ),
+        Stage("export", ("export",), ("apply",), export.run, lambda ctx: [ctx.export_dir / f for f in ctx.cfg.export.formats]),
     ]
 }
 
@@ -172,7 +191,7 @@ def run_pipeline(
         console = Console(quiet=True)  # one process speaks for all
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main)
+    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main, force=force)
     lo, hi = _select(start, until)
     if main:
         ctx.rd.write_config(cfg)
@@ -195,6 +214,8 @@ def run_pipeline(
             continue
         console.print(f"[bold]{tag}[/bold] running ...")
         t0 = time.perf_counter()
+        if main and stage.sections:
+            drop_metrics(ctx.run_dir, list(stage.sections))
         status, note = _execute(ctx, stage)
         secs = time.perf_counter() - t0
         if status == "stopped":

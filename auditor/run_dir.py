@@ -115,6 +115,11 @@ class RunDir:
     def stages(self) -> Path:
         return self.path / STAGES
 
+    @property
+    def digests(self) -> Path:
+        """The content digests of the files stages read, by size and mtime (auditor.stages.inputs)."""
+        return self.stages / "digests.json"
+
     def stamp(self, stage: str) -> Path:
         return self.stages / f"{stage}.json"
 

@@ -22,6 +22,8 @@ class RunContext:
     console: Console
     progress: bool = True
     interactive: bool = False
+    # --force: nothing cached is reused (folds and probe features are computed again)
+    force: bool = False
 
     @property
     def rd(self) -> RunDir:

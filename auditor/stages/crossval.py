@@ -11,6 +11,12 @@ def run(ctx: RunContext) -> str:
     from auditor.artifacts import drop_unreadable_fold_parts
     from auditor.modeling.crossval import FOLDS_DIR, MERGED_FILE, run_crossval
 
+    if is_main_process() and ctx.force and ctx.rd.folds.exists():
+        import shutil
+
+        # --force means computed again: fold parts and probe features match their fingerprint,
+        # and a fingerprint cannot see every change (a model replaced outside a folder we hash)
+        shutil.rmtree(ctx.rd.folds)
     if is_main_process():
         dropped = drop_unreadable_fold_parts(ctx.run_dir)
         if dropped:
@@ -33,6 +39,16 @@ def _audited_words(ctx: RunContext) -> int:
     corpus = ctx.load_corpus()
     lengths = (pc.list_value_length(corpus[s].data.column("tokens")) for s in ctx.cfg.data.audit if s in corpus)
     return sum(int(pc.sum(x).as_py() or 0) for x in lengths)
+
+
+def input_state(ctx: RunContext) -> str:
+    """A local model folder's content (config, weights, tokenizer); "" for Hub and tiny models."""
+    from auditor.stages.inputs import DigestCache, model_digest
+
+    cache = DigestCache(ctx.rd.digests)
+    digest = model_digest(ctx.cfg.model.name, cache)
+    cache.save()
+    return digest
 
 
 def check(ctx: RunContext) -> str | None:

@@ -24,6 +24,16 @@ def run(ctx: RunContext) -> str:
     return f"{n} sentences, splits {', '.join(corpus)}" + (f"; {findings}" if findings else "")
 
 
+def input_state(ctx: RunContext) -> str:
+    """The content of the data and truth files and of a disk folder the data block names."""
+    from auditor.stages.inputs import DigestCache, data_digest
+
+    cache = DigestCache(ctx.rd.digests)
+    digest = data_digest(ctx.cfg, cache)
+    cache.save()
+    return digest
+
+
 def check(ctx: RunContext) -> str | None:
     from auditor.artifacts import dataset_problem
 

@@ -68,3 +68,16 @@ def _write_model_cards(ctx: RunContext, original, retrain: dict) -> None:
                 datasets=datasets,
                 name=f"{ctx.cfg.name}-{exp['name']}-{model}",
             )
+
+
+def artifacts(ctx: RunContext) -> list:
+    """The model folders of the experiments metrics.json["retrain"] records: a deleted one is
+    trained again."""
+    from auditor.errors import DataError
+
+    try:
+        retrain = read_metrics(ctx.run_dir).get("retrain") or {}
+    except DataError:
+        return []
+    names = [e.get("name") for e in retrain.get("experiments") or [] if isinstance(e, dict) and e.get("name")]
+    return [ctx.rd.model(m, n) for n in names for m in ("before", "after")]
