@@ -32,6 +32,7 @@ from auditor.distributed import is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
 from auditor.metrics import drop_metrics
 from auditor.run_dir import RunDir
+from auditor.run_lock import run_lock
 from auditor.stages import apply, crossval, export, load, report, retrain, review, score
 from auditor.stages.context import RunContext, StopPipeline
 
@@ -193,8 +194,16 @@ def run_pipeline(
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
     ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main, force=force)
     lo, hi = _select(start, until)
-    if main:
+    if not main:
+        return _run_stages(ctx, lo, hi, start, force)
+    # one writer per run folder: a second `auditor run` (or apply, export) waits for this one
+    with run_lock(ctx.rd, "auditor run", say=lambda line: console.print(f"[yellow]{line}[/yellow]"), create=True):
         ctx.rd.write_config(cfg)
+        return _run_stages(ctx, lo, hi, start, force)
+
+
+def _run_stages(ctx: RunContext, lo: int, hi: int, start: str | None, force: bool) -> RunResult:
+    main, console = is_main_process(), ctx.console
     result = RunResult(ctx.run_dir)
     outputs: dict[str, str] = {}
     for i, name in enumerate(STAGES):

@@ -15,6 +15,13 @@ def apply_run(rd: RunDir):
     """RUN_DIR/corpus + issues.parquet + review.sqlite -> RUN_DIR/cleaned + changelog.parquet and
     metrics.json["apply"]; the ApplyResult. DataError when the folder has no corpus or no store;
     AuditorError when an empty store would undo the decisions of the current cleaning."""
+    from auditor.run_lock import run_lock
+
+    with run_lock(rd, "auditor apply"):
+        return _apply(rd)
+
+
+def _apply(rd: RunDir):
     from auditor.cleaning import apply_decisions, guard_against_emptying, save_cleaned
 
     if not rd.corpus.is_dir():

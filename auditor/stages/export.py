@@ -25,11 +25,19 @@ def export_run(rd: RunDir, targets: dict[str, Path], *, force: bool = False, pus
     """Write cleaned/ in each format to its folder (targets: format -> folder) with its dataset
     card; with push, upload it (the hf export when there is one, else the corpus) to that Hub
     repository (private). Every failure is one AuditorError line."""
-    from auditor.export import FORMATS, export_corpus, push_to_hub
+    from auditor.export import FORMATS
+    from auditor.run_lock import run_lock
 
     for fmt in targets:
         if fmt not in FORMATS:
             raise AuditorError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    with run_lock(rd, "auditor export"):
+        return _export(rd, targets, force, push)
+
+
+def _export(rd: RunDir, targets: dict[str, Path], force: bool, push: str | None) -> list[Exported]:
+    from auditor.export import export_corpus, push_to_hub
+
     if not rd.cleaned.is_dir():
         raise AuditorError(f"{rd.path}: no cleaned corpus (cleaned/); run `auditor apply {rd.path}` first")
     cleaned = rd.read_cleaned()
