@@ -30,7 +30,8 @@ from auditor import run_dir as run_dir_layout
 from auditor.atomic import atomic_path
 from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN
 from auditor.data.corpus import label_names
-from auditor.errors import AuditorError
+from auditor.data.validate import check_split_name
+from auditor.errors import AuditorError, DataError
 
 FORMATS = ("hf", "parquet", "conll", "jsonl")
 EXPORT_MARKER = ".auditor-export.json"
@@ -38,7 +39,6 @@ CARD_NAME = "README.md"
 CHANGELOG_NAME = run_dir_layout.CHANGELOG
 # the string copy of the tags in Parquet exports, for readers that ignore ClassLabel metadata
 TAG_STRINGS_COLUMN = "ner_tags_str"
-_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 _SUFFIX = {"parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl"}
 
@@ -125,8 +125,10 @@ def _check_destination(out: Path, force: bool) -> None:
 
 def _inside(folder: Path, name: str) -> Path:
     """folder/name, refusing any name that would land outside folder."""
-    if not _SPLIT_NAME.match(name) or name in (".", ".."):
-        raise AuditorError(f"split name {name!r} cannot be a file name; rename the split (letters, digits, _ . -)")
+    try:
+        check_split_name(name, "split name")
+    except DataError as err:
+        raise AuditorError(str(err)) from None
     path = folder / name
     if path.resolve().parent != folder.resolve():
         raise AuditorError(f"split name {name!r} would write outside {folder}")

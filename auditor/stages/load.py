@@ -21,6 +21,10 @@ def run(ctx: RunContext) -> str:
     findings = findings_note(stats)
     if findings:
         ctx.console.print(f"[yellow]load: {findings}[/yellow]")
+    for line in loaded.report.rare_types:
+        ctx.console.print(f"[yellow]load: {line}[/yellow]")
+    if loaded.report.rare_types:
+        findings = "; ".join(filter(None, [findings, f"{len(loaded.report.rare_types)} rare entity type(s)"]))
     return f"{n} sentences, splits {', '.join(corpus)}" + (f"; {findings}" if findings else "")
 
 
