@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from auditor.distributed import is_main_process
 from auditor.metrics import read_metrics, update_metrics
 from auditor.stages.context import RunContext
@@ -23,7 +25,7 @@ def run(ctx: RunContext) -> str:
     retrain = result.to_dict()
     if main:
         update_metrics(ctx.run_dir, "retrain", retrain)
-        _write_model_cards(ctx, original, retrain)
+        _write_model_cards(ctx, original, result)
     note = f"{len(retrain['experiments'])} experiment(s)"
     if "validation" in original:
         from auditor.analysis import run_analysis
@@ -40,33 +42,35 @@ def run(ctx: RunContext) -> str:
     return note
 
 
-def _write_model_cards(ctx: RunContext, original, retrain: dict) -> None:
-    """Each saved model carries a card: base model, data, cleaning applied, F1 per language."""
+def _write_model_cards(ctx: RunContext, original, result) -> None:
+    """Each saved model carries a card: base model, data, cleaning applied, F1 per language
+    on the most trustworthy label set the model was evaluated on (evaluation.primary_labels)."""
+    from auditor.evaluation import RetrainResult, primary_labels
     from auditor.modeling.card import write_model_card
 
     apply = read_metrics(ctx.run_dir).get("apply") or {}
     datasets = [ctx.cfg.data.dataset] if ctx.cfg.data.source == "hub" else []
-    for exp in retrain["experiments"]:
+    for exp in result.experiments:
         n_train = sum(
-            sum(1 for lang in original[split]["lang"] if lang in exp["train"])
+            sum(1 for lang in original[split]["lang"] if lang in exp.train)
             for split in ctx.cfg.data.train_splits
             if split in original
         )
         for model in ("before", "after"):
-            model_dir = ctx.rd.model(model, exp["name"])
+            model_dir = ctx.rd.model(model, exp.name)
             if not (model_dir / "config.json").is_file():
                 continue
-            rows = [r for r in exp["results"] if r["model"] == model]
-            labels = next((lab for lab in ("clean", "reviewed", "silver") if any(r["labels"] == lab for r in rows)), None)
+            rows = [r for r in exp.results if r.model == model]
+            labels = primary_labels(RetrainResult([replace(exp, results=rows)]))
             write_model_card(
                 model_dir,
                 base_model=ctx.cfg.model.name,
-                languages=exp["train"],
+                languages=exp.train,
                 train_sentences=n_train,
                 cleaning=apply if model == "after" else None,
-                f1_by_lang={r["lang"]: r["f1"] for r in rows if r["labels"] == labels},
+                f1_by_lang={r.lang: r.scores.f1 for r in rows if r.labels == labels},
                 datasets=datasets,
-                name=f"{ctx.cfg.name}-{exp['name']}-{model}",
+                name=f"{ctx.cfg.name}-{exp.name}-{model}",
             )
 
 

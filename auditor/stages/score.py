@@ -38,9 +38,9 @@ def run(ctx: RunContext) -> str:
 
         report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence, vectors=vectors)
         update_metrics(ctx.run_dir, "detection", report.to_dict())
-        combined = next((r for r in report.to_dict()["span"] if r["method"] == "combined"), None)
-        if combined:
-            note += f", span AP {combined['ap']:.3f} against known clean tags"
+        combined = next((r for r in report.span if r.method == "combined"), None)
+        if combined is not None and combined.ap is not None:
+            note += f", span AP {combined.ap:.3f} against known clean tags"
     return note
 
 
