@@ -49,9 +49,12 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
     """Yield a temporary path next to ``final``; rename it onto ``final`` on success.
 
     On an exception the temporary file or folder is removed and ``final`` is untouched.
-    A folder replaces an existing folder of the same name.
+    A folder replaces an existing folder of the same name. A symlink (an artifact kept on
+    another disk) stays a link: what it points to is replaced, next to itself.
     """
     final = Path(final)
+    if final.is_symlink():
+        final = final.resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     target = tmp / final.name
@@ -61,12 +64,11 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         yield target
         fsync_path(target)
         if is_dir and final.exists():
-            old = final.with_name(f".{final.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
+            # the old folder goes into this replacement's own temporary folder: no name that
+            # another replacement (or an earlier crash) could also be using
+            old = tmp / ".old"
             final.rename(old)
             target.rename(final)
-            shutil.rmtree(old)
         else:
             os.replace(target, final)
         _fsync_dir(final.parent)

@@ -35,6 +35,7 @@ from auditor.atomic import atomic_path
 from auditor.data.corpus import label_names as corpus_label_names
 from auditor.data.iob import is_tag, violations
 from auditor.errors import AuditorError
+from auditor.run_dir import RunDir
 
 if TYPE_CHECKING:
     from auditor.review.store import Decision
@@ -351,9 +352,8 @@ def _cleaned_split(ds: Dataset, new_tags: Mapping[str, list[str]], names: Sequen
 
 def save_cleaned(result: ApplyResult, run_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Write run_dir/cleaned (save_to_disk) and run_dir/changelog.parquet, each atomically."""
-    run_dir = Path(run_dir)
-    cleaned_dir = run_dir / "cleaned"
-    changelog_path = run_dir / "changelog.parquet"
+    cleaned_dir = RunDir(run_dir).cleaned
+    changelog_path = RunDir(run_dir).changelog
     with atomic_path(cleaned_dir, is_dir=True) as tmp:
         result.cleaned.save_to_disk(str(tmp))
     table = pa.Table.from_pandas(result.changelog, schema=CHANGELOG_SCHEMA, preserve_index=False)
@@ -369,14 +369,14 @@ def applied_decisions(run_dir: str | os.PathLike) -> int:
     from auditor.metrics import read_metrics
 
     run_dir = Path(run_dir)
-    if not (run_dir / "cleaned").is_dir():
+    if not RunDir(run_dir).cleaned.is_dir():
         return 0
     try:
         recorded = int((read_metrics(run_dir).get("apply") or {}).get("decisions") or 0)
     except (DataError, TypeError, ValueError):
         recorded = 0
     try:
-        actions = pq.read_table(run_dir / "changelog.parquet", columns=["action"]).column("action").to_pylist()
+        actions = pq.read_table(RunDir(run_dir).changelog, columns=["action"]).column("action").to_pylist()
         logged = sum(a != REPAIR_ACTION for a in actions)
     except (OSError, pa.ArrowException, KeyError):
         logged = 0
@@ -397,9 +397,9 @@ def guard_against_emptying(run_dir: str | os.PathLike, store_path: Path, store_r
         return
     state = "is missing" if store_rows is None else "holds no decisions"
     raise AuditorError(
-        f"{store_path} {state}, but {Path(run_dir) / 'cleaned'} was made from {applied} decisions; "
+        f"{store_path} {state}, but {RunDir(run_dir).cleaned} was made from {applied} decisions; "
         f"restore {store_path.name} (e.g. from a backup, or a {store_path.name}.rescued-* file), or to start "
-        f"the cleaning over delete {Path(run_dir) / 'cleaned'} and {Path(run_dir) / 'changelog.parquet'}"
+        f"the cleaning over delete {RunDir(run_dir).cleaned} and {RunDir(run_dir).changelog}"
     )
 
 
@@ -414,17 +414,17 @@ def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
     from auditor.tables import read_issues
 
     run_dir = Path(run_dir)
-    if not (run_dir / "corpus").is_dir():
+    if not RunDir(run_dir).corpus.is_dir():
         raise DataError(f"{run_dir}: no corpus/ folder, so not a run directory (run `auditor run PIPELINE` first)")
-    issues = read_issues(run_dir / "issues.parquet")
-    store_path = run_dir / "review.sqlite"
+    issues = read_issues(RunDir(run_dir).issues)
+    store_path = RunDir(run_dir).store
     if not store_path.is_file():
         raise DataError(f"{store_path}: no decisions yet; review the issues first: auditor review {run_dir}")
     with DecisionStore(store_path) as store:
         decisions = store.latest()
         rows = len(store)
     guard_against_emptying(run_dir, store_path, rows)
-    result = apply_decisions(load_from_disk(str(run_dir / "corpus")), issues, decisions)
+    result = apply_decisions(load_from_disk(str(RunDir(run_dir).corpus)), issues, decisions)
     save_cleaned(result, run_dir)
     update_metrics(run_dir, "apply", result.summary.to_dict())
     return result

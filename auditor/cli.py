@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from auditor.errors import AuditorError, os_error_line
+from auditor.run_dir import RunDir
 
 
 class _Interrupted(Exception):
@@ -110,7 +111,7 @@ def _finish_run(result, cfg, as_json: bool = False) -> None:
     from auditor.output import console as make_console
     from auditor.output import print_json
     from auditor.distributed import is_main_process
-    from auditor.pipeline import f1_summary_table, run_summary
+    from auditor.summary import f1_summary_table, run_summary
 
     if not is_main_process():  # under torchrun, rank 0 speaks for every process
         return
@@ -265,8 +266,8 @@ def review(
     ] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
-    from auditor.pipeline import check_store_survived
     from auditor.review.app import run_adaptive_config, run_review, store_path
+    from auditor.stages.review import check_store_survived
     from auditor.review.store import file_identity
 
     if stats or backup:
@@ -281,7 +282,7 @@ def review(
                 n = s.backup(backup)
                 typer.echo(f"backed up {n} rows to {backup}")
             if stats:
-                print_stats(review_stats(s, run_dir / "issues.parquet"), path)
+                print_stats(review_stats(s, RunDir(run_dir).issues), path)
         return
     opened = file_identity(store_path(run_dir, store))
     run_review(run_dir, curator=curator, shard=shard, store=store, adaptive=run_adaptive_config(run_dir, adaptive))
@@ -294,19 +295,19 @@ def apply_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Apply the review decisions: writes RUN_DIR/cleaned and RUN_DIR/changelog.parquet."""
-    from auditor.cleaning import apply_run
     from auditor.output import console as make_console
     from auditor.output import print_json
+    from auditor.stages.apply import apply_run
 
-    result = apply_run(run_dir)
+    result = apply_run(RunDir(run_dir))
     s = result.summary
     if as_json:
         print_json({
             **s.to_dict(),
             "conflicts": [{"id": c.id, "words": list(c.words), "earlier": c.earlier, "later": c.later} for c in result.conflicts],
             "stale_decisions": [{"issue_id": st.issue_id, "reason": st.reason} for st in result.stale],
-            "cleaned": str(run_dir / "cleaned"),
-            "changelog": str(run_dir / "changelog.parquet"),
+            "cleaned": str(RunDir(run_dir).cleaned),
+            "changelog": str(RunDir(run_dir).changelog),
         })
         return
     console = make_console()
@@ -321,7 +322,7 @@ def apply_cmd(
         console.print(f"[yellow]{s.stale} stale decision(s) not applied[/yellow]")
         for st in result.stale[:5]:
             console.print(f"  {st.issue_id}: {st.reason}")
-    console.print(f"cleaned corpus: {run_dir / 'cleaned'}; changelog: {run_dir / 'changelog.parquet'}")
+    console.print(f"cleaned corpus: {RunDir(run_dir).cleaned}; changelog: {RunDir(run_dir).changelog}")
 
 
 @app.command()
@@ -362,7 +363,7 @@ def analyze(
     console.print(confusion_table(d["confusion"]["labels"], d["confusion"]["matrix"], "Normalized confusion matrix"))
     for s in d["worst_sentences"][:sentences]:
         console.print(sentence_table(s))
-    console.print(f"figure: {result.figure}\ntables: {Path(run_dir) / 'metrics.json'} (section \"analysis\")")
+    console.print(f"figure: {result.figure}\ntables: {RunDir(run_dir).metrics} (section \"analysis\")")
 
 
 @app.command()
@@ -398,15 +399,14 @@ def curve(
     run_dir = run or cfg.run_dir
     if run is not None and not run.is_dir():
         raise AuditorError(f"--run {run}: no such run directory")
-    from datasets import load_from_disk
-
-    if (run_dir / "corpus").is_dir():
-        corpus = load_from_disk(str(run_dir / "corpus"))
+    rd = RunDir(run_dir)
+    if rd.corpus.is_dir():
+        corpus = rd.read_corpus()
     else:
         from auditor.data.build import load_corpus
 
         corpus = load_corpus(cfg.data, progress=True)
-    cleaned = load_from_disk(str(run_dir / "cleaned")) if (run_dir / "cleaned").is_dir() else None
+    cleaned = rd.read_cleaned() if rd.cleaned.is_dir() else None
     result = run_curve(corpus, cleaned, cfg, run_dir, progress=not as_json)
     if as_json:
         print_json(result.to_dict())
@@ -415,7 +415,7 @@ def curve(
     console.print(curve_table(result))
     if result.sizes and max(cfg.curve.sizes) > max(result.sizes):
         console.print(f"[yellow]sizes above {max(result.sizes)} (all of {result.target}'s training sentences) were capped[/yellow]")
-    console.print(f"figure: {result.figure}\nnumbers: {run_dir / 'metrics.json'} (section \"curve\")")
+    console.print(f"figure: {result.figure}\nnumbers: {RunDir(run_dir).metrics} (section \"curve\")")
 
 
 @app.command("evaluate-detection")
@@ -452,7 +452,7 @@ def evaluate_detection_cmd(
         table.add_row(*r)
     console = make_console()
     console.print(table)
-    console.print(f"stored in {run_dir / 'metrics.json'} (section \"detection\")")
+    console.print(f"stored in {RunDir(run_dir).metrics} (section \"detection\")")
 
 
 @app.command("sample")
@@ -468,18 +468,15 @@ def sample_cmd(
     Check them with `auditor verify FILE` (or edit ner_tags and set "verified": true by hand),
     then set scoring.reference.file to it and run again: the sample's corrections go to the top
     of the queue, and words like the ones it corrects are doubted everywhere."""
-    from datasets import load_from_disk
-
-    from auditor.config import run_config
     from auditor.data.sample import draw_sample, write_sample
 
     if out.exists() and not force:
         raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
-    if not (run_dir / "corpus").is_dir():
+    if not RunDir(run_dir).corpus.is_dir():
         raise AuditorError(f"{run_dir}: no corpus/ folder; run the load stage first (auditor run PIPELINE --until load)")
-    cfg = run_config(run_dir)
+    cfg = RunDir(run_dir).read_config()
     splits = cfg.data.audit if cfg is not None else ["train"]
-    rows = draw_sample(load_from_disk(str(run_dir / "corpus")), splits, n, seed)
+    rows = draw_sample(RunDir(run_dir).read_corpus(), splits, n, seed)
     write_sample(out, rows)
     typer.echo(
         f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; check them with `auditor verify {out}`, "
@@ -518,23 +515,16 @@ def export_cmd(
 ) -> None:
     """Export the cleaned corpus with a dataset card (and the changelog), or with --model a
     retrained tagger with its model card; optionally push either to the Hub."""
-    from auditor.export import FORMATS, export_corpus, push_to_hub
+    from auditor.stages.export import export_run
 
     if model is not None:
         _export_model(run_dir, model, experiment, out, force, push)
         return
-    if fmt not in FORMATS:
-        raise AuditorError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    if not (run_dir / "cleaned").is_dir():
-        raise AuditorError(f"{run_dir}: no cleaned corpus (cleaned/); run `auditor apply {run_dir}` first")
-    from datasets import load_from_disk
-
-    cleaned = load_from_disk(str(run_dir / "cleaned"))
-    dest = export_corpus(cleaned, fmt, out or run_dir / "export" / fmt, force=force, run_dir=run_dir)
-    typer.echo(f"exported {fmt}: {dest}")
-    if push:
-        url = push_to_hub(dest if fmt == "hf" else cleaned, push, private=True)
-        typer.echo(f"pushed (private): {url}")
+    rd = RunDir(run_dir)
+    (done,) = export_run(rd, {fmt: out or rd.export / fmt}, force=force, push=push)
+    typer.echo(f"exported {fmt}: {done.path}")
+    if done.url:
+        typer.echo(f"pushed (private): {done.url}")
 
 
 def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path | None, force: bool, push: str | None):
@@ -543,7 +533,7 @@ def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path |
     from auditor.modeling.card import push_model
 
     ref = find_model(run_dir, model=model, experiment=experiment)
-    dest = out or run_dir / "export" / f"model-{model}-{ref.experiment or ref.path.name}"
+    dest = out or RunDir(run_dir).export / f"model-{model}-{ref.experiment or ref.path.name}"
     # --force replaces only an earlier export, never a folder of the user's
     export_model(ref.path, dest, force, model=model, experiment=ref.experiment or ref.path.name)
     typer.echo(f"exported model ({model}, {ref.experiment or ref.path.name}): {dest}")
@@ -558,9 +548,9 @@ def report_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", help="report folder (default: reports/<run name>)")] = None,
 ) -> None:
     """Write report.md, a self-contained report.html and the figures for a run."""
-    from auditor.reporting.build import build_report, default_report_dir
+    from auditor.stages.report import report_run
 
-    paths = build_report(run_dir, out or default_report_dir(run_dir))
+    paths = report_run(RunDir(run_dir), out)
     typer.echo(f"markdown: {paths.markdown}")
     typer.echo(f"html:     {paths.html}")
     for fig in paths.figures:

@@ -368,19 +368,6 @@ def load_config(path: str | os.PathLike, overrides: dict | None = None) -> Pipel
     return _resolve_paths(cfg, path.parent)
 
 
-def run_config(run_dir: str | os.PathLike) -> PipelineConfig | None:
-    """The resolved config a run recorded (RUN_DIR/config.yaml; its paths are already
-    resolved), or None when the run has none. ConfigError (one line) when it is unreadable."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        return None
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: unreadable ({str(err).splitlines()[0]}); run the pipeline again to rewrite it") from None
-    return config_from_dict(raw, str(path))
-
-
 def _deep_merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for k, v in extra.items():

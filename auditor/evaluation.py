@@ -30,6 +30,7 @@ from datasets import Dataset, DatasetDict
 from auditor.config import Experiment, PipelineConfig, TrainingConfig
 from auditor.data.corpus import CLEAN_COLUMN, has_clean_tags, label_names
 from auditor.errors import DataError
+from auditor.run_dir import RunDir
 
 MODELS = ("before", "after")
 LABEL_SETS = ("silver", "clean", "reviewed")
@@ -387,7 +388,7 @@ def run_retrain(
         exp = ExperimentResult(plan.name, plan.train, plan.test)
         for model_name, corpus in corpora.items():
             train, evaluation = training_data(corpus, cfg.data.train_splits, plan.train, training_cfg.seed)
-            out_dir = run_dir / "models" / model_name / plan.name
+            out_dir = RunDir(run_dir).model(model_name, plan.name)
             tagger = train_tagger(train, evaluation, names, model_path, cfg.model, training_cfg, out_dir, progress)
             for ts in tests:
                 pred = predict_tags(tagger, ts.data, cfg, progress)

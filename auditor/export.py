@@ -26,18 +26,19 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import Dataset, DatasetDict, Features, Sequence as HFSequence, Value
 
+from auditor import run_dir as run_dir_layout
 from auditor.atomic import atomic_path
 from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN
 from auditor.data.corpus import label_names
-from auditor.errors import AuditorError
+from auditor.data.validate import check_split_name
+from auditor.errors import AuditorError, DataError
 
 FORMATS = ("hf", "parquet", "conll", "jsonl")
 EXPORT_MARKER = ".auditor-export.json"
 CARD_NAME = "README.md"
-CHANGELOG_NAME = "changelog.parquet"
+CHANGELOG_NAME = run_dir_layout.CHANGELOG
 # the string copy of the tags in Parquet exports, for readers that ignore ClassLabel metadata
 TAG_STRINGS_COLUMN = "ner_tags_str"
-_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 _SUFFIX = {"parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl"}
 
@@ -62,15 +63,15 @@ class CardInfo:
         """Read config.yaml, metrics.json and changelog.parquet of a run folder (each optional)."""
         from auditor.metrics import read_metrics
 
-        run_dir = Path(run_dir)
+        rd = run_dir_layout.RunDir(run_dir)
         cfg: dict = {}
-        if (run_dir / "config.yaml").is_file():
-            loaded = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        if rd.config.is_file():
+            loaded = yaml.safe_load(rd.config.read_text(encoding="utf-8"))
             cfg = loaded if isinstance(loaded, dict) else {}
-        metrics = read_metrics(run_dir)
-        changelog = run_dir / CHANGELOG_NAME
+        metrics = read_metrics(rd.path)
+        changelog = rd.changelog
         return cls(
-            name=str(cfg.get("name") or run_dir.name),
+            name=str(cfg.get("name") or rd.name),
             source=_describe_source(cfg.get("data") or {}),
             review=metrics.get("review"),
             apply=metrics.get("apply"),
@@ -124,8 +125,10 @@ def _check_destination(out: Path, force: bool) -> None:
 
 def _inside(folder: Path, name: str) -> Path:
     """folder/name, refusing any name that would land outside folder."""
-    if not _SPLIT_NAME.match(name) or name in (".", ".."):
-        raise AuditorError(f"split name {name!r} cannot be a file name; rename the split (letters, digits, _ . -)")
+    try:
+        check_split_name(name, "split name")
+    except DataError as err:
+        raise AuditorError(str(err)) from None
     path = folder / name
     if path.resolve().parent != folder.resolve():
         raise AuditorError(f"split name {name!r} would write outside {folder}")

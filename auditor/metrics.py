@@ -17,7 +17,7 @@ from typing import Any
 from auditor.atomic import write_text_atomic
 from auditor.errors import DataError
 
-FILENAME = "metrics.json"
+from auditor.run_dir import METRICS as FILENAME
 
 
 def _clean(value: Any) -> Any:
@@ -47,8 +47,9 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
     return data
 
 
-# every stage rewrites its own section, and --force reuses finished cross-validation folds
-_REBUILD = "move it away and run the pipeline again with --force to rebuild it"
+# every stage rewrites its own section, and --from load (unlike --force) reuses finished
+# cross-validation folds
+_REBUILD = "move it away and run the pipeline again with --from load (--force also recomputes the folds) to rebuild it"
 
 
 def _first_line(err: Exception) -> str:

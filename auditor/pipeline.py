@@ -1,4 +1,5 @@
-"""The audit-retrain cycle as stages over a run directory.
+"""The runner of the audit-retrain cycle: stages over a run directory (their bodies are in
+auditor.stages, one module each).
 
     load -> crossval -> score -> review -> apply -> retrain -> report -> export
 
@@ -24,60 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from auditor.atomic import atomic_path, write_text_atomic
+from auditor.atomic import write_text_atomic
 from auditor.config import PipelineConfig
-from auditor.distributed import barrier, is_main_process, share_from_main, world_size
+from auditor.distributed import is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
-from auditor.metrics import read_metrics, update_metrics
+from auditor.metrics import drop_metrics
+from auditor.run_dir import RunDir
+from auditor.run_lock import run_lock
+from auditor.stages import apply, crossval, export, load, report, retrain, review, score
+from auditor.stages.context import RunContext, StopPipeline
+
+__all__ = ["PIPELINE", "STAGES", "RunContext", "RunResult", "Stage", "StageReport", "StopPipeline", "run_pipeline"]
 
 STAGES = ("load", "crossval", "score", "review", "apply", "retrain", "report", "export")
-
-
-class StopPipeline(Exception):
-    """A stage asks the run to stop cleanly (e.g. review needed, no terminal)."""
-
-
-@dataclass
-class RunContext:
-    cfg: PipelineConfig
-    run_dir: Path
-    console: Console
-    progress: bool = True
-    interactive: bool = False
-
-    @property
-    def corpus_dir(self) -> Path:
-        return self.run_dir / "corpus"
-
-    @property
-    def predictions_path(self) -> Path:
-        return self.run_dir / "predictions.parquet"
-
-    @property
-    def issues_path(self) -> Path:
-        return self.run_dir / "issues.parquet"
-
-    @property
-    def store_path(self) -> Path:
-        return self.run_dir / "review.sqlite"
-
-    @property
-    def cleaned_dir(self) -> Path:
-        return self.run_dir / "cleaned"
-
-    @property
-    def export_dir(self) -> Path:
-        return Path(self.cfg.export.out) if self.cfg.export.out else self.run_dir / "export"
-
-    def load_corpus(self):
-        from datasets import disable_caching, load_from_disk
-
-        # stages derive tables in memory; cache files would land inside corpus/
-        disable_caching()
-
-        return load_from_disk(str(self.corpus_dir))
 
 
 @dataclass
@@ -96,6 +57,9 @@ class Stage:
     check: Callable[[RunContext], str | None] | None = None
     # extra input outside the config (a file the config names): its digest joins the input hash
     input_state: Callable[[RunContext], str] | None = None
+    # metrics.json sections the stage writes: dropped before it runs, so a section it no longer
+    # writes (curve disabled, no clean tags for detection) does not outlive it
+    sections: tuple[str, ...] = ()
     # trains with the HF Trainer, which under torchrun/accelerate needs every process (DDP);
     # other stages run in rank 0 alone
     all_ranks: bool = False
@@ -116,347 +80,45 @@ class RunResult:
     stopped: str | None = None
 
 
-# --- stage bodies --------------------------------------------------------------------
-
-
-def _run_load(ctx: RunContext) -> str:
-    from auditor.data.build import load_corpus_with_report
-    from auditor.data.stats import corpus_stats, findings_note
-
-    loaded = load_corpus_with_report(ctx.cfg.data)
-    corpus = loaded.corpus
-    with atomic_path(ctx.corpus_dir, is_dir=True) as tmp:
-        corpus.save_to_disk(str(tmp))
-    stats = corpus_stats(corpus, loaded.report, ctx.cfg.data.train_splits)
-    update_metrics(ctx.run_dir, "corpus", stats.to_dict())
-    n = sum(len(s) for s in corpus.values())
-    findings = findings_note(stats)
-    if findings:
-        ctx.console.print(f"[yellow]load: {findings}[/yellow]")
-    return f"{n} sentences, splits {', '.join(corpus)}" + (f"; {findings}" if findings else "")
-
-
-def _run_crossval(ctx: RunContext) -> str:
-    from auditor.artifacts import drop_unreadable_fold_parts
-    from auditor.modeling.crossval import FOLDS_DIR, MERGED_FILE, run_crossval
-
-    if is_main_process():
-        dropped = drop_unreadable_fold_parts(ctx.run_dir)
-        if dropped:
-            ctx.console.print(f"[yellow]crossval: unreadable fold part(s) {', '.join(dropped)} removed; computing them again[/yellow]")
-        if _check_predictions(ctx):
-            # the merge marker says "merged from these parts"; without it the parts are merged again
-            (ctx.run_dir / FOLDS_DIR / MERGED_FILE).unlink(missing_ok=True)
-    barrier()  # no rank looks at the fold parts while rank 0 clears broken ones
-    result = run_crossval(ctx.load_corpus(), ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    if is_main_process():
-        update_metrics(ctx.run_dir, "crossval", result.to_dict())
-    f1s = [f.f1 for f in result.folds if f.f1 is not None]
-    mean = f"mean fold F1 {sum(f1s) / len(f1s):.3f}" if f1s else ""
-    return f"{result.mode}, {len(result.folds)} folds, {mean}"
-
-
-def _run_score(ctx: RunContext) -> str:
-    from auditor.data.corpus import has_clean_tags
-    from auditor.scoring.score import score_corpus
-    from auditor.tables import OofPredictions, write_issues
-
-    corpus = ctx.load_corpus()
-    preds = OofPredictions.read(ctx.predictions_path)
-    evidence = sorted(set(ctx.cfg.data.audit) | set(ctx.cfg.data.train_splits))
-    vectors = None
-    if ctx.cfg.scoring.reference.file is not None:
-        from auditor.modeling.crossval import audited_word_vectors
-
-        vectors = audited_word_vectors(corpus, ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence, vectors=vectors)
-    write_issues(result.issues, ctx.issues_path)
-    update_metrics(ctx.run_dir, "scoring", result.summary.to_dict())
-    note = f"{len(result.issues)} issues"
-    ref = result.summary.reference
-    if ref is not None:
-        note += (
-            f"; verified sample: {ref['verified_sentences']} sentences, {ref['corrected_sentences']} corrected, "
-            f"evidence weight {ref['weight']:g}"
-        )
-    audited = {s: corpus[s] for s in ctx.cfg.data.audit if s in corpus}
-    if audited and all(has_clean_tags(d) for d in audited.values()):
-        from auditor.scoring.detection import evaluate_detection
-
-        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence, vectors=vectors)
-        update_metrics(ctx.run_dir, "detection", report.to_dict())
-        combined = next((r for r in report.to_dict()["span"] if r["method"] == "combined"), None)
-        if combined:
-            note += f", span AP {combined['ap']:.3f} against known clean tags"
-    return note
-
-
-def _reference_digest(ctx: RunContext) -> str:
-    """Digest of the verified sample the score stage reads ("" without one; a missing file
-    gets its own digest so the stage runs and reports it)."""
-    path = ctx.cfg.scoring.reference.file
-    if path is None:
-        return ""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    except OSError:
-        return "missing"
-
-
-def _decision_digest(ctx: RunContext) -> str:
-    if not ctx.store_path.exists():
-        return "no-store"
-    from auditor.review.store import DecisionStore
-
-    latest = DecisionStore(ctx.store_path).latest()
-    h = hashlib.sha256()
-    for issue_id in sorted(latest):
-        d = latest[issue_id]
-        h.update(json.dumps([issue_id, d.action, d.start, d.end, d.tags]).encode())
-    return h.hexdigest()
-
-
-def _run_review(ctx: RunContext) -> str:
-    from auditor.review.policies import apply_policy
-    from auditor.review.store import DecisionStore
-    from auditor.tables import read_issues
-
-    review = ctx.cfg.review
-    policy = review.policy
-    if policy == "interactive" and not ctx.interactive:
-        if review.unattended == "stop":
-            store_has = ctx.store_path.exists() and bool(DecisionStore(ctx.store_path).latest())
-            if not store_has:
-                raise StopPipeline(
-                    f"scoring done; review the issues with: auditor review {ctx.run_dir} "
-                    f"then run the same command again to apply, retrain and report"
-                )
-            n = len(DecisionStore(ctx.store_path).latest())
-            update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
-            return f"{n} decisions from curators"
-        policy = review.unattended
-    if policy == "interactive":
-        from auditor.review.app import run_review
-        from auditor.review.store import file_identity
-
-        opened = file_identity(ctx.store_path)
-        run_review(ctx.run_dir, curator=review.curator, adaptive=review.adaptive)
-        check_store_survived(ctx.store_path, opened)
-        update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
-        _adaptive_metrics(ctx)
-        return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
-    issues = read_issues(ctx.issues_path)
-    store = DecisionStore(ctx.store_path, curator=review.curator)
-    summary = apply_policy(
-        issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store, run_dir=ctx.run_dir
-    )
-    update_metrics(ctx.run_dir, "review", summary.to_dict())
-    _adaptive_metrics(ctx)
-    return f"policy {policy}: {summary.decided} of {summary.total} issues decided"
-
-
-def _adaptive_metrics(ctx: RunContext) -> None:
-    """metrics.json["adaptive"] from run_dir/adaptive/refit-*.json, when the queue ever adapted."""
-    from auditor.review.adaptive_refits import refit_summary
-
-    summary = refit_summary(ctx.run_dir)
-    if summary["refits"]:
-        update_metrics(ctx.run_dir, "adaptive", summary)
-
-
-def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> None:
-    """AuditorError when the decision store was deleted or replaced while the review UI had it
-    open (`opened`: its file_identity before the UI started, None if it did not exist yet)."""
-    from auditor.review.store import file_identity
-
-    now = file_identity(store_path)
-    if now is None or (opened is not None and now != opened):
-        raise AuditorError(
-            f"{store_path}: deleted or replaced while the review was open; decisions made in that session are "
-            f"not in it (look for {store_path.name}.rescued-* next to it and move it to {store_path.name}), "
-            "then run the same command again"
-        )
-
-
-def _store_summary(ctx: RunContext, policy: str) -> dict:
-    from collections import Counter
-
-    from auditor.review.store import DecisionStore
-    from auditor.tables import read_issues
-
-    latest = DecisionStore(ctx.store_path).latest()
-    total = len(read_issues(ctx.issues_path, columns=["issue_id"]))
-    return {
-        "policy": policy,
-        "total": total,
-        "decided": len(latest),
-        "by_action": dict(Counter(d.action for d in latest.values())),
-        "curators": sorted({d.curator for d in latest.values()}),
-    }
-
-
-def _run_apply(ctx: RunContext) -> str:
-    from auditor.cleaning import apply_decisions, guard_against_emptying, save_cleaned
-    from auditor.review.store import DecisionStore
-    from auditor.tables import read_issues
-
-    decisions, rows = {}, None
-    if ctx.store_path.exists():
-        with DecisionStore(ctx.store_path) as store:
-            decisions, rows = store.latest(), len(store)
-    guard_against_emptying(ctx.run_dir, ctx.store_path, rows)
-    result = apply_decisions(ctx.load_corpus(), read_issues(ctx.issues_path), decisions)
-    save_cleaned(result, ctx.run_dir)
-    summary = result.summary.to_dict()
-    update_metrics(ctx.run_dir, "apply", summary)
-    stale = f", {summary['stale']} stale decisions not applied" if summary.get("stale") else ""
-    return f"{summary['changed_sentences']} sentences changed{stale}"
-
-
-def _run_retrain(ctx: RunContext) -> str:
-    if not ctx.cfg.retrain.enabled:
-        if is_main_process():
-            update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
-        return "disabled in config"
-    from datasets import load_from_disk
-
-    from auditor.evaluation import run_retrain
-
-    main = is_main_process()
-    original = ctx.load_corpus()
-    cleaned = load_from_disk(str(ctx.cleaned_dir))
-    result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    retrain = result.to_dict()
-    if main:
-        update_metrics(ctx.run_dir, "retrain", retrain)
-        _write_model_cards(ctx, original, retrain)
-    note = f"{len(retrain['experiments'])} experiment(s)"
-    if "validation" in original:
-        from auditor.analysis import run_analysis
-
-        if main:  # prediction only, no Trainer: rank 0 alone
-            run_analysis(ctx.run_dir, split="validation", model="after", progress=ctx.progress)
-        note += ", error analysis on validation"
-    if ctx.cfg.curve.enabled:
-        from auditor.analysis import run_curve
-
-        # trains, so every rank takes part; rank 0 writes
-        run_curve(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress, write=main)
-        note += f", learning curve {ctx.cfg.curve.source} -> {ctx.cfg.curve.target}"
-    return note
-
-
-def _write_model_cards(ctx: RunContext, original, retrain: dict) -> None:
-    """Each saved model carries a card: base model, data, cleaning applied, F1 per language."""
-    from auditor.modeling.card import write_model_card
-
-    apply = read_metrics(ctx.run_dir).get("apply") or {}
-    datasets = [ctx.cfg.data.dataset] if ctx.cfg.data.source == "hub" else []
-    for exp in retrain["experiments"]:
-        n_train = sum(
-            sum(1 for lang in original[split]["lang"] if lang in exp["train"])
-            for split in ctx.cfg.data.train_splits
-            if split in original
-        )
-        for model in ("before", "after"):
-            model_dir = ctx.run_dir / "models" / model / exp["name"]
-            if not (model_dir / "config.json").is_file():
-                continue
-            rows = [r for r in exp["results"] if r["model"] == model]
-            labels = next((lab for lab in ("clean", "reviewed", "silver") if any(r["labels"] == lab for r in rows)), None)
-            write_model_card(
-                model_dir,
-                base_model=ctx.cfg.model.name,
-                languages=exp["train"],
-                train_sentences=n_train,
-                cleaning=apply if model == "after" else None,
-                f1_by_lang={r["lang"]: r["f1"] for r in rows if r["labels"] == labels},
-                datasets=datasets,
-                name=f"{ctx.cfg.name}-{exp['name']}-{model}",
-            )
-
-
-def _run_report(ctx: RunContext) -> str:
-    from auditor.reporting.build import build_report
-
-    paths = build_report(ctx.run_dir, ctx.cfg.report_dir)
-    return f"{paths.html}"
-
-
-def _run_export(ctx: RunContext) -> str:
-    from datasets import load_from_disk
-
-    from auditor.export import export_corpus
-
-    cleaned = load_from_disk(str(ctx.cleaned_dir))
-    written = []
-    for fmt in ctx.cfg.export.formats:
-        out = ctx.export_dir / fmt
-        export_corpus(cleaned, fmt, out, force=True, run_dir=ctx.run_dir)
-        written.append(str(out))
-    return ", ".join(written)
-
-
-def _paths(*names: str) -> Callable[[RunContext], list[Path]]:
-    return lambda ctx: [ctx.run_dir / n for n in names]
-
-
-def _check_corpus(ctx: RunContext) -> str | None:
-    from auditor.artifacts import dataset_problem
-
-    return dataset_problem(ctx.corpus_dir)
-
-
-def _audited_words(ctx: RunContext) -> int:
-    import pyarrow.compute as pc
-
-    corpus = ctx.load_corpus()
-    lengths = (pc.list_value_length(corpus[s].data.column("tokens")) for s in ctx.cfg.data.audit if s in corpus)
-    return sum(int(pc.sum(x).as_py() or 0) for x in lengths)
-
-
-def _check_predictions(ctx: RunContext) -> str | None:
-    from auditor.artifacts import parquet_problem
-    from auditor.tables import PREDICTIONS_SCHEMA
-
-    if not ctx.predictions_path.exists():
-        return f"{ctx.predictions_path} is missing"
-    return parquet_problem(ctx.predictions_path, PREDICTIONS_SCHEMA.names, rows=_audited_words(ctx))
-
-
-def _check_issues(ctx: RunContext) -> str | None:
-    from auditor.artifacts import parquet_problem
-    from auditor.tables import ISSUE_COLUMNS
-
-    return parquet_problem(ctx.issues_path, ISSUE_COLUMNS)
-
-
-def _check_cleaned(ctx: RunContext) -> str | None:
-    from auditor.artifacts import dataset_problem, parquet_problem
-    from auditor.cleaning import CHANGELOG_SCHEMA
-
-    return dataset_problem(ctx.cleaned_dir) or parquet_problem(ctx.run_dir / "changelog.parquet", CHANGELOG_SCHEMA.names)
+def _paths(*paths: Callable[[RunDir], Path]) -> Callable[[RunContext], list[Path]]:
+    """Artifacts as RunDir properties (e.g. RunDir.issues)."""
+    return lambda ctx: [p.fget(ctx.rd) for p in paths]
 
 
 PIPELINE: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("load", ("data",), (), _run_load, _paths("corpus"), check=_check_corpus),
         Stage(
-            "crossval", ("model", "crossval", "training"), ("load",), _run_crossval, _paths("predictions.parquet"),
-            check=_check_predictions, all_ranks=True,
+            "load", ("data",), (), load.run, _paths(RunDir.corpus), check=load.check, input_state=load.input_state,
+            sections=("corpus",),
         ),
         Stage(
-            "score", ("scoring",), ("crossval",), _run_score, _paths("issues.parquet"), check=_check_issues,
-            input_state=_reference_digest,
+            "crossval", ("model", "crossval", "training"), ("load",), crossval.run, _paths(RunDir.predictions),
+            check=crossval.check, input_state=crossval.input_state, sections=("crossval",), all_ranks=True,
+        ),
+        Stage(
+            "score", ("scoring",), ("crossval",), score.run, _paths(RunDir.issues), check=score.check,
+            input_state=score.reference_digest, sections=("scoring", "detection"),
         ),
         # the store is the review's artifact: if it vanishes, the review runs again (a policy
         # re-decides, a curator is asked) instead of apply emptying the cleaning
-        Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
-        Stage("apply", (), ("review",), _run_apply, _paths("cleaned", "changelog.parquet"), check=_check_cleaned),
-        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: [], all_ranks=True),
-        Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
-        Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
+        Stage(
+            "review", ("review",), ("score",), review.run, _paths(RunDir.store), output_state=review.decision_digest,
+            sections=("review", "adaptive"),
+        ),
+        Stage(
+            "apply", (), ("review",), apply.run, _paths(RunDir.cleaned, RunDir.changelog), check=apply.check,
+            sections=("apply",),
+        ),
+        Stage(
+            "retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, retrain.artifacts,
+            input_state=crossval.input_state, sections=("retrain", "analysis", "curve"), all_ranks=True,
+        ),
+        Stage(
+            "report", ("report",), ("retrain",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"],
+            sections=("report",),
+        ),
+        Stage("export", ("export",), ("apply",), export.run, lambda ctx: [ctx.export_dir / f for f in ctx.cfg.export.formats]),
     ]
 }
 
@@ -469,7 +131,7 @@ def _hash(obj: object) -> str:
 
 
 def _stamp_path(ctx: RunContext, stage: str) -> Path:
-    return ctx.run_dir / ".stages" / f"{stage}.json"
+    return ctx.rd.stamp(stage)
 
 
 def _read_stamp(ctx: RunContext, stage: str) -> dict | None:
@@ -530,11 +192,18 @@ def run_pipeline(
         console = Console(quiet=True)  # one process speaks for all
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main)
+    ctx = RunContext(cfg, cfg.run_dir, console, progress=progress and main, interactive=interactive and main, force=force)
     lo, hi = _select(start, until)
-    if main:
-        ctx.run_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(ctx.run_dir / "config.yaml", cfg.to_yaml())
+    if not main:
+        return _run_stages(ctx, lo, hi, start, force)
+    # one writer per run folder: a second `auditor run` (or apply, export) waits for this one
+    with run_lock(ctx.rd, "auditor run", say=lambda line: console.print(f"[yellow]{line}[/yellow]"), create=True):
+        ctx.rd.write_config(cfg)
+        return _run_stages(ctx, lo, hi, start, force)
+
+
+def _run_stages(ctx: RunContext, lo: int, hi: int, start: str | None, force: bool) -> RunResult:
+    main, console = is_main_process(), ctx.console
     result = RunResult(ctx.run_dir)
     outputs: dict[str, str] = {}
     for i, name in enumerate(STAGES):
@@ -554,6 +223,8 @@ def run_pipeline(
             continue
         console.print(f"[bold]{tag}[/bold] running ...")
         t0 = time.perf_counter()
+        if main and stage.sections:
+            drop_metrics(ctx.run_dir, list(stage.sections))
         status, note = _execute(ctx, stage)
         secs = time.perf_counter() - t0
         if status == "stopped":
@@ -616,58 +287,3 @@ def _output_hash(ctx: RunContext, stage: Stage, in_hash: str) -> str:
 
 def _fmt_secs(secs: float) -> str:
     return f"{secs:.1f} s" if secs < 120 else f"{secs / 60:.1f} min"
-
-
-def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
-    """What `auditor run --json` prints: each stage's outcome, the report and every F1."""
-    report = cfg.report_dir / "report.html"
-    retrain = read_metrics(result.run_dir).get("retrain") or {}
-    f1 = [
-        {"experiment": e["name"], "model": r["model"], "labels": r["labels"], "lang": r["lang"], "f1": r["f1"]}
-        for e in retrain.get("experiments") or []
-        for r in e["results"]
-    ]
-    return {
-        "run_dir": str(result.run_dir),
-        "stopped": result.stopped,
-        "stages": [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 3), "note": s.note} for s in result.stages],
-        "report": {"html": str(report), "markdown": str(report.with_suffix(".md"))} if report.exists() else None,
-        "f1": f1,
-    }
-
-
-def f1_summary_table(run_dir: Path) -> Table | None:
-    """Entity F1 per experiment and test language, before and after cleaning, from metrics.json.
-
-    Silver rows are left out when they equal the clean ones (an unnoised test split).
-    """
-    retrain = read_metrics(run_dir).get("retrain") or {}
-    experiments = retrain.get("experiments") or []
-    if not experiments:
-        return None
-    langs = sorted({r["lang"] for e in experiments for r in e["results"]})
-    table = Table(title="Entity F1 on the test split, before and after cleaning")
-    for col in ("train", "labels", "model"):
-        table.add_column(col)
-    for lang in langs:
-        table.add_column(lang, justify="right")
-    for exp in experiments:
-        by = {(r["model"], r["labels"], r["lang"]): r["f1"] for r in exp["results"]}
-        label_sets = [lab for lab in ("clean", "reviewed", "silver") if any(k[1] == lab for k in by)]
-        if "clean" in label_sets and "silver" in label_sets:
-            if all(by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs):
-                label_sets.remove("silver")
-        for labels in label_sets:
-            before = [by.get(("before", labels, g)) for g in langs]
-            after = [by.get(("after", labels, g)) for g in langs]
-            table.add_row(exp["name"], labels, "before", *("-" if b is None else f"{b:.3f}" for b in before))
-            cells = []
-            for b, a in zip(before, after):
-                if a is None:
-                    cells.append("-")
-                    continue
-                d = 0.0 if b is None else a - b
-                colour = "green" if d > 0.0005 else "red" if d < -0.0005 else "dim"
-                cells.append(f"{a:.3f} [{colour}]{d:+.3f}[/{colour}]")
-            table.add_row("", "", "after", *cells, end_section=True)
-    return table

@@ -54,18 +54,6 @@ def test_a_verified_sample_path_resolves_like_data_files(tmp_path, monkeypatch):
     assert load_config(f).scoring.reference.file == "verified.jsonl"
 
 
-def test_a_runs_recorded_config(tmp_path):
-    from auditor.config import run_config
-    from auditor.errors import ConfigError
-
-    assert run_config(tmp_path) is None  # a run without one
-    (tmp_path / "config.yaml").write_text("name: r\ndata: {audit: [validation]}\n")
-    assert run_config(tmp_path).data.audit == ["validation"]
-    (tmp_path / "config.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="config.yaml: unreadable"):
-        run_config(tmp_path)
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

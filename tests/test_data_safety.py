@@ -79,14 +79,15 @@ def test_empty_store_in_place_of_the_decisions_is_refused(cfg):
 
 
 def test_apply_command_refuses_an_empty_store_too(cfg):
-    from auditor.cleaning import apply_run
+    from auditor.run_dir import RunDir
+    from auditor.stages.apply import apply_run
 
     run(cfg)
     rows = changelog_rows(cfg)
     (cfg.run_dir / "review.sqlite").unlink()
     DecisionStore(cfg.run_dir / "review.sqlite").close()
     with pytest.raises(AuditorError, match="holds no decisions"):
-        apply_run(cfg.run_dir)
+        apply_run(RunDir(cfg.run_dir))
     assert changelog_rows(cfg) == rows
 
 

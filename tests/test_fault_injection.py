@@ -1,5 +1,6 @@
-"""Kill the cycle (SIGKILL and Ctrl-C) at several stages, resume each time, and check that
-the run ends with the same artifacts as a run that was never interrupted (issue 14)."""
+"""Kill the cycle (SIGKILL and Ctrl-C) at several stages - a fold, score, apply, retrain and
+its model save, report, export - resume each time, and check that the run ends with the same
+artifacts as a run that was never interrupted (issues 14 and 24)."""
 
 from __future__ import annotations
 
@@ -145,8 +146,12 @@ def test_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
     fold0 = run_dir / "folds" / "fold-0" / "result.json"
     interrupt(pipeline, signal.SIGKILL, lambda job: fold0.exists())  # after the first of two folds
     interrupt(pipeline, signal.SIGINT, stage_started("score"))
+    interrupt(pipeline, signal.SIGKILL, stage_started("apply"))
     interrupt(pipeline, signal.SIGKILL, stage_started("retrain"))
+    # while the first model is being saved
+    interrupt(pipeline, signal.SIGKILL, lambda job: (run_dir / "models" / "before").exists())
     interrupt(pipeline, signal.SIGINT, stage_started("report"))
+    interrupt(pipeline, signal.SIGKILL, stage_started("export"))
     err = complete(pipeline)
     assert "export" in err
 

@@ -28,6 +28,7 @@ from datasets import Dataset, DatasetDict
 from auditor.config import PipelineConfig
 from auditor.errors import ConfigError, DataError
 from auditor.progress import progress_bar
+from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
 METRICS_SECTION = "curve"
@@ -218,7 +219,7 @@ def _train_and_score(
         return seqeval_scores(gold, predict_tags(tagger, test_data, cfg, progress=False)).f1
 
     for model, corpus in corpora.items():
-        saved = run_dir / "models" / model / result.source
+        saved = RunDir(run_dir).model(model, result.source)
         if _reusable(saved, names):
             zero_shot = load_tagger(saved)
             result.reused[model] = str(saved)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.errors import DataError
+from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
 METRICS_SECTION = "analysis"
@@ -195,21 +196,19 @@ def run_analysis(
     metrics.json["analysis"]. Raises DataError/ModelError (one line) for a missing run
     part, split or language.
     """
-    from datasets import load_from_disk
-
     from auditor.analysis.models import find_model
-    from auditor.config import load_config
     from auditor.data.corpus import label_names
     from auditor.metrics import update_metrics
     from auditor.modeling.predict import predict_word_probs
     from auditor.modeling.training import load_tagger
 
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file() or not (run_dir / "corpus").is_dir():
+    rd = RunDir(run_dir)
+    if not rd.config.is_file() or not rd.corpus.is_dir():
         raise DataError(f"{run_dir}: not a run directory (needs config.yaml and corpus/); run `auditor run` first")
     ref = find_model(run_dir, model, experiment)
-    cfg = load_config(run_dir / "config.yaml")
-    corpus = load_from_disk(str(run_dir / "corpus"))
+    cfg = rd.read_config()
+    corpus = rd.read_corpus()
     if split not in corpus:
         raise DataError(f"{run_dir}: the corpus has no split '{split}' (splits: {', '.join(corpus)})")
     ds = corpus[split]

@@ -15,6 +15,7 @@ from pathlib import Path
 from auditor.errors import DataError, ModelError
 from auditor.evaluation import MODELS
 from auditor.metrics import read_metrics
+from auditor.run_dir import RunDir
 
 DEFAULT_EXPERIMENT = "all"
 # sliding-window settings for a bare model folder (no run config to read them from)
@@ -49,12 +50,12 @@ def is_model_dir(path: Path) -> bool:
 
 def is_run_dir(path: Path) -> bool:
     path = Path(path)
-    return (path / "config.yaml").is_file() or (path / "models").is_dir() or (path / "corpus").is_dir()
+    return RunDir(path).looks_like_run()
 
 
 def run_experiments(run_dir: Path, model: str) -> list[str]:
     """Experiment names with a saved `model` tagger, in the run's experiment order."""
-    base = Path(run_dir) / "models" / model
+    base = RunDir(run_dir).models / model
     saved = sorted(p.name for p in base.iterdir() if is_model_dir(p)) if base.is_dir() else []
     try:
         experiments = (read_metrics(run_dir).get("retrain") or {}).get("experiments") or []
@@ -89,15 +90,13 @@ def find_model(path: str | Path, model: str = "after", experiment: str | None = 
         raise ModelError(
             f"{path}: no '{model}' model for experiment '{experiment}' (saved: {', '.join(names)}); pick one with --experiment"
         )
-    return ModelRef(path / "models" / model / experiment, path, model, experiment)
+    return ModelRef(RunDir(path).model(model, experiment), path, model, experiment)
 
 
 def window_settings(ref: ModelRef, tokenizer) -> tuple[int, int]:
     """(max_length, stride) in sub-words: the run's model config, else what the tokenizer allows."""
-    if ref.run_dir is not None and (ref.run_dir / "config.yaml").is_file():
-        from auditor.config import load_config
-
-        cfg = load_config(ref.run_dir / "config.yaml")
+    cfg = RunDir(ref.run_dir).read_config() if ref.run_dir is not None else None
+    if cfg is not None:
         return cfg.model.max_length, cfg.model.stride
     # tokenizers without a limit report a huge sentinel model_max_length
     max_length = min(DEFAULT_MAX_LENGTH, int(getattr(tokenizer, "model_max_length", DEFAULT_MAX_LENGTH)))

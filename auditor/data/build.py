@@ -22,7 +22,14 @@ from datasets import DatasetDict
 from auditor.config import DataConfig
 from auditor.data import sources
 from auditor.data.corpus import CLEAN_COLUMN, dataset_from_records, make_id, sort_label_names
-from auditor.data.validate import RawSentence, ValidationReport, check_sentence, check_unique_ids
+from auditor.data.validate import (
+    RawSentence,
+    ValidationReport,
+    check_sentence,
+    check_split_name,
+    check_unique_ids,
+    rare_entity_types,
+)
 from auditor.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,8 @@ def load_corpus(cfg: DataConfig, progress: bool = False) -> DatasetDict:
 def load_corpus_with_report(cfg: DataConfig, progress: bool = False) -> LoadedCorpus:
     """Like load_corpus, also returning the validation report. Raises DataError on bad input."""
     report = ValidationReport()
+    for split in cfg.splits:
+        check_split_name(split, "data.splits:")
     raw = read_splits(cfg, progress=progress)
     dropped: Counter[str] = Counter()
     by_split: dict[str, list[RawSentence]] = {}
@@ -56,6 +65,8 @@ def load_corpus_with_report(cfg: DataConfig, progress: bool = False) -> LoadedCo
         dropped.update(s.lang for s in sents if s.lang not in cfg.languages)
         by_split[split] = [s for s in sents if s.lang in cfg.languages]
     _check_languages(by_split, cfg)
+    if cfg.label_names is None:  # declared labels are wanted, however rare
+        report.rare_types = rare_entity_types(s for sents in by_split.values() for s in sents)
     by_split = {split: sample(sents, cfg.languages, cfg.seed, cfg.max_sentences) for split, sents in by_split.items()}
     if cfg.truth:
         _attach_truth(by_split, cfg, report)

@@ -64,23 +64,29 @@ def expand_paths(spec: str | list[str], languages: Sequence[str]) -> list[Source
 
 
 def _lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text without the newline); gzip by suffix; DataError on bad bytes."""
+    """(1-based line number, text without the newline); gzip by suffix; DataError on bad bytes.
+
+    A lone CR ends a line too (files from old Mac editors): such a file is not one line."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{path}: no such file")
     opener = gzip.open if p.name.endswith(".gz") else open
     try:
         with opener(p, "rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                try:
-                    # utf-8-sig on the first line: editors on Windows start files with a BOM,
-                    # which would otherwise stick to the first token (or hide -DOCSTART-, `en:`)
-                    yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
-                except UnicodeDecodeError as err:
-                    raise DataError(
-                        f"{path}:{n}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
-                        "convert the file to UTF-8"
-                    ) from None
+            n = 0
+            for physical in fh:
+                body = physical.rstrip(b"\r\n")
+                for raw in body.split(b"\r") if b"\r" in body else (body,):
+                    n += 1
+                    try:
+                        # utf-8-sig on the first line: editors on Windows start files with a BOM,
+                        # which would otherwise stick to the first token (or hide -DOCSTART-, `en:`)
+                        yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                    except UnicodeDecodeError as err:
+                        raise DataError(
+                            f"{path}:{n}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+                            "convert the file to UTF-8"
+                        ) from None
     except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
         raise DataError(f"{path}: cannot read ({err})") from None
 
@@ -98,6 +104,7 @@ def read_conll(path: str) -> list[RawSentence]:
     langs: list[str] = []
     start = 0
     prefixed: bool | None = None
+    width: tuple[int, int] | None = None  # (columns, line) of the first token line
 
     def flush() -> None:
         if tokens:
@@ -114,6 +121,15 @@ def read_conll(path: str) -> list[RawSentence]:
         cols = line.split("\t") if "\t" in line else line.split()
         if len(cols) < 2:
             raise DataError(f"{path}:{n}: no tag column in {line.strip()!r} (expected `token<TAB>tag`)")
+        if width is None:
+            width = (len(cols), n)
+        elif len(cols) > width[0]:
+            # `New York B-LOC` in a space-separated file: the tag is last, but which columns are
+            # the token? Taking the first would silently drop "York"
+            raise DataError(
+                f"{path}:{n}: {len(cols)} columns in {line.strip()!r}, where line {width[1]} has {width[0]}; "
+                "a token with a space needs tab-separated columns (token<TAB>tag), or remove the extra column"
+            )
         token, tag = cols[0], cols[-1].strip()
         if prefixed is None:
             # decided on the first token line: the WikiANN files prefix every token

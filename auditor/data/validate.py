@@ -7,6 +7,8 @@ whitespace-only tokens) are collected in a ValidationReport instead.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +17,18 @@ from auditor.errors import DataError
 
 # how many locations a report keeps per finding (counts are always complete)
 MAX_LOCATIONS = 20
+# an entity type seen fewer times than this in the whole corpus is reported: most often a
+# typo of a tag (B-PRE for B-PER) that would otherwise become a type of its own, silently
+RARE_TYPE_MIN = 3
+# a split name becomes a folder and a file name (corpus/<split>, export/x/<split>.conll)
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_split_name(name: str, where: str = "split") -> str:
+    """A split name that is a plain name (letters, digits, _ . -, no path); DataError otherwise."""
+    if not isinstance(name, str) or not _SPLIT_NAME.match(name) or ".." in name:
+        raise DataError(f"{where} {name!r} is not a plain name; name splits with letters, digits, _ . - (e.g. train, test)")
+    return name
 
 
 @dataclass
@@ -41,6 +55,8 @@ class ValidationReport:
     iob_locations: list[str] = field(default_factory=list)
     empty_tokens: int = 0
     empty_locations: list[str] = field(default_factory=list)
+    # one line per rare entity type: "type PRE: 1 word (train.conll:7 word 2)"
+    rare_types: list[str] = field(default_factory=list)
 
     def add_repair(self, where: str) -> None:
         self.iob_repaired += 1
@@ -57,6 +73,27 @@ class ValidationReport:
         self.iob_locations = (self.iob_locations + other.iob_locations)[:MAX_LOCATIONS]
         self.empty_tokens += other.empty_tokens
         self.empty_locations = (self.empty_locations + other.empty_locations)[:MAX_LOCATIONS]
+        self.rare_types = self.rare_types + [r for r in other.rare_types if r not in self.rare_types]
+
+
+def rare_entity_types(sentences: Iterable[RawSentence], minimum: int = RARE_TYPE_MIN) -> list[str]:
+    """One line per entity type that begins fewer than `minimum` spans, naming where each is
+    (file:line of the sentence and the word), so a mistyped tag is found before it becomes a
+    type of its own."""
+    counts: Counter[str] = Counter()
+    places: dict[str, list[str]] = {}
+    for s in sentences:
+        for i, tag in enumerate(s.tags):
+            if tag[:2] in ("B-", "I-") and (tag[0] == "B" or i == 0 or s.tags[i - 1][2:] != tag[2:]):
+                etype = tag[2:]
+                counts[etype] += 1
+                if len(places.setdefault(etype, [])) < 3:
+                    places[etype].append(f"{s.where} word {i + 1}")
+    return [
+        f"entity type {t} appears in only {n} span{'s' if n != 1 else ''} ({', '.join(places[t])}); "
+        "a typo of a tag? fix the file, or list the type in data.label_names to keep it"
+        for t, n in sorted(counts.items()) if n < minimum
+    ]
 
 
 def decode_tag(value: object, label_names: Sequence[str] | None, where: str) -> str:

@@ -39,11 +39,11 @@ from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
+from auditor.run_dir import FOLDS as FOLDS_DIR
+from auditor.run_dir import PREDICTIONS as PREDICTIONS_FILE
 from auditor.tables import OofPredictions, SentenceVectors
 
-PREDICTIONS_FILE = "predictions.parquet"
-FOLDS_DIR = "folds"
-PART_FILE = "predictions.parquet"
+PART_FILE = PREDICTIONS_FILE  # a fold part is named like the merged table
 RESULT_FILE = "result.json"
 MERGED_FILE = "merged.fingerprint"  # the fingerprint predictions.parquet was merged from
 _BASE_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
@@ -227,6 +227,18 @@ def plan_folds(corpus: DatasetDict, cfg: PipelineConfig) -> FoldPlan:
     return FoldPlan(pool, n_audited, fold_of, k, cfg.data.seed, cfg.crossval.holdout, content)
 
 
+def model_identity(cfg: PipelineConfig) -> dict:
+    """The model settings plus, for a local model folder, its content digest: a folder replaced
+    at the same path is another model."""
+    from auditor.stages.inputs import model_digest
+
+    identity = cfg.model.model_dump()
+    weights = model_digest(cfg.model.name)
+    if weights:  # only then, so fingerprints of Hub and tiny models stay what they were
+        identity["weights"] = weights
+    return identity
+
+
 def fingerprint(plan: FoldPlan, cfg: PipelineConfig, mode: str) -> str:
     """Hash of everything a fold's output depends on: pool content, fold settings, model, training."""
     h = hashlib.sha256()
@@ -236,7 +248,7 @@ def fingerprint(plan: FoldPlan, cfg: PipelineConfig, mode: str) -> str:
         "seed": cfg.data.seed,
         "n_audited": plan.n_audited,
         "crossval": cfg.crossval.model_dump(exclude={"keep_checkpoints"}),
-        "model": cfg.model.model_dump(),
+        "model": model_identity(cfg),
         # probe heads are seeded with training.seed and regularised with its weight decay
         "training": cfg.training.model_dump() if mode == "finetune" else [cfg.training.weight_decay, cfg.training.seed],
         "labels": corpus_label_names(plan.pool),
@@ -253,7 +265,7 @@ def features_fingerprint(plan: FoldPlan, cfg: PipelineConfig) -> str:
     h = hashlib.sha256()
     probe = cfg.crossval.probe
     # not the number of layers: a cache holding more layers serves any smaller number
-    settings = {"v": 2, "model": cfg.model.model_dump(), "pooling": probe.pooling}
+    settings = {"v": 2, "model": model_identity(cfg), "pooling": probe.pooling}
     h.update(json.dumps(settings, sort_keys=True).encode())
     for batch in plan.pool.select_columns(["id", "tokens"]).iter(batch_size=1000):
         h.update(json.dumps(batch, ensure_ascii=False).encode())

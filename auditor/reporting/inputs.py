@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from auditor.config import PipelineConfig, config_from_dict
+from auditor.config import PipelineConfig
 from auditor.errors import AuditorError, DataError
 from auditor.metrics import read_metrics
+from auditor.run_dir import RunDir
 
 
 @dataclass
@@ -39,22 +39,23 @@ def load_run(run_dir: Path) -> RunInputs:
     metrics.pop("report", None)  # our own output; never an input
     cfg, found, problems = read_config(run_dir)
     inputs = RunInputs(run_dir, metrics, cfg, found, problems=problems)
-    inputs.issues = _try(inputs, "issues.parquet", lambda p: _read_issues(p))
-    inputs.predictions = _try(inputs, "predictions.parquet", lambda p: _read_predictions(p))
-    inputs.corpus = _try(inputs, "corpus", lambda p: _read_corpus(p))
-    inputs.decisions = _try(inputs, "review.sqlite", lambda p: _read_decisions(p))
+    rd = RunDir(run_dir)
+    inputs.issues = _try(inputs, rd.issues, rd.read_issues)
+    inputs.predictions = _try(inputs, rd.predictions, rd.read_predictions)
+    inputs.corpus = _try(inputs, rd.corpus, rd.read_corpus)
+    inputs.decisions = _try(inputs, rd.store, lambda: rd.open_store().latest())
     return inputs
 
 
 def read_config(run_dir: Path) -> tuple[PipelineConfig, bool, list[str]]:
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return PipelineConfig(name=_safe_name(run_dir.name)), False, []
+    rd = RunDir(run_dir)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return config_from_dict(raw, str(path)), True, []
-    except (yaml.YAMLError, AuditorError, UnicodeDecodeError) as err:
-        return PipelineConfig(name=_safe_name(run_dir.name)), False, [f"config.yaml ({str(err).splitlines()[0]})"]
+        cfg = rd.read_config()
+    except AuditorError as err:
+        return PipelineConfig(name=_safe_name(rd.name)), False, [f"{rd.config.name} ({str(err).splitlines()[0]})"]
+    if cfg is None:
+        return PipelineConfig(name=_safe_name(rd.name)), False, []
+    return cfg, True, []
 
 
 def _safe_name(name: str) -> str:
@@ -64,36 +65,12 @@ def _safe_name(name: str) -> str:
     return cleaned or "run"
 
 
-def _try(inputs: RunInputs, name: str, read):
-    path = inputs.run_dir / name
+def _try(inputs: RunInputs, path: Path, read):
     if not path.exists():
         return None
     try:
-        return read(path)
+        return read()
     except Exception as err:  # a broken artifact must not stop the report; it is named in it
-        inputs.problems.append(f"{name} ({str(err).splitlines()[0] if str(err) else type(err).__name__})")
+        inputs.problems.append(f"{path.name} ({str(err).splitlines()[0] if str(err) else type(err).__name__})")
         return None
 
-
-def _read_issues(path: Path) -> pd.DataFrame:
-    from auditor.tables import read_issues
-
-    return read_issues(path)
-
-
-def _read_predictions(path: Path):
-    from auditor.tables import OofPredictions
-
-    return OofPredictions.read(path)
-
-
-def _read_corpus(path: Path):
-    from datasets import load_from_disk
-
-    return load_from_disk(str(path))
-
-
-def _read_decisions(path: Path) -> dict:
-    from auditor.review.store import DecisionStore
-
-    return DecisionStore(path).latest()

@@ -12,7 +12,6 @@ import sys
 import threading
 from pathlib import Path
 
-import yaml
 from textual.app import App
 
 from auditor.config import AdaptiveConfig
@@ -24,10 +23,7 @@ from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
 from auditor.review.store import DecisionStore, network_warning
 
-STORE_NAME = "review.sqlite"
-ISSUES_NAME = "issues.parquet"
-CORPUS_NAME = "corpus"
-CONFIG_NAME = "config.yaml"
+from auditor.run_dir import RunDir
 
 
 class ReviewApp(App):
@@ -77,7 +73,7 @@ class ReviewApp(App):
         Loaded once, on first use (from a worker thread: reading a corpus takes a moment)."""
         with self._index_lock:
             if self._index is None:
-                corpus = self.run_dir / CORPUS_NAME if self.run_dir is not None else None
+                corpus = RunDir(self.run_dir).corpus if self.run_dir is not None else None
                 index = None
                 if corpus is not None and corpus.is_dir():
                     try:
@@ -109,7 +105,7 @@ class ReviewApp(App):
 
 
 def store_path(run_dir: str | Path, store: str | Path | None = None) -> Path:
-    return Path(store) if store else Path(run_dir) / STORE_NAME
+    return Path(store) if store else RunDir(run_dir).store
 
 
 def run_adaptive_config(run_dir: str | Path, enabled: bool | None = None) -> AdaptiveConfig:
@@ -117,15 +113,11 @@ def run_adaptive_config(run_dir: str | Path, enabled: bool | None = None) -> Ada
     (adaptive off) when there is none or it cannot be read: the review works without it.
     enabled (e.g. `auditor review --adaptive`) overrides only whether the queue starts in the
     adaptive order; the thresholds stay the run's."""
-    from pydantic import ValidationError
-
-    path = Path(run_dir) / CONFIG_NAME
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-        cfg = ((raw or {}).get("review") or {}).get("adaptive") or {}
-        options = AdaptiveConfig.model_validate(cfg)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, ValidationError):
-        options = AdaptiveConfig()
+        cfg = RunDir(run_dir).read_config()
+    except (OSError, AuditorError):
+        cfg = None
+    options = cfg.review.adaptive if cfg is not None else AdaptiveConfig()
     return options if enabled is None else options.model_copy(update={"enabled": enabled})
 
 
@@ -144,7 +136,7 @@ def open_review(
     """
     run_dir = Path(run_dir)
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
-    table = IssueTable.load(run_dir / ISSUES_NAME, shard)
+    table = IssueTable.load(RunDir(run_dir).issues, shard)
     if adaptive is None:
         adaptive = run_adaptive_config(run_dir)
     path = store_path(run_dir, store)
@@ -170,7 +162,7 @@ def run_review(
     adaptive=None,
 ) -> None:
     """Run the review UI in this terminal until the curator quits (adaptive: see open_review)."""
-    issues = Path(run_dir) / ISSUES_NAME
+    issues = RunDir(run_dir).issues
     if not issues.is_file():  # a wrong folder is the first thing to say, terminal or not
         raise DataError(f"{issues}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
     require_terminal()

@@ -26,9 +26,10 @@ import pandas as pd
 from datasets import DatasetDict
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from auditor.config import ScoringConfig, run_config
+from auditor.config import ScoringConfig
 from auditor.data.iob import spans
 from auditor.errors import DataError
+from auditor.run_dir import RunDir
 from auditor.scoring.frame import ScoringFrame
 from auditor.scoring.fusion import SIGNALS, single_signal_score
 from auditor.scoring.score import compute_signals, sentence_combined, sentence_signals
@@ -295,12 +296,12 @@ def evaluate_run_dir(
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: no such run directory")
-    issues = read_issues(run_dir / "issues.parquet")
-    pred_path = run_dir / "predictions.parquet"
+    issues = read_issues(RunDir(run_dir).issues)
+    pred_path = RunDir(run_dir).predictions
     if not pred_path.is_file():
         raise DataError(f"{pred_path}: no predictions; run the crossval stage first")
     preds = OofPredictions.read(pred_path)
-    corpus_dir = run_dir / "corpus"
+    corpus_dir = RunDir(run_dir).corpus
     if not corpus_dir.is_dir():
         raise DataError(f"{corpus_dir}: no corpus folder; run the load stage first")
     try:
@@ -314,7 +315,7 @@ def evaluate_run_dir(
 
         audited = list(dict.fromkeys(preds.ids.tolist()))
         corpus = attach_truth(corpus, read_truth(truth, label_names(corpus)), _corpus_order(corpus, audited))
-    cfg = run_config(run_dir)
+    cfg = RunDir(run_dir).read_config()
     scoring = cfg.scoring if cfg is not None else ScoringConfig()
     vectors = None
     if cfg is not None and scoring.reference.file is not None:

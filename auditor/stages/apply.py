@@ -1,0 +1,51 @@
+"""The apply stage: the latest decisions applied to corpus/ -> cleaned/ + changelog.parquet.
+
+`apply_run` is the one body: the pipeline's apply stage and `auditor apply` both call it, so
+both refuse a run without a corpus or without a decision store, with the same line."""
+
+from __future__ import annotations
+
+from auditor.errors import DataError
+from auditor.metrics import update_metrics
+from auditor.run_dir import RunDir
+from auditor.stages.context import RunContext
+
+
+def apply_run(rd: RunDir):
+    """RUN_DIR/corpus + issues.parquet + review.sqlite -> RUN_DIR/cleaned + changelog.parquet and
+    metrics.json["apply"]; the ApplyResult. DataError when the folder has no corpus or no store;
+    AuditorError when an empty store would undo the decisions of the current cleaning."""
+    from auditor.run_lock import run_lock
+
+    with run_lock(rd, "auditor apply"):
+        return _apply(rd)
+
+
+def _apply(rd: RunDir):
+    from auditor.cleaning import apply_decisions, guard_against_emptying, save_cleaned
+
+    if not rd.corpus.is_dir():
+        raise DataError(f"{rd.path}: no corpus/ folder, so not a run directory (run `auditor run PIPELINE` first)")
+    issues = rd.read_issues()
+    if not rd.store.is_file():
+        raise DataError(f"{rd.store}: no decisions yet; review the issues first: auditor review {rd.path}")
+    with rd.open_store() as store:
+        decisions, rows = store.latest(), len(store)
+    guard_against_emptying(rd.path, rd.store, rows)
+    result = apply_decisions(rd.read_corpus(), issues, decisions)
+    save_cleaned(result, rd.path)
+    update_metrics(rd.path, "apply", result.summary.to_dict())
+    return result
+
+
+def run(ctx: RunContext) -> str:
+    summary = apply_run(ctx.rd).summary.to_dict()
+    stale = f", {summary['stale']} stale decisions not applied" if summary.get("stale") else ""
+    return f"{summary['changed_sentences']} sentences changed{stale}"
+
+
+def check(ctx: RunContext) -> str | None:
+    from auditor.artifacts import dataset_problem, parquet_problem
+    from auditor.cleaning import CHANGELOG_SCHEMA
+
+    return dataset_problem(ctx.cleaned_dir) or parquet_problem(ctx.rd.changelog, CHANGELOG_SCHEMA.names)

@@ -1,0 +1,63 @@
+"""The score stage: issues.parquet from the predictions (and a verified sample)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from auditor.metrics import update_metrics
+from auditor.stages.context import RunContext
+
+
+def run(ctx: RunContext) -> str:
+    from auditor.data.corpus import has_clean_tags
+    from auditor.scoring.score import score_corpus
+    from auditor.tables import OofPredictions, write_issues
+
+    corpus = ctx.load_corpus()
+    preds = OofPredictions.read(ctx.predictions_path)
+    evidence = sorted(set(ctx.cfg.data.audit) | set(ctx.cfg.data.train_splits))
+    vectors = None
+    if ctx.cfg.scoring.reference.file is not None:
+        from auditor.modeling.crossval import audited_word_vectors
+
+        vectors = audited_word_vectors(corpus, ctx.cfg, ctx.run_dir, progress=ctx.progress)
+    result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence, vectors=vectors)
+    write_issues(result.issues, ctx.issues_path)
+    update_metrics(ctx.run_dir, "scoring", result.summary.to_dict())
+    note = f"{len(result.issues)} issues"
+    ref = result.summary.reference
+    if ref is not None:
+        note += (
+            f"; verified sample: {ref['verified_sentences']} sentences, {ref['corrected_sentences']} corrected, "
+            f"evidence weight {ref['weight']:g}"
+        )
+    audited = {s: corpus[s] for s in ctx.cfg.data.audit if s in corpus}
+    if audited and all(has_clean_tags(d) for d in audited.values()):
+        from auditor.scoring.detection import evaluate_detection
+
+        report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence, vectors=vectors)
+        update_metrics(ctx.run_dir, "detection", report.to_dict())
+        combined = next((r for r in report.span if r.method == "combined"), None)
+        if combined is not None and combined.ap is not None:
+            note += f", span AP {combined.ap:.3f} against known clean tags"
+    return note
+
+
+def reference_digest(ctx: RunContext) -> str:
+    """Digest of the verified sample the score stage reads ("" without one; a missing file
+    gets its own digest so the stage runs and reports it)."""
+    path = ctx.cfg.scoring.reference.file
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
+
+
+def check(ctx: RunContext) -> str | None:
+    from auditor.artifacts import parquet_problem
+    from auditor.tables import ISSUE_COLUMNS
+
+    return parquet_problem(ctx.issues_path, ISSUE_COLUMNS)
