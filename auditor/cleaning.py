@@ -420,7 +420,7 @@ def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
     store_path = run_dir / "review.sqlite"
     if not store_path.is_file():
         raise DataError(f"{store_path}: no decisions yet; review the issues first: auditor review {run_dir}")
-    with DecisionStore(store_path) as store:
+    with DecisionStore(store_path, read_only=True) as store:
         decisions = store.latest()
         rows = len(store)
     guard_against_emptying(run_dir, store_path, rows)

@@ -275,7 +275,7 @@ def review(
         path = store_path(run_dir, store)
         if not path.is_file():
             raise AuditorError(f"{path}: no decision store yet (nobody has reviewed this run)")
-        with DecisionStore(path) as s:
+        with DecisionStore(path, read_only=True) as s:  # reading only: works on a read-only mount
             if backup:
                 n = s.backup(backup)
                 typer.echo(f"backed up {n} rows to {backup}")

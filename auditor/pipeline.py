@@ -302,7 +302,7 @@ def _run_apply(ctx: RunContext) -> str:
 
     decisions, rows = {}, None
     if ctx.store_path.exists():
-        with DecisionStore(ctx.store_path) as store:
+        with DecisionStore(ctx.store_path, read_only=True) as store:
             decisions, rows = store.latest(), len(store)
     guard_against_emptying(ctx.run_dir, ctx.store_path, rows)
     result = apply_decisions(ctx.load_corpus(), read_issues(ctx.issues_path), decisions)
