@@ -303,7 +303,7 @@ def apply_cmd(
         print_json({
             **s.to_dict(),
             "conflicts": [{"id": c.id, "words": list(c.words), "earlier": c.earlier, "later": c.later} for c in result.conflicts],
-            "stale_decisions": [{"issue_id": st.issue_id, "reason": st.reason} for st in result.stale],
+            "stale_decisions": [st.to_dict() for st in result.stale],
             "cleaned": str(run_dir / "cleaned"),
             "changelog": str(run_dir / "changelog.parquet"),
         })
@@ -318,8 +318,8 @@ def apply_cmd(
         console.print(f"[yellow]conflict[/yellow] {c.id}: {c.later} overrides {c.earlier} on words {list(c.words)}")
     if s.stale:
         console.print(f"[yellow]{s.stale} stale decision(s) not applied[/yellow]")
-        for st in result.stale[:5]:
-            console.print(f"  {st.issue_id}: {st.reason}")
+        for st in result.stale:  # every one: each is a decision the corpus does not have
+            console.print(f"  {st.issue_id} ({st.action}): {st.reason}")
     console.print(f"cleaned corpus: {run_dir / 'cleaned'}; changelog: {run_dir / 'changelog.parquet'}")
 
 

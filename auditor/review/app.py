@@ -22,7 +22,7 @@ from auditor.review.dialogs import HelpScreen
 from auditor.review.ordering import AdaptiveOptions
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
-from auditor.review.store import DecisionStore, network_warning
+from auditor.review.store import DecisionStore, IssueSentences, network_warning
 
 STORE_NAME = "review.sqlite"
 ISSUES_NAME = "issues.parquet"
@@ -154,7 +154,8 @@ def open_review(
     elif not isinstance(adaptive, AdaptiveOptions):
         adaptive = AdaptiveOptions.from_config(adaptive)
     path = store_path(run_dir, store)
-    decisions = DecisionStore(path, curator=curator)
+    # each decision remembers the sentence it was made on (apply places it on that content only)
+    decisions = DecisionStore(path, curator=curator, sentences=IssueSentences(table.table))
     return ReviewApp(
         table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path), adaptive=adaptive
     )

@@ -86,9 +86,28 @@ def sentence_digest(tokens: Sequence[str], tags: Sequence[str]) -> str:
 def issue_sentences(issues) -> dict[str, str]:
     """issue_id -> sentence_digest of its sentence, from an issue table (pandas or Arrow, with
     the issue_id, tokens and tags columns): the `sentences` a DecisionStore fills in."""
-    cols = issues.select(["issue_id", "tokens", "tags"]).to_pydict() if hasattr(issues, "select") and not hasattr(issues, "loc") \
-        else {c: list(issues[c]) for c in ("issue_id", "tokens", "tags")}
+    names = ("issue_id", "tokens", "tags")
+    cols = issues.select(list(names)).to_pydict() if hasattr(issues, "column_names") else {c: list(issues[c]) for c in names}
     return {str(i): sentence_digest(t, g) for i, t, g in zip(cols["issue_id"], cols["tokens"], cols["tags"])}
+
+
+class IssueSentences:
+    """issue_id -> sentence_digest over an Arrow issue table, computed when asked (the review
+    UI's `sentences`: a digest per decision, not one per issue at start-up)."""
+
+    def __init__(self, table) -> None:
+        self._table = table.select(["tokens", "tags"])
+        self._row = {str(i): n for n, i in enumerate(table.column("issue_id").to_pylist())}
+
+    def get(self, issue_id: str) -> str | None:
+        n = self._row.get(issue_id)
+        if n is None:
+            return None
+        rec = self._table.slice(n, 1).to_pylist()[0]
+        return sentence_digest(rec["tokens"], rec["tags"])
+
+    def __call__(self, issue_id: str) -> str | None:
+        return self.get(issue_id)
 
 
 @dataclass(frozen=True)
