@@ -22,7 +22,7 @@ from auditor.review.dialogs import HelpScreen
 from auditor.review.ordering import AdaptiveOptions
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
-from auditor.review.store import DecisionStore, IssueSentences, network_warning
+from auditor.review.store import DecisionStore, IssueSentences, curator_session, network_warning
 
 STORE_NAME = "review.sqlite"
 ISSUES_NAME = "issues.parquet"
@@ -182,9 +182,11 @@ def run_review(
         raise DataError(f"{issues}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
     require_terminal()
     app = open_review(run_dir, curator=curator, shard=shard, store=store, adaptive=adaptive)
-    if app.warning:
-        print(app.warning, file=sys.stderr)
     try:
-        app.run()
+        # one UI per curator name and run: a second one under the same name refuses to start
+        with curator_session(app.store.path, app.store.curator):
+            if app.warning:
+                print(app.warning, file=sys.stderr)
+            app.run()
     finally:
         app.store.close()

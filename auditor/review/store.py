@@ -15,6 +15,7 @@ with one line and is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -22,7 +23,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -248,6 +249,58 @@ def default_curator() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
         return "curator"
+
+
+def _terminal() -> str:
+    for fd in (0, 1, 2):
+        try:
+            return os.ttyname(fd)
+        except OSError:
+            continue
+    return ""
+
+
+@contextlib.contextmanager
+def curator_session(store: str | Path, curator: str) -> Iterator[None]:
+    """Hold the curator's name on this store while a review UI is open; StoreError (one line)
+    when another UI holds it already.
+
+    Two UIs under one name would be one curator: the second replaces the first's decisions
+    without asking and one undo withdraws both. Refusing the second keeps a name one person
+    (a login@terminal name instead would change with every terminal, and a curator reopening
+    tomorrow could no longer undo or replace her own decisions unasked). The hold is an flock
+    on a small file beside the store, so a crashed or killed UI frees its name at once.
+    """
+    import fcntl
+
+    store = Path(store)
+    folder = store.with_name(f".{store.name}.curators")
+    lock = folder / f"{quote(curator, safe='')}.lock"
+    try:
+        folder.mkdir(exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides: a team's group can share
+    except OSError as err:
+        raise StoreError(f"cannot mark curator {curator} as reviewing: {os_error_line(err)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise StoreError(
+                f"{curator} already has the review of {store} open ({holder}); two windows under one name would be "
+                f"one curator (each replaces the other's decisions unasked, one undo removes both): pass --curator "
+                f"with your own name (e.g. --curator {curator}-2), or close the other window"
+            ) from None
+        tty = _terminal()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}{' on ' + tty if tty else ''}".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _is_busy(err: sqlite3.Error) -> bool:
