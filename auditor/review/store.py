@@ -278,7 +278,10 @@ def curator_session(store: str | Path, curator: str) -> Iterator[None]:
     lock = folder / f"{quote(curator, safe='')}.lock"
     try:
         folder.mkdir(exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides: a team's group can share
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides: a team's group can share
+        except PermissionError:  # made by another account: flock works on a read-only file too
+            fd = os.open(lock, os.O_RDONLY)
     except OSError as err:
         raise StoreError(f"cannot mark curator {curator} as reviewing: {os_error_line(err)}") from None
     try:
@@ -292,12 +295,14 @@ def curator_session(store: str | Path, curator: str) -> Iterator[None]:
                 f"with your own name (e.g. --curator {curator}-2), or close the other window"
             ) from None
         tty = _terminal()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}{' on ' + tty if tty else ''}".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it: only for the message of a second UI
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}{' on ' + tty if tty else ''}".encode(), 0)
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
