@@ -478,6 +478,11 @@ class DecisionStore:
     def _connect_read_only(self) -> sqlite3.Connection:
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no decision store there")
+        if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK) and not _read_only_fs(self.path):
+            # where writing is possible an ordinary connection is used (this class writes
+            # nothing through it): unlike a mode=ro one, its last close removes the -wal and
+            # -shm files of a WAL store instead of leaving them in the run folder
+            return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         try:
