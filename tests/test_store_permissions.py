@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from auditor.atomic import exclusive_lock, write_text_atomic
+from auditor.errors import StoreError
 from auditor.data.sample import SampleRow, save_row, write_sample
 from auditor.review.store import DecisionStore, curator_session
 
@@ -46,6 +47,15 @@ def test_the_store_its_wal_and_the_curator_lock_honour_a_group_umask(tmp_path: P
         assert [mode(p) for p in locks] == [0o664]
     with exclusive_lock(tmp_path / ".x.lock"):
         assert mode(tmp_path / ".x.lock") == 0o664
+    with DecisionStore(path, curator="ana") as s:
+        s.record("b:0-1", "keep")
+        assert s.backup(tmp_path / "copy.sqlite") == 2
+        for p in tmp_path.glob("review.sqlite*"):
+            p.unlink()
+        with pytest.raises(StoreError, match="deleted or replaced"):
+            s.decide("c:0-1", "keep")
+    assert mode(tmp_path / "copy.sqlite") == 0o664
+    assert [mode(p) for p in tmp_path.glob("review.sqlite.rescued-*")] == [0o664]
 
 
 def test_a_new_sample_file_honours_the_umask(tmp_path: Path, umask) -> None:

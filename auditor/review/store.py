@@ -654,9 +654,10 @@ class DecisionStore:
             n += 1
             rescued = rescued.with_name(f"{self.path.name}.rescued-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{n}")
         try:
+            _create_file(rescued)  # with the umask: the team can move it back in place
             self._conn.execute("VACUUM INTO ?", (str(rescued),))
             saved = f"the decisions it held are saved in {rescued}; move that file to {self.path} and reopen"
-        except sqlite3.Error as err:
+        except (sqlite3.Error, StoreError) as err:
             saved = f"its decisions could not be saved elsewhere ({err})"
         return f"{self.path}: deleted or replaced while open, so nothing more is recorded; {saved}"
 
