@@ -31,6 +31,8 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from auditor.errors import StoreError, os_error_line
+# where the store lives (auditor.review.mounts); the first three stay importable from here
+from auditor.review.mounts import NETWORK_FILESYSTEMS, filesystem_type, network_warning, read_only_fs  # noqa: F401
 
 ACTIONS = ("accept", "relabel", "keep", "skip", "undo")
 # actions whose tags cover a word span (the others record only that the issue was seen)
@@ -318,14 +320,6 @@ def _code(err: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
-def _read_only_fs(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
 def _disk_full(path: Path) -> bool:
     # SQLite reports ENOSPC as SQLITE_FULL on most writes but as a plain I/O error on others
     # (the -wal or -shm file); the free space tells which it was
@@ -350,7 +344,7 @@ def store_error(err: sqlite3.Error, path: Path, doing: str = "write") -> StoreEr
             f"{path}: cannot {doing} the decision store: No space left on device; free some space and try again "
             "(every decision made before is saved)"
         )
-    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR) and _read_only_fs(path):
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR) and read_only_fs(path):
         return StoreError(
             f"{path}: on a read-only file system, so no decision can be recorded there; review in a writable copy of "
             "the run folder (auditor review --stats, --backup and auditor apply only read it)"
@@ -478,7 +472,7 @@ class DecisionStore:
     def _connect_read_only(self) -> sqlite3.Connection:
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no decision store there")
-        if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK) and not _read_only_fs(self.path):
+        if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK) and not read_only_fs(self.path):
             # where writing is possible an ordinary connection is used (this class writes
             # nothing through it): unlike a mode=ro one, its last close removes the -wal and
             # -shm files of a WAL store instead of leaving them in the run folder
@@ -493,7 +487,7 @@ class DecisionStore:
             # a WAL store in a folder nobody can write to (a read-only mount): SQLite cannot make
             # the -shm file readers share. Nobody can write there either, so reading the file
             # as immutable is safe, unless a -wal file still holds decisions not yet in it.
-            if _code(err) != _SQLITE_CANTOPEN or os.access(self.path.parent, os.W_OK) and not _read_only_fs(self.path):
+            if _code(err) != _SQLITE_CANTOPEN or os.access(self.path.parent, os.W_OK) and not read_only_fs(self.path):
                 raise
         wal = self.path.with_name(self.path.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
@@ -891,51 +885,3 @@ def _validate(d: Decision) -> None:
             raise ValueError(f"{d.action} of {d.issue_id}: not IOB2 tags {bad}")
     elif d.start is not None or d.end is not None or d.tags is not None:
         raise ValueError(f"{d.action} of {d.issue_id} takes no span or tags")
-
-
-# --- where the store lives ------------------------------------------------------------------
-
-# file systems on which SQLite's WAL mode is unsafe: WAL needs shared memory between the
-# processes that open the file, which network file systems do not provide (see sqlite.org/wal.html)
-NETWORK_FILESYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
-    "fuse.glusterfs", "fuse.sshfs", "sshfs", "fuse.rclone", "davfs", "fuse.davfs2", "lustre", "gpfs", "beegfs",
-})
-MOUNTS_FILE = Path("/proc/self/mounts")
-
-
-def _unescape_mount(path: str) -> str:
-    # /proc/mounts writes space, tab, newline and backslash as octal escapes
-    return path.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-
-
-def filesystem_type(path: str | Path, mounts: str | None = None) -> str | None:
-    """The type of the file system holding path (e.g. 'ext4', 'nfs4'), from the mount table;
-    None where there is none to read (not Linux). mounts: the table's text (tests)."""
-    if mounts is None:
-        try:
-            mounts = MOUNTS_FILE.read_text()
-        except OSError:
-            return None
-    target = Path(path).resolve()  # symlinks followed; the file itself need not exist yet
-    best, fstype = "", None
-    for line in mounts.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        point = _unescape_mount(parts[1])
-        inside = str(target) == point or str(target).startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, fstype = point, parts[2]
-    return fstype
-
-
-def network_warning(path: str | Path, mounts: str | None = None) -> str | None:
-    """One line telling what to do when the store sits on a network file system, else None."""
-    fstype = filesystem_type(path, mounts)
-    if fstype is None or fstype.lower() not in NETWORK_FILESYSTEMS:
-        return None
-    return (
-        f"warning: {path} is on a network file system ({fstype}), where SQLite's WAL mode can lose or "
-        "corrupt decisions; run the review on the machine that holds the run folder (over SSH, in tmux)"
-    )
