@@ -248,28 +248,38 @@ def _issue_span(issue_id: str) -> tuple[str, int, int] | None:
 
 
 class _Contents:
-    """sentence digest -> ids of the corpus sentences with that content, built on first use
-    (only when some decision's sentence is no longer at its id)."""
+    """Every corpus sentence by content: digest -> ids, and id -> sentence. Built once, on
+    first use (only when some decision's sentence is no longer at its id; after a sentence is
+    inserted at the top of a file that is every decision, so one pass serves them all)."""
 
     def __init__(self, corpus: DatasetDict, names: list[str]) -> None:
         self.corpus, self.names = corpus, names
         self._ids: dict[str, list[str]] | None = None
+        self._sentences: dict[str, _Sentence] = {}
 
-    def ids(self, digest: str) -> list[str]:
+    def _build(self) -> dict[str, list[str]]:
         if self._ids is None:
             from auditor.review.store import sentence_digest
 
             self._ids = defaultdict(list)
-            for ds in self.corpus.values():
+            for split, ds in self.corpus.items():
                 cols = ds.select_columns(["id", "tokens", "ner_tags"])[:]
-                for id_, toks, tags in zip(cols["id"], cols["tokens"], cols["ner_tags"]):
-                    self._ids[sentence_digest(toks, [self.names[t] for t in tags])].append(id_)
-        return self._ids.get(digest, [])
+                for id_, toks, codes in zip(cols["id"], cols["tokens"], cols["ner_tags"]):
+                    sent = _Sentence(split, list(toks), [self.names[t] for t in codes])
+                    self._sentences[id_] = sent
+                    self._ids[sentence_digest(sent.tokens, sent.tags)].append(id_)
+        return self._ids
+
+    def ids(self, digest: str) -> list[str]:
+        return self._build().get(digest, [])
+
+    def sentence(self, id_: str) -> _Sentence:
+        self._build()
+        return self._sentences[id_]
 
 
 def _place(
-    d: Decision, position: int, index: dict[str, _Sentence], contents: _Contents, corpus: DatasetDict,
-    names: list[str], name_set: set[str],
+    d: Decision, position: int, index: dict[str, _Sentence], contents: _Contents, name_set: set[str]
 ) -> _Edit | tuple[str, str]:
     """A decision that remembers its sentence, as an _Edit on that sentence content, or (stale
     kind, reason)."""
@@ -294,9 +304,7 @@ def _place(
                 f"{', ...' if len(found) > 3 else ''}); not guessing which one was meant"
             )
         target = found[0]
-        if target not in index:
-            index.update(_index(corpus, names, {target}))
-        sent = index[target]
+        sent = index.setdefault(target, contents.sentence(target))
     if d.action == "keep":
         start, end, tags = i_start, i_end, sent.tags[i_start:i_end]
     elif d.action in ("accept", "relabel") and d.tags is not None and d.start is not None and d.end is not None:
@@ -386,7 +394,7 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
             continue
         issue = rows_by_issue.get(issue_id)
         if getattr(d, "sentence", None):
-            checked = _place(d, position, index, contents, corpus, names, name_set)
+            checked = _place(d, position, index, contents, name_set)
             where = _issue_span(issue_id)
             at = where[0] if where else None
         else:  # recorded before decisions remembered their sentence: the issue table must still match
