@@ -276,11 +276,18 @@ def test_a_full_disk_says_no_space_left(tmp_path: Path) -> None:
             except StoreError as err:
                 print(err)
         print(sorted(s.latest()))
+        import os
+        try:
+            DecisionStore({str(disk / 'new.sqlite')!r}, curator="ana")
+            print("opened")
+        except StoreError as err:
+            print(err, os.path.exists({str(disk / 'new.sqlite')!r}))
         """,
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    big, one, latest = result.stdout.splitlines()[-3:]
+    big, one, latest, new = result.stdout.splitlines()[-4:]
+    assert "No space left on device" in new and new.endswith("False"), new  # nothing half-made left behind
     assert "No space left on device" in big and "rollback" not in big, big
     assert "No space left on device" in one or one == "written"
     assert latest.startswith("['a:0-1'")
