@@ -3,7 +3,8 @@
 A rename is atomic for other processes, but after a power cut the file system may hold the
 new name with contents that never reached the disk. So the temporary file (every file of a
 temporary folder) is fsynced before the rename, and the parent folder after it: once
-`atomic_path` returns, the artifact is on disk whole or not at all.
+`atomic_path` returns, the artifact is on disk whole or not at all. A replaced file's mode
+and group carry over to the new one (a team's group-writable file stays group-writable).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +46,27 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
+def _keep_mode(final: Path, target: Path) -> None:
+    """Give the new file the replaced one's mode and group: a sample a team shares at 0664
+    stays 0664 when saved by an account whose umask is 022. A new file keeps what the umask
+    gave it (the caller created it with open(), which honours the umask)."""
+    try:
+        old = final.stat()
+    except OSError:
+        return
+    if target.is_dir() != stat.S_ISDIR(old.st_mode):
+        return
+    try:
+        if target.stat().st_gid != old.st_gid:
+            os.chown(target, -1, old.st_gid)  # allowed when we are in that group
+    except OSError:
+        pass
+    try:
+        os.chmod(target, stat.S_IMODE(old.st_mode))
+    except OSError:
+        pass
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; rename it onto ``final`` on success.
@@ -62,6 +85,7 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         if is_dir:
             target.mkdir()
         yield target
+        _keep_mode(final, target)
         fsync_path(target)
         if is_dir and final.exists():
             # the old folder goes into this replacement's own temporary folder: no name that
@@ -90,9 +114,14 @@ def exclusive_lock(lock_path: str | os.PathLike) -> Iterator[None]:
 
     lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    # read-only is enough for flock, so a lock file another account of the group created
+    # (under its own umask) locks for everyone; a new one is created with the umask honoured
+    fd = os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -8,10 +8,15 @@ words the one committed later wins (and the overlap is reported as a conflict). 
 curators disagreed on one issue, the store hands over the decision committed last with the
 opinions it overrules; those are listed as curator conflicts (metrics.json["apply"]).
 
-A decision is applied only if the sentence still looks the way the curator saw it: the
-example id exists, its tokens equal the issue's `tokens`, and its given tags on the
-issue's span (and on the decision's span) equal the issue's. Anything else is reported as
-stale and never applied. The output is always valid IOB2: an I-X left behind a changed span
+A decision is applied only to the sentence the curator saw. Ids are positions
+(`en/train/000001`): after a sentence is inserted into a data file and the corpus is loaded
+again, an id names another sentence. So a decision remembers a digest of its sentence's words
+and given tags (`Decision.sentence`) and is applied where that content is: at its id, or, when
+the ids moved, at the one sentence of the corpus with that content (several copies: not
+guessed). Decisions recorded before the store kept digests are checked against the issue
+table instead: the example id exists, its tokens equal the issue's `tokens`, and its given
+tags on the issue's span (and on the decision's span) equal the issue's. Anything else is
+reported as stale (CLI, metrics.json["apply"]["stale_list"], the report) and never applied. The output is always valid IOB2: an I-X left behind a changed span
 (e.g. after shrinking an entity) becomes B-X, and each such repair is in the changelog.
 """
 
@@ -45,7 +50,9 @@ CHANGED_COLUMN = "changed"
 # the changelog's action for an IOB2 repair made by apply itself (not by a curator)
 REPAIR_ACTION = "iob2-repair"
 REPAIR_CURATOR = "auditor"
-STALE_KINDS = ("issue gone", "sentence gone", "tokens changed", "tags changed", "invalid decision")
+STALE_KINDS = (
+    "issue gone", "sentence gone", "tokens changed", "tags changed", "invalid decision", "sentence changed", "ambiguous",
+)
 CHANGELOG_SCHEMA = pa.schema(
     [
         ("issue_id", pa.string()),
@@ -72,6 +79,9 @@ class StaleDecision:
     action: str
     kind: str  # one of STALE_KINDS
     reason: str  # one line for the user
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,10 @@ class ApplySummary:
     stale_kinds: dict[str, int] = field(default_factory=dict)
     curator_conflicts: int = 0
     curator_conflict_list: list[dict] = field(default_factory=list)
+    # StaleDecision.to_dict() of every decision not applied; moved: decisions applied to their
+    # sentence under another id than the one they were made on (the ids shifted)
+    stale_list: list[dict] = field(default_factory=list)
+    moved: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +161,7 @@ class _Edit:
     curator: str
     at: str
     order: tuple
+    moved_from: str = ""  # the id the decision was made on, when its sentence now has another
 
 
 def _commit_order(d: Decision, position: int) -> tuple:
@@ -224,6 +239,91 @@ def _check(
     return _Edit(d.issue_id, id_, start, end, tuple(tags), d.action, str(d.curator), _iso(d.at), order)
 
 
+def _issue_span(issue_id: str) -> tuple[str, int, int] | None:
+    """(example id, start, end) from an issue id "<id>:<start>-<end>" (None if it is not one)."""
+    id_, _, span = issue_id.rpartition(":")
+    start, _, end = span.partition("-")
+    if not id_ or not start.isdigit() or not end.isdigit():
+        return None
+    return id_, int(start), int(end)
+
+
+class _Contents:
+    """Every corpus sentence by content: digest -> ids, and id -> sentence. Built once, on
+    first use (only when some decision's sentence is no longer at its id; after a sentence is
+    inserted at the top of a file that is every decision, so one pass serves them all)."""
+
+    def __init__(self, corpus: DatasetDict, names: list[str]) -> None:
+        self.corpus, self.names = corpus, names
+        self._ids: dict[str, list[str]] | None = None
+        self._sentences: dict[str, _Sentence] = {}
+
+    def _build(self) -> dict[str, list[str]]:
+        if self._ids is None:
+            from auditor.review.store import sentence_digest
+
+            self._ids = defaultdict(list)
+            for split, ds in self.corpus.items():
+                cols = ds.select_columns(["id", "tokens", "ner_tags"])[:]
+                for id_, toks, codes in zip(cols["id"], cols["tokens"], cols["ner_tags"]):
+                    sent = _Sentence(split, list(toks), [self.names[t] for t in codes])
+                    self._sentences[id_] = sent
+                    self._ids[sentence_digest(sent.tokens, sent.tags)].append(id_)
+        return self._ids
+
+    def ids(self, digest: str) -> list[str]:
+        return self._build().get(digest, [])
+
+    def sentence(self, id_: str) -> _Sentence:
+        self._build()
+        return self._sentences[id_]
+
+
+def _place(
+    d: Decision, position: int, index: dict[str, _Sentence], contents: _Contents, name_set: set[str]
+) -> _Edit | tuple[str, str]:
+    """A decision that remembers its sentence, as an _Edit on that sentence content, or (stale
+    kind, reason)."""
+    from auditor.review.store import sentence_digest
+
+    where = _issue_span(d.issue_id)
+    if where is None:
+        return "invalid decision", f"issue id {d.issue_id!r} is not <sentence id>:<start>-<end>"
+    id_, i_start, i_end = where
+    sent = index.get(id_)
+    target = id_
+    if sent is None or sentence_digest(sent.tokens, sent.tags) != d.sentence:
+        found = contents.ids(d.sentence)
+        if not found:
+            return "sentence changed", (
+                f"the sentence {id_} had when this was decided is no longer in the corpus (its words or given tags "
+                "changed); review it again"
+            )
+        if len(found) > 1:
+            return "ambiguous", (
+                f"the sentence {id_} had when this was decided is now at {len(found)} places ({', '.join(found[:3])}"
+                f"{', ...' if len(found) > 3 else ''}); not guessing which one was meant"
+            )
+        target = found[0]
+        sent = index.setdefault(target, contents.sentence(target))
+    if d.action == "keep":
+        start, end, tags = i_start, i_end, sent.tags[i_start:i_end]
+    elif d.action in ("accept", "relabel") and d.tags is not None and d.start is not None and d.end is not None:
+        start, end, tags = int(d.start), int(d.end), list(d.tags)
+    else:
+        return "invalid decision", f"{d.action} without a span and tags"
+    if not (0 <= start < end <= len(sent.tokens)):
+        return "invalid decision", f"span {start}-{end} is outside sentence {target} ({len(sent.tokens)} words)"
+    if len(tags) != end - start:
+        return "invalid decision", f"{len(tags)} tags for the {end - start} words {start}-{end}"
+    bad = [t for t in tags if not is_tag(t) or t not in name_set]
+    if bad:
+        return "invalid decision", f"tag {bad[0]!r} is not in the corpus label set"
+    moved = id_ if target != id_ else ""
+    return _Edit(d.issue_id, target, start, end, tuple(tags), d.action, str(d.curator), _iso(d.at),
+                 _commit_order(d, position), moved)
+
+
 def _issue_rows(issues: pd.DataFrame) -> dict[str, dict]:
     cols = [c for c in ("issue_id", "id", "start", "end", "given", "suggested", "tokens", "tags") if c in issues]
     return {r["issue_id"]: r for r in issues[cols].to_dict("records")}
@@ -242,7 +342,9 @@ def _apply_sentence(sent: _Sentence, edits: list[_Edit]) -> tuple[list[str], lis
                 overlap[owner[w].issue_id].append(w)
             owner[w] = e
         conflicts += [Conflict(e.id, prev, e.issue_id, tuple(ws)) for prev, ws in overlap.items()]
-        note = "; ".join(f"overrides {prev} on words {ws[0]}-{ws[-1] + 1}" for prev, ws in overlap.items())
+        notes = [f"decided on {e.moved_from}, the sentence's id then"] if e.moved_from else []
+        notes += [f"overrides {prev} on words {ws[0]}-{ws[-1] + 1}" for prev, ws in overlap.items()]
+        note = "; ".join(notes)
         rows.append(_row(e, sent.split, e.start, e.end, tags[e.start : e.end], list(e.tags), note=note))
         tags[e.start : e.end] = e.tags
     # only words inside or right after a written span can have become violations; anywhere
@@ -283,18 +385,26 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
     name_set = set(names)
     rows_by_issue = _issue_rows(issues)
     wanted = {str(rows_by_issue[i]["id"]) for i in decisions if i in rows_by_issue}
+    wanted |= {where[0] for where in map(_issue_span, decisions) if where is not None}
     index = _index(corpus, names, wanted)
+    contents = _Contents(corpus, names)
     stale: list[StaleDecision] = []
     edits: dict[str, list[_Edit]] = defaultdict(list)
     for position, (issue_id, d) in enumerate(decisions.items()):
         if d.action == "skip":
             continue
         issue = rows_by_issue.get(issue_id)
-        sent = index.get(str(issue["id"])) if issue is not None else None
-        checked = _check(d, position, issue, sent, name_set)
+        if getattr(d, "sentence", None):
+            checked = _place(d, position, index, contents, name_set)
+            where = _issue_span(issue_id)
+            at = where[0] if where else None
+        else:  # recorded before decisions remembered their sentence: the issue table must still match
+            sent = index.get(str(issue["id"])) if issue is not None else None
+            checked = _check(d, position, issue, sent, name_set)
+            at = None if issue is None else str(issue["id"])
         if isinstance(checked, tuple):
             kind, reason = checked
-            stale.append(StaleDecision(issue_id, None if issue is None else str(issue["id"]), d.action, kind, reason))
+            stale.append(StaleDecision(issue_id, at, d.action, kind, reason))
         else:
             edits[checked.id].append(checked)
 
@@ -319,6 +429,8 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
         conflicts=len(conflicts),
         repaired=sum(r["action"] == REPAIR_ACTION for r in changelog),
         stale_kinds=dict(Counter(s.kind for s in stale)),
+        stale_list=[s.to_dict() for s in stale],
+        moved=sum(bool(e.moved_from) for es in edits.values() for e in es),
     )
     disagreements = [
         CuratorConflict(issue_id, d, tuple(d.overrules)) for issue_id, d in decisions.items() if getattr(d, "overrules", ())
@@ -401,30 +513,3 @@ def guard_against_emptying(run_dir: str | os.PathLike, store_path: Path, store_r
         f"restore {store_path.name} (e.g. from a backup, or a {store_path.name}.rescued-* file), or to start "
         f"the cleaning over delete {RunDir(run_dir).cleaned} and {RunDir(run_dir).changelog}"
     )
-
-
-def apply_run(run_dir: str | os.PathLike) -> ApplyResult:
-    """The apply stage on a run folder: RUN_DIR/corpus + issues.parquet + review.sqlite ->
-    RUN_DIR/cleaned + changelog.parquet, and metrics.json["apply"]."""
-    from datasets import load_from_disk
-
-    from auditor.errors import DataError
-    from auditor.metrics import update_metrics
-    from auditor.review.store import DecisionStore
-    from auditor.tables import read_issues
-
-    run_dir = Path(run_dir)
-    if not RunDir(run_dir).corpus.is_dir():
-        raise DataError(f"{run_dir}: no corpus/ folder, so not a run directory (run `auditor run PIPELINE` first)")
-    issues = read_issues(RunDir(run_dir).issues)
-    store_path = RunDir(run_dir).store
-    if not store_path.is_file():
-        raise DataError(f"{store_path}: no decisions yet; review the issues first: auditor review {run_dir}")
-    with DecisionStore(store_path) as store:
-        decisions = store.latest()
-        rows = len(store)
-    guard_against_emptying(run_dir, store_path, rows)
-    result = apply_decisions(load_from_disk(str(RunDir(run_dir).corpus)), issues, decisions)
-    save_cleaned(result, run_dir)
-    update_metrics(run_dir, "apply", result.summary.to_dict())
-    return result

@@ -277,7 +277,7 @@ def review(
         path = store_path(run_dir, store)
         if not path.is_file():
             raise AuditorError(f"{path}: no decision store yet (nobody has reviewed this run)")
-        with DecisionStore(path) as s:
+        with DecisionStore(path, read_only=True) as s:  # reading only: works on a read-only mount
             if backup:
                 n = s.backup(backup)
                 typer.echo(f"backed up {n} rows to {backup}")
@@ -305,7 +305,7 @@ def apply_cmd(
         print_json({
             **s.to_dict(),
             "conflicts": [{"id": c.id, "words": list(c.words), "earlier": c.earlier, "later": c.later} for c in result.conflicts],
-            "stale_decisions": [{"issue_id": st.issue_id, "reason": st.reason} for st in result.stale],
+            "stale_decisions": [st.to_dict() for st in result.stale],
             "cleaned": str(RunDir(run_dir).cleaned),
             "changelog": str(RunDir(run_dir).changelog),
         })
@@ -320,8 +320,8 @@ def apply_cmd(
         console.print(f"[yellow]conflict[/yellow] {c.id}: {c.later} overrides {c.earlier} on words {list(c.words)}")
     if s.stale:
         console.print(f"[yellow]{s.stale} stale decision(s) not applied[/yellow]")
-        for st in result.stale[:5]:
-            console.print(f"  {st.issue_id}: {st.reason}")
+        for st in result.stale:  # every one: each is a decision the corpus does not have
+            console.print(f"  {st.issue_id} ({st.action}): {st.reason}")
     console.print(f"cleaned corpus: {RunDir(run_dir).cleaned}; changelog: {RunDir(run_dir).changelog}")
 
 

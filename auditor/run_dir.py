@@ -175,9 +175,13 @@ class RunDir:
 
         return OofPredictions.read(self.predictions)
 
-    def open_store(self, curator: str | None = None):
+    def open_store(self, curator: str | None = None, read_only: bool = False):
+        """The decision store; read_only for readers (apply, --stats), which then work on a
+        read-only file system and leave no -wal/-shm files behind."""
         from auditor.review.store import DecisionStore
 
+        if read_only:
+            return DecisionStore(self.store, read_only=True)
         return DecisionStore(self.store, curator=curator) if curator is not None else DecisionStore(self.store)
 
 

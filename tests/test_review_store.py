@@ -14,7 +14,7 @@ import pytest
 
 from auditor.errors import AuditorError, StoreError
 from auditor.review.queue import Shard
-from auditor.review.store import AlreadyDecided, Decision, DecisionStore
+from auditor.review.store import SCHEMA_VERSION, AlreadyDecided, Decision, DecisionStore
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_reopened_store_keeps_decisions_and_uses_wal(tmp_path: Path) -> None:
         assert {k: v.curator for k, v in s.latest().items()} == {"a": "ana", "b": "ben"}
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert dict(conn.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
+        assert dict(conn.execute("SELECT key, value FROM meta"))["schema_version"] == str(SCHEMA_VERSION)
 
 
 # --- files that are not ours -------------------------------------------------------------

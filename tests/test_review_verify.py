@@ -163,3 +163,44 @@ async def test_two_curators_on_one_sample_keep_each_others_work(sample: Path) ->
         assert rows[2].tags == "O B-ORG I-ORG O O".split()  # not overwritten by a stale copy
         assert app.screen.rows[2].verified  # and shown here after the save
         assert "2/3 verified, 1 of them corrected" in str(app.screen.query_one("#verify-progress").render())
+
+
+# --- issue 24, row 10: a save that fails keeps the change and says why --------------------------
+
+
+async def test_a_failed_save_keeps_the_change_says_why_and_saves_on_retry(sample: Path) -> None:
+    app = VerifyApp(sample)
+    async with app.run_test(size=(100, 30)) as pilot:
+        good = sample.read_text()
+        lines = good.splitlines()
+        sample.write_text("\n".join([lines[0], lines[1][:-5], lines[2]]) + "\n")  # a colleague's bad hand edit
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.is_running and app.screen.rows[0].verified  # still open, the change still in memory
+        notes = [n.message for n in app._notifications]
+        assert any("not saved" in m and f"{sample}:2" in m for m in notes), notes
+        assert "not saved" in str(app.screen.query_one("#verify-progress").render())
+        sample.write_text(good)  # the line is fixed
+        await pilot.press("v")  # the next save writes the earlier change too
+        await pilot.pause()
+        assert [r.verified for r in read_sample(sample)] == [True, True, False]
+        assert "not saved" not in str(app.screen.query_one("#verify-progress").render())
+
+
+async def test_an_os_error_while_saving_keeps_the_ui_open(sample: Path) -> None:
+    lock = sample.parent / f".{sample.name}.lock"
+    lock.mkdir()  # the lock cannot be opened: an OSError on every save, as a full disk gives
+    app = VerifyApp(sample)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.is_running and app.screen.rows[0].verified
+        assert any("not saved" in n.message for n in app._notifications)
+        await pilot.press("q")  # quitting with an unsaved change asks first
+        await pilot.pause()
+        assert app.is_running
+        assert any("unsaved" in n.message for n in app._notifications)
+        lock.rmdir()
+        await pilot.press("v")  # on the next unchecked sentence: both changes are written
+        await pilot.pause()
+        assert [r.verified for r in read_sample(sample)] == [True, True, False]

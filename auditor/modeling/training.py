@@ -26,6 +26,7 @@ from transformers import (
 )
 from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
+from auditor.atomic import atomic_path
 from auditor.config import ModelConfig, TrainingConfig
 from auditor.distributed import is_main_process
 from auditor.errors import ConfigError, ModelError
@@ -61,15 +62,21 @@ class TrainedTagger:
         """save_pretrained of model and tokenizer, plus tagger.json (temperature, eval_f1, labels).
 
         A no-op outside rank 0: under torchrun every rank holds the same trained model, and
-        all of them writing one folder would race."""
+        all of them writing one folder would race. Atomic: the folder is written under a
+        temporary name and renamed, so a failed or killed save leaves the previous tagger whole."""
         if not is_main_process():
             return
-        out_dir = Path(out_dir)
-        with quiet_transformers():
-            self.model.save_pretrained(out_dir)
-            self.tokenizer.save_pretrained(out_dir)
         meta = {"label_names": self.label_names, "eval_f1": self.eval_f1, "temperature": self.temperature}
-        (out_dir / TAGGER_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        out_dir = Path(out_dir)
+        with atomic_path(out_dir, is_dir=True) as tmp:
+            with quiet_transformers():
+                self.model.save_pretrained(tmp)
+                self.tokenizer.save_pretrained(tmp)
+            (tmp / TAGGER_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            # what else the folder holds (the epoch checkpoints training wrote there) moves along
+            for entry in out_dir.iterdir() if out_dir.is_dir() else ():
+                if not (tmp / entry.name).exists():
+                    entry.rename(tmp / entry.name)
 
 
 def load_tagger(path: str | Path) -> TrainedTagger:
@@ -80,7 +87,8 @@ def load_tagger(path: str | Path) -> TrainedTagger:
         raise ModelError(f"{path}: not a saved tagger (no config.json); train one first or give its folder")
     try:
         with quiet_transformers():
-            model = AutoModelForTokenClassification.from_pretrained(path)
+            # never the folder's own code: a model folder is data, and loading it must not run a program
+            model = AutoModelForTokenClassification.from_pretrained(path, trust_remote_code=False)
         meta_file = path / TAGGER_FILE
         meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     except Exception as err:  # transformers raises ValueError/OSError/KeyError for foreign folders

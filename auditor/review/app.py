@@ -21,7 +21,7 @@ from auditor.review.context import SentenceIndex
 from auditor.review.dialogs import HelpScreen
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
-from auditor.review.store import DecisionStore, network_warning
+from auditor.review.store import DecisionStore, IssueSentences, curator_session, network_warning
 
 from auditor.run_dir import RunDir
 
@@ -140,7 +140,8 @@ def open_review(
     if adaptive is None:
         adaptive = run_adaptive_config(run_dir)
     path = store_path(run_dir, store)
-    decisions = DecisionStore(path, curator=curator)
+    # each decision remembers the sentence it was made on (apply places it on that content only)
+    decisions = DecisionStore(path, curator=curator, sentences=IssueSentences(table.table))
     return ReviewApp(
         table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path), adaptive=adaptive
     )
@@ -167,9 +168,11 @@ def run_review(
         raise DataError(f"{issues}: no issue table; run the score stage first (auditor run <pipeline> --until score)")
     require_terminal()
     app = open_review(run_dir, curator=curator, shard=shard, store=store, adaptive=adaptive)
-    if app.warning:
-        print(app.warning, file=sys.stderr)
     try:
-        app.run()
+        # one UI per curator name and run: a second one under the same name refuses to start
+        with curator_session(app.store.path, app.store.curator):
+            if app.warning:
+                print(app.warning, file=sys.stderr)
+            app.run()
     finally:
         app.store.close()

@@ -15,31 +15,43 @@ with one line and is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import hashlib
 import json
+import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
-from auditor.errors import StoreError
+from auditor.errors import StoreError, os_error_line
+# where the store lives (auditor.review.mounts); the first three stay importable from here
+from auditor.review.mounts import NETWORK_FILESYSTEMS, filesystem_type, network_warning, read_only_fs  # noqa: F401
 
 ACTIONS = ("accept", "relabel", "keep", "skip", "undo")
 # actions whose tags cover a word span (the others record only that the issue was seen)
 SPAN_ACTIONS = ("accept", "relabel")
-SCHEMA_VERSION = 1
+# 2: each decision records the sentence it was made on (`sentence`, see sentence_digest), and
+# triggers refuse UPDATE and DELETE on the log. A version-1 store (or one from before
+# schema_version was written: the same layout) migrates on its first writable open.
+SCHEMA_VERSION = 2
 STORE_KIND = "auditor-decisions"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BUSY_TIMEOUT_S = 10.0
 _MAX_ATTEMPTS = 8
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF)
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 8, 10, 11, 13, 14, 26
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
+_V1_COLUMNS = ("seq", "issue_id", "action", "start", "end", "tags", "curator", "at")
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS decisions (
     seq INTEGER PRIMARY KEY,
     issue_id TEXT NOT NULL,
     action TEXT NOT NULL,
@@ -47,12 +59,58 @@ CREATE TABLE IF NOT EXISTS decisions (
     "end" INTEGER,
     tags TEXT,
     curator TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_issue ON decisions (issue_id, seq);
-"""
+    at TEXT NOT NULL,
+    sentence TEXT
+)""",
+)
+# every schema: the index, and the triggers that make "append-only" a fact of the file rather
+# than a promise of this module (a hand-written UPDATE would otherwise rewrite history unseen)
+_ALWAYS = (
+    "CREATE INDEX IF NOT EXISTS decisions_issue ON decisions (issue_id, seq)",
+    """CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'the decision log is append-only: record a new decision (or an undo) instead'); END""",
+    """CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'the decision log is append-only: record an undo instead of deleting a row'); END""",
+)
+_TRIGGERS = ("decisions_append_only_update", "decisions_append_only_delete")
 
 T = TypeVar("T")
+
+
+def sentence_digest(tokens: Sequence[str], tags: Sequence[str]) -> str:
+    """What a decision remembers of its sentence: a digest of its words and given tags.
+
+    Ids are positions (`en/train/000001`); after a sentence is inserted into a data file they
+    name other sentences. apply places a decision only on a sentence with this digest."""
+    text = json.dumps([list(tokens), list(tags)], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def issue_sentences(issues) -> dict[str, str]:
+    """issue_id -> sentence_digest of its sentence, from an issue table (pandas or Arrow, with
+    the issue_id, tokens and tags columns): the `sentences` a DecisionStore fills in."""
+    names = ("issue_id", "tokens", "tags")
+    cols = issues.select(list(names)).to_pydict() if hasattr(issues, "column_names") else {c: list(issues[c]) for c in names}
+    return {str(i): sentence_digest(t, g) for i, t, g in zip(cols["issue_id"], cols["tokens"], cols["tags"])}
+
+
+class IssueSentences:
+    """issue_id -> sentence_digest over an Arrow issue table, computed when asked (the review
+    UI's `sentences`: a digest per decision, not one per issue at start-up)."""
+
+    def __init__(self, table) -> None:
+        self._table = table.select(["tokens", "tags"])
+        self._row = {str(i): n for n, i in enumerate(table.column("issue_id").to_pylist())}
+
+    def get(self, issue_id: str) -> str | None:
+        n = self._row.get(issue_id)
+        if n is None:
+            return None
+        rec = self._table.slice(n, 1).to_pylist()[0]
+        return sentence_digest(rec["tokens"], rec["tags"])
+
+    def __call__(self, issue_id: str) -> str | None:
+        return self.get(issue_id)
 
 
 @dataclass(frozen=True)
@@ -64,6 +122,8 @@ class Decision:
     at: ISO-8601 UTC timestamp of the decision (shown to people; order comes from seq).
     seq: commit order in the store (None until written). overrules: when this is an issue's
     decision, the other curators' differing opinions it wins over (a conflict).
+    sentence: sentence_digest of the sentence the curator saw (None: recorded by an auditor
+    before schema 2, or without the issue table at hand).
     """
 
     issue_id: str
@@ -75,6 +135,7 @@ class Decision:
     at: str
     seq: int | None = field(default=None, compare=False)
     overrules: tuple[Decision, ...] = field(default=(), compare=False, repr=False)
+    sentence: str | None = field(default=None, compare=False)
 
     @property
     def outcome(self) -> tuple:
@@ -174,7 +235,10 @@ class Ledger:
 
 DecisionInput = Decision | Sequence | Mapping
 """What ``record_many`` takes per decision: a Decision (its curator and time are kept), a
-tuple (issue_id, action[, start, end, tags]) or a mapping with those keys."""
+tuple (issue_id, action[, start, end, tags]) or a mapping with those keys (and optionally
+curator, at, sentence)."""
+
+SentenceLookup = Callable[[str], "str | None"] | Mapping[str, str]
 
 
 def now_utc() -> str:
@@ -189,9 +253,107 @@ def default_curator() -> str:
         return "curator"
 
 
-def _is_busy(err: sqlite3.OperationalError) -> bool:
+def _terminal() -> str:
+    for fd in (0, 1, 2):
+        try:
+            return os.ttyname(fd)
+        except OSError:
+            continue
+    return ""
+
+
+@contextlib.contextmanager
+def curator_session(store: str | Path, curator: str) -> Iterator[None]:
+    """Hold the curator's name on this store while a review UI is open; StoreError (one line)
+    when another UI holds it already.
+
+    Two UIs under one name would be one curator: the second replaces the first's decisions
+    without asking and one undo withdraws both. Refusing the second keeps a name one person
+    (a login@terminal name instead would change with every terminal, and a curator reopening
+    tomorrow could no longer undo or replace her own decisions unasked). The hold is an flock
+    on a small file beside the store, so a crashed or killed UI frees its name at once.
+    """
+    import fcntl
+
+    store = Path(store)
+    folder = store.with_name(f".{store.name}.curators")
+    lock = folder / f"{quote(curator, safe='')}.lock"
+    try:
+        folder.mkdir(exist_ok=True)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides: a team's group can share
+        except PermissionError:  # made by another account: flock works on a read-only file too
+            fd = os.open(lock, os.O_RDONLY)
+    except OSError as err:
+        raise StoreError(f"cannot mark curator {curator} as reviewing: {os_error_line(err)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise StoreError(
+                f"{curator} already has the review of {store} open ({holder}); two windows under one name would be "
+                f"one curator (each replaces the other's decisions unasked, one undo removes both): pass --curator "
+                f"with your own name (e.g. --curator {curator}-2), or close the other window"
+            ) from None
+        tty = _terminal()
+        with contextlib.suppress(OSError):  # who holds it: only for the message of a second UI
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}{' on ' + tty if tty else ''}".encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _is_busy(err: sqlite3.Error) -> bool:
     text = str(err).lower()
-    return "locked" in text or "busy" in text
+    return isinstance(err, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _code(err: sqlite3.Error) -> int | None:
+    code = getattr(err, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _disk_full(path: Path) -> bool:
+    # SQLite reports ENOSPC as SQLITE_FULL on most writes but as a plain I/O error on others
+    # (the -wal or -shm file); the free space tells which it was
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
+def store_error(err: sqlite3.Error, path: Path, doing: str = "write") -> StoreError:
+    """One line saying what went wrong with the store at path and what to do."""
+    code = _code(err)
+    text = str(err)
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+        return StoreError(
+            f"{path}: the decision store is damaged ({text}); restore it from a backup (auditor review RUN --backup) "
+            f"or a {path.name}.rescued-* copy, or save what is readable with: sqlite3 {path} .recover | sqlite3 recovered.sqlite"
+        )
+    if code == _SQLITE_FULL or (code == _SQLITE_IOERR and _disk_full(path)):
+        return StoreError(
+            f"{path}: cannot {doing} the decision store: No space left on device; free some space and try again "
+            "(every decision made before is saved)"
+        )
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR) and read_only_fs(path):
+        return StoreError(
+            f"{path}: on a read-only file system, so no decision can be recorded there; review in a writable copy of "
+            "the run folder (auditor review --stats, --backup and auditor apply only read it)"
+        )
+    if code == _SQLITE_READONLY:
+        return StoreError(f"{path}: cannot {doing} the decision store ({text}); check the permissions of the file and its folder")
+    if _is_busy(err):
+        return StoreError(f"{path}: cannot {doing} the decision store ({text}); another process keeps it locked; try again")
+    return StoreError(f"{path}: cannot {doing} the decision store ({text}); check the file and its folder")
 
 
 def _retrying(fn: Callable[[], T], path: Path) -> T:
@@ -199,19 +361,18 @@ def _retrying(fn: Callable[[], T], path: Path) -> T:
 
     The busy timeout already waits inside SQLite; this covers the cases it does not (a lock
     taken while switching to WAL, or a timeout under heavy contention). Other SQLite errors
-    (read-only file, full disk) become one-line StoreErrors: nothing was written.
+    (read-only file, full disk, damage) become one-line StoreErrors: nothing was written.
     """
     delay = 0.01
     for attempt in range(_MAX_ATTEMPTS):
         try:
             return fn()
-        except sqlite3.OperationalError as err:
+        except sqlite3.Error as err:
             if _is_busy(err) and attempt < _MAX_ATTEMPTS - 1:
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)
                 continue
-            hint = "another process keeps it locked; try again" if _is_busy(err) else "check the file and its folder"
-            raise StoreError(f"{path}: cannot write the decision store ({err}); {hint}") from None
+            raise store_error(err, path) from None
     raise AssertionError("unreachable")
 
 
@@ -239,84 +400,202 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-_COLUMNS = 'seq, issue_id, action, start, "end", tags, curator, at'
-
-
 def _row_to_decision(row: tuple) -> Decision:
-    seq, issue_id, action, start, end, tags, curator, at = row
-    return Decision(issue_id, action, start, end, json.loads(tags) if tags is not None else None, curator, at, seq)
+    seq, issue_id, action, start, end, tags, curator, at, sentence = row
+    tags = json.loads(tags) if tags is not None else None
+    return Decision(issue_id, action, start, end, tags, curator, at, seq, sentence=sentence)
+
+
+def _create_file(path: Path) -> bool:
+    """Create an empty store file honouring the umask (SQLite would make it 0644 whatever the
+    umask, and its -wal and -shm files copy that mode), so a group-writable umask gives the
+    team a group-writable store. True when this call created it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise StoreError(f"cannot create the decision store: {os_error_line(err)}") from None
+    os.close(fd)
+    return True
 
 
 class DecisionStore:
     """Append-only decision log in an SQLite file (created if missing).
 
     curator: name written on every row this instance records (default: the OS user).
+    read_only: open for reading only (--stats, --backup, apply): nothing is created, migrated
+    or written, and a store on a read-only file system opens.
+    sentences: issue_id -> sentence_digest (a mapping or a function) for the decisions that do
+    not bring their own; the review UI passes its issue table's (see issue_sentences).
     """
 
-    def __init__(self, path: str | Path, curator: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, curator: str | None = None, *, read_only: bool = False,
+        sentences: SentenceLookup | None = None,
+    ) -> None:
         self.path = Path(path)
         self.curator = curator or default_curator()
+        self.read_only = read_only
+        self.sentences = sentences
+        self._lost: str | None = None  # set once the file was found deleted or replaced
         _check_foreign(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = False
         try:
-            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write transaction
-            # takes the lock up front and never fails half-way on an upgrade from read to write
-            self._conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            if read_only:
+                self._conn = self._connect_read_only()
+            else:
+                created = _create_file(self.path)
+                # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write transaction
+                # takes the lock up front and never fails half-way on an upgrade from read to write
+                self._conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: cannot open the decision store ({err})") from None
+            raise store_error(err, self.path, "open") from None
         try:
             self._prepare()
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.Error, StoreError) as err:
             self._conn.close()
-            raise StoreError(f"{self.path}: not a readable decision store ({err}); move it away") from None
-        except StoreError:
-            self._conn.close()
-            raise
+            if created and self.path.stat().st_size == 0:  # nothing half-made left behind
+                for p in (self.path, *self._sidecars()):
+                    p.unlink(missing_ok=True)
+            if isinstance(err, StoreError):
+                raise
+            raise store_error(err, self.path, "open") from None
         self._identity = file_identity(self.path)
+
+    def _sidecars(self) -> list[Path]:
+        return [self.path.with_name(self.path.name + s) for s in ("-wal", "-shm", "-journal")]
 
     # --- set-up ---------------------------------------------------------------------------
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no decision store there")
+        if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK) and not read_only_fs(self.path):
+            # where writing is possible an ordinary connection is used (this class writes
+            # nothing through it): unlike a mode=ro one, its last close removes the -wal and
+            # -shm files of a WAL store instead of leaving them in the run folder
+            return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as err:
+            conn.close()
+            # a WAL store in a folder nobody can write to (a read-only mount): SQLite cannot make
+            # the -shm file readers share. Nobody can write there either, so reading the file
+            # as immutable is safe, unless a -wal file still holds decisions not yet in it.
+            if _code(err) != _SQLITE_CANTOPEN or os.access(self.path.parent, os.W_OK) and not read_only_fs(self.path):
+                raise
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"{self.path}: on a read-only file system, and {wal.name} beside it holds decisions not yet in the "
+                "store; copy the run folder to a writable disk and run the same command there"
+            )
+        return sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def _decision_columns(self) -> list[str]:
+        return [r[1] for r in self._conn.execute("PRAGMA table_info(decisions)")]
+
     def _prepare(self) -> None:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = self._tables()
         if tables and "meta" not in tables:
             raise StoreError(
                 f"{self.path}: an SQLite file but not an auditor decision store (no meta table); "
                 "move it away or pass --store with another path"
             )
         if not tables:
+            if self.read_only:
+                raise StoreError(f"{self.path}: an empty file, not a decision store yet (nobody has reviewed here)")
             _retrying(self._create, self.path)
-        self._check_meta()
-        _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), self.path)
-        # FULL: a committed decision survives a power cut too, not only a killed process
-        self._conn.execute("PRAGMA synchronous=FULL")
+        version = self._check_meta()
+        if "decisions" not in self._tables():
+            raise StoreError(
+                f"{self.path}: an auditor decision store without its decisions table (damaged or made by hand); "
+                "restore it from a backup or move it away"
+            )
+        missing = [c for c in _V1_COLUMNS if c not in self._decision_columns()]
+        if missing:
+            raise StoreError(f"{self.path}: the decisions table lacks the columns {missing}; restore the store from a backup")
+        if not self.read_only:
+            triggers = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+            if version < SCHEMA_VERSION or not set(_TRIGGERS) <= triggers:
+                _retrying(self._migrate, self.path)
+            _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), self.path)
+            # FULL: a committed decision survives a power cut too, not only a killed process
+            self._conn.execute("PRAGMA synchronous=FULL")
+        # a version-1 store opened read-only is read as it is: its rows remember no sentence
+        sentence = "sentence" if "sentence" in self._decision_columns() else "NULL"
+        self._select = f'SELECT seq, issue_id, action, start, "end", tags, curator, at, {sentence} FROM decisions'
 
     def _create(self) -> None:
         with self._transaction():
             # statement by statement: executescript would commit our open transaction
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+            for statement in (*_TABLES, *_ALWAYS):
                 self._conn.execute(statement)
             self._conn.executemany(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                 [("kind", STORE_KIND), ("schema_version", str(SCHEMA_VERSION)), ("created_at", now_utc())],
             )
 
-    def _check_meta(self) -> None:
+    def _migrate(self) -> None:
+        """Bring an older store to SCHEMA_VERSION (inside one transaction: another process may
+        be migrating the same file at this moment; whoever comes second finds nothing to do)."""
+        with self._transaction():
+            if "sentence" not in self._decision_columns():
+                self._conn.execute("ALTER TABLE decisions ADD COLUMN sentence TEXT")
+            for statement in _ALWAYS:
+                self._conn.execute(statement)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('migrated_at', ?)", (now_utc(),))
+
+    def _check_meta(self) -> int:
         try:
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path}: unreadable meta table ({err}); not an auditor decision store") from None
+            if isinstance(err, sqlite3.OperationalError) and _code(err) not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                raise StoreError(f"{self.path}: unreadable meta table ({err}); not an auditor decision store") from None
+            raise
         if meta.get("kind") != STORE_KIND:
             raise StoreError(f"{self.path}: an SQLite file but not an auditor decision store (meta kind {meta.get('kind')!r})")
-        version = int(meta.get("schema_version", "0"))
+        try:
+            # written since the first release; a store without it has the version-1 layout
+            version = int(meta.get("schema_version", "1"))
+        except ValueError:
+            raise StoreError(f"{self.path}: schema_version {meta['schema_version']!r} is not a number; restore the store from a backup") from None
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: decision store schema {version} is newer than this auditor ({SCHEMA_VERSION}); upgrade auditor"
             )
+        return version
 
     def _transaction(self):
         return _Transaction(self._conn)
 
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Run a query; a damaged file (or any other SQLite failure) becomes one StoreError line."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            if _is_busy(err) and self._conn.in_transaction:
+                raise  # inside a write: _retrying waits and tries again
+            raise store_error(err, self.path, "read") from None
+
     # --- writing ----------------------------------------------------------------------------
+
+    def _digest_for(self, issue_id: str) -> str | None:
+        lookup = self.sentences
+        if lookup is None:
+            return None
+        return lookup.get(issue_id) if isinstance(lookup, Mapping) else lookup(issue_id)
 
     def _make(self, item: DecisionInput) -> Decision:
         if isinstance(item, Decision):
@@ -324,12 +603,14 @@ class DecisionStore:
         elif isinstance(item, Mapping):
             decision = Decision(
                 str(item["issue_id"]), item["action"], item.get("start"), item.get("end"), item.get("tags"),
-                item.get("curator") or self.curator, item.get("at") or now_utc(),
+                item.get("curator") or self.curator, item.get("at") or now_utc(), sentence=item.get("sentence"),
             )
         else:
             issue_id, action, *rest = item
-            start, end, tags = (list(rest) + [None, None, None])[:3]
-            decision = Decision(str(issue_id), action, start, end, tags, self.curator, now_utc())
+            start, end, tags, sentence = (list(rest) + [None, None, None, None])[:4]
+            decision = Decision(str(issue_id), action, start, end, tags, self.curator, now_utc(), sentence=sentence)
+        if decision.sentence is None and decision.action != "undo":
+            decision = replace(decision, sentence=self._digest_for(decision.issue_id))
         _validate(decision)
         return decision
 
@@ -338,8 +619,10 @@ class DecisionStore:
         out = []
         for d in decisions:
             cur = self._conn.execute(
-                'INSERT INTO decisions (issue_id, action, start, "end", tags, curator, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-                (d.issue_id, d.action, d.start, d.end, json.dumps(list(d.tags)) if d.tags is not None else None, d.curator, d.at),
+                'INSERT INTO decisions (issue_id, action, start, "end", tags, curator, at, sentence) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (d.issue_id, d.action, d.start, d.end, json.dumps(list(d.tags)) if d.tags is not None else None,
+                 d.curator, d.at, d.sentence),
             )
             out.append(replace(d, seq=cur.lastrowid))
         return out
@@ -349,40 +632,56 @@ class DecisionStore:
 
         SQLite keeps writing to a deleted file without complaint, so every decision from then
         on would vanish unseen. What the open connection still holds is copied next to the
-        path first, so the decisions of this session are not lost either.
+        path first (once), so the decisions of this session are not lost either; from then on
+        every call says the same and nothing more is written.
         """
-        if file_identity(self.path) == self._identity:
+        if self._lost is None and file_identity(self.path) == self._identity:
             return
+        if self._lost is None:
+            self._lost = self._rescue()
+        raise StoreError(self._lost)
+
+    def _rescue(self) -> str:
         rescued = self.path.with_name(f"{self.path.name}.rescued-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while rescued.exists():
+            n += 1
+            rescued = rescued.with_name(f"{self.path.name}.rescued-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{n}")
         try:
+            _create_file(rescued)  # with the umask: the team can move it back in place
             self._conn.execute("VACUUM INTO ?", (str(rescued),))
             saved = f"the decisions it held are saved in {rescued}; move that file to {self.path} and reopen"
-        except sqlite3.Error:
-            saved = "its decisions could not be saved elsewhere"
-        raise StoreError(f"{self.path}: deleted or replaced while open, so nothing more is recorded; {saved}")
+        except (sqlite3.Error, StoreError) as err:
+            saved = f"its decisions could not be saved elsewhere ({err})"
+        return f"{self.path}: deleted or replaced while open, so nothing more is recorded; {saved}"
 
-    def _write(self, decisions: list[Decision]) -> list[Decision]:
+    def _writing(self, body: Callable[[], T]) -> T:
+        """Run body in one write transaction (all or nothing), on the file this store opened."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; nothing can be recorded through it")
         self.check_same_file()
 
-        def attempt() -> list[Decision]:
+        def attempt() -> T:
             with self._transaction():
-                return self._insert(decisions)
+                return body()
 
         return _retrying(attempt, self.path)
 
     def record(
-        self, issue_id: str, action: str, start: int | None = None, end: int | None = None, tags: list[str] | None = None
+        self, issue_id: str, action: str, start: int | None = None, end: int | None = None,
+        tags: list[str] | None = None, *, sentence: str | None = None,
     ) -> Decision:
         """Append one decision, whoever decided the issue before; committed (on disk) before this
-        returns. The review UI uses decide(), which never overwrites another curator unasked."""
-        decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None))
-        return self._write([decision])[0]
+        returns. The review UI uses decide(), which never overwrites another curator unasked.
+        sentence: sentence_digest of the issue's sentence (default: from `sentences`)."""
+        decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None, sentence))
+        return self._writing(lambda: self._insert([decision]))[0]
 
     def record_many(self, decisions: list[DecisionInput]) -> int:
         """Append many decisions in one transaction (all or none); returns how many."""
         made = [self._make(d) for d in decisions]
         if made:
-            self._write(made)
+            self._writing(lambda: self._insert(made))
         return len(made)
 
     def _blocking(self, d: Decision, replace_seq: int | None) -> Decision | None:
@@ -396,7 +695,7 @@ class DecisionStore:
 
     def decide(
         self, issue_id: str, action: str, start: int | None = None, end: int | None = None,
-        tags: list[str] | None = None, *, replace_seq: int | None = None,
+        tags: list[str] | None = None, *, replace_seq: int | None = None, sentence: str | None = None,
     ) -> Decision:
         """Record this curator's decision unless another curator has decided the issue.
 
@@ -405,35 +704,33 @@ class DecisionStore:
         decision the curator saw and agreed to replace. Raises AlreadyDecided (nothing
         written) when a decision by someone else stands that was not agreed to.
         """
-        decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None))
+        decision = self._make((issue_id, action, start, end, list(tags) if tags is not None else None, sentence))
 
-        def attempt() -> Decision:
-            with self._transaction():
-                blocking = self._blocking(decision, replace_seq)
-                if blocking is not None:
-                    raise AlreadyDecided(blocking)
-                return self._insert([decision])[0]
+        def body() -> Decision:
+            blocking = self._blocking(decision, replace_seq)
+            if blocking is not None:
+                raise AlreadyDecided(blocking)
+            return self._insert([decision])[0]
 
-        return _retrying(attempt, self.path)
+        return self._writing(body)
 
     def decide_many(self, decisions: list[DecisionInput]) -> tuple[list[Decision], dict[str, Decision]]:
         """decide() for many issues in one transaction: (written, issue_id -> the other
         curator's decision for the issues left alone because someone else decided them)."""
         made = [self._make(d) for d in decisions]
 
-        def attempt() -> tuple[list[Decision], dict[str, Decision]]:
-            with self._transaction():
-                left: dict[str, Decision] = {}
-                todo = []
-                for d in made:
-                    blocking = self._blocking(d, None)
-                    if blocking is None:
-                        todo.append(d)
-                    else:
-                        left[d.issue_id] = blocking
-                return self._insert(todo), left
+        def body() -> tuple[list[Decision], dict[str, Decision]]:
+            left: dict[str, Decision] = {}
+            todo = []
+            for d in made:
+                blocking = self._blocking(d, None)
+                if blocking is None:
+                    todo.append(d)
+                else:
+                    left[d.issue_id] = blocking
+            return self._insert(todo), left
 
-        return _retrying(attempt, self.path) if made else ([], {})
+        return self._writing(body) if made else ([], {})
 
     def undo(self, issue_id: str) -> Decision:
         """Withdraw this curator's own opinion on the issue (another curator's decision stands).
@@ -447,18 +744,16 @@ class DecisionStore:
         """Withdraw this curator's opinions on these issues in one transaction; the undo rows
         written (issues without an opinion of this curator are left out)."""
 
-        def attempt() -> list[Decision]:
-            with self._transaction():
-                mine = [i for i in dict.fromkeys(issue_ids) if self._fold(self._rows_for(i)).opinion(i, self.curator)]
-                return self._insert([self._make((i, "undo")) for i in mine])
+        def body() -> list[Decision]:
+            mine = [i for i in dict.fromkeys(issue_ids) if self._fold(self._rows_for(i)).opinion(i, self.curator)]
+            return self._insert([self._make((i, "undo")) for i in mine])
 
-        return _retrying(attempt, self.path) if issue_ids else []
+        return self._writing(body) if issue_ids else []
 
     # --- reading ----------------------------------------------------------------------------
 
     def _rows_for(self, issue_id: str) -> list[Decision]:
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM decisions WHERE issue_id = ? ORDER BY seq", (issue_id,))
-        return [_row_to_decision(r) for r in rows]
+        return [_row_to_decision(r) for r in self._read(f"{self._select} WHERE issue_id = ? ORDER BY seq", (issue_id,))]
 
     @staticmethod
     def _fold(rows: Iterable[Decision]) -> Ledger:
@@ -468,8 +763,7 @@ class DecisionStore:
 
     def rows_since(self, seq: int) -> list[Decision]:
         """The rows committed after seq, in commit order (by any connection, any process)."""
-        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM decisions WHERE seq > ? ORDER BY seq", (seq,))
-        return [_row_to_decision(r) for r in rows]
+        return [_row_to_decision(r) for r in self._read(f"{self._select} WHERE seq > ? ORDER BY seq", (seq,))]
 
     def ledger(self) -> Ledger:
         """The whole log folded (see Ledger); keep it current with sync()."""
@@ -479,8 +773,11 @@ class DecisionStore:
         """Fold the rows committed since the ledger's last one in; the issue ids that changed.
 
         One indexed query: cheap enough to poll every second or two (WAL readers never wait
-        for writers).
+        for writers). A deleted or replaced file is noticed (and rescued) here too, so an open
+        UI says so within one poll even when its curator decides nothing.
         """
+        if not self.read_only:
+            self.check_same_file()
         return ledger.add(self.rows_since(ledger.seq))
 
     def latest(self) -> dict[str, Decision]:
@@ -511,6 +808,7 @@ class DecisionStore:
             raise StoreError(f"{dest.parent}: no such folder for the backup")
         tmp = dest.with_name(dest.name + ".partial")
         try:
+            _create_file(tmp)
             target = sqlite3.connect(tmp)
             try:
                 self._conn.backup(target)
@@ -522,11 +820,14 @@ class DecisionStore:
             tmp.replace(dest)
         except sqlite3.Error as err:
             tmp.unlink(missing_ok=True)
-            raise StoreError(f"{dest}: backup failed ({err})") from None
+            raise StoreError(f"{dest}: backup failed ({store_error(err, self.path, 'copy')})") from None
+        except StoreError:
+            tmp.unlink(missing_ok=True)
+            raise
         return n
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        return self._read("SELECT COUNT(*) FROM decisions")[0][0]
 
     def close(self) -> None:
         self._conn.close()
@@ -539,7 +840,12 @@ class DecisionStore:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+    The rollback is quiet: after some failures (a full disk) SQLite has already rolled the
+    transaction back itself, and a second error from ROLLBACK ("no transaction is active")
+    must not hide the first, which is the one that tells the user what to do.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -550,9 +856,20 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
         else:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
 
 def _validate(d: Decision) -> None:
@@ -568,51 +885,3 @@ def _validate(d: Decision) -> None:
             raise ValueError(f"{d.action} of {d.issue_id}: not IOB2 tags {bad}")
     elif d.start is not None or d.end is not None or d.tags is not None:
         raise ValueError(f"{d.action} of {d.issue_id} takes no span or tags")
-
-
-# --- where the store lives ------------------------------------------------------------------
-
-# file systems on which SQLite's WAL mode is unsafe: WAL needs shared memory between the
-# processes that open the file, which network file systems do not provide (see sqlite.org/wal.html)
-NETWORK_FILESYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
-    "fuse.glusterfs", "fuse.sshfs", "sshfs", "fuse.rclone", "davfs", "fuse.davfs2", "lustre", "gpfs", "beegfs",
-})
-MOUNTS_FILE = Path("/proc/self/mounts")
-
-
-def _unescape_mount(path: str) -> str:
-    # /proc/mounts writes space, tab, newline and backslash as octal escapes
-    return path.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-
-
-def filesystem_type(path: str | Path, mounts: str | None = None) -> str | None:
-    """The type of the file system holding path (e.g. 'ext4', 'nfs4'), from the mount table;
-    None where there is none to read (not Linux). mounts: the table's text (tests)."""
-    if mounts is None:
-        try:
-            mounts = MOUNTS_FILE.read_text()
-        except OSError:
-            return None
-    target = Path(path).resolve()  # symlinks followed; the file itself need not exist yet
-    best, fstype = "", None
-    for line in mounts.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        point = _unescape_mount(parts[1])
-        inside = str(target) == point or str(target).startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, fstype = point, parts[2]
-    return fstype
-
-
-def network_warning(path: str | Path, mounts: str | None = None) -> str | None:
-    """One line telling what to do when the store sits on a network file system, else None."""
-    fstype = filesystem_type(path, mounts)
-    if fstype is None or fstype.lower() not in NETWORK_FILESYSTEMS:
-        return None
-    return (
-        f"warning: {path} is on a network file system ({fstype}), where SQLite's WAL mode can lose or "
-        "corrupt decisions; run the review on the machine that holds the run folder (over SSH, in tmux)"
-    )

@@ -6,6 +6,8 @@ the word cursor) and marks the sentence verified; every change is written to the
 (atomically, and only the changed sentence: two curators can check one file together), so
 quitting or a killed terminal loses nothing. Reopening resumes at the first
 unchecked sentence. The verified lines then feed scoring.reference (auditor.scoring.reference).
+A save that fails (a full disk, a line of the file someone broke by hand) is shown, the change
+stays in memory and is written with the next save, and quitting with it unsaved asks first.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 
 from auditor.data.iob import repair_iob2
 from auditor.data.sample import SampleRow, read_sample, save_row
-from auditor.errors import DataError
+from auditor.errors import AuditorError, DataError, os_error_line
 from auditor.review import bindings
 from auditor.review.dialogs import HelpScreen, RelabelScreen
 from auditor.review.queue import Issue
@@ -64,6 +66,7 @@ class VerifyScreen(Screen):
         self.type_keys = type_keys
         self.current = next((i for i, r in enumerate(rows) if not r.verified), 0)
         self.cursor = 0
+        self.unsaved: set[int] = set()  # rows changed here whose save failed: retried with the next
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,20 +96,38 @@ class VerifyScreen(Screen):
         samples.highlighted = self.current
         done = sum(r.verified for r in self.rows)
         changed = sum(r.verified and r.corrected for r in self.rows)
+        saved = f"saved to {self.path.name}"
+        if self.unsaved:
+            saved = f"[b red]{len(self.unsaved)} change{'s' if len(self.unsaved) > 1 else ''} not saved[/] to {self.path.name}"
         self.query_one("#verify-progress", Static).update(
-            f" {done}/{len(self.rows)} verified, {changed} of them corrected  ·  saved to {self.path.name}"
+            f" {done}/{len(self.rows)} verified, {changed} of them corrected  ·  {saved}"
         )
 
     def _changed(self) -> None:
         """Save the current sentence (the file is re-read under a lock and only this row
         replaced, so a colleague checking the same file keeps their work), then show every
         row as the file now has it."""
-        mine = self.rows[self.current]
-        fresh = {r.id: r for r in save_row(self.path, mine)}
+        self.unsaved.add(self.current)
         samples = self.query_one("#samples", OptionList)
+        saved = None
+        try:
+            for i in sorted(self.unsaved, key=lambda i: i == self.current):  # the current one last
+                saved = save_row(self.path, self.rows[i])
+                self.unsaved.discard(i)
+        except (OSError, AuditorError) as err:
+            # the change stays in memory (and on screen) and goes with the next save; the UI
+            # stays open: exiting here would lose it
+            why = os_error_line(err) if isinstance(err, OSError) else str(err)
+            self.notify(
+                f"not saved: {why}. The change is kept here and saved with your next one.", severity="error", timeout=20
+            )
+            samples.replace_option_prompt_at_index(self.current, self._line(self.current))
+            self._show()
+            return
+        fresh = {r.id: r for r in saved or []}
         for i, old in enumerate(self.rows):
             new = fresh.get(old.id, old)
-            if i == self.current:
+            if i == self.current or i in self.unsaved:
                 continue
             if (new.tags, new.verified) != (old.tags, old.verified):
                 self.rows[i] = new
@@ -186,6 +207,20 @@ class VerifyApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(VerifyScreen(self.path, self.rows, self.type_keys))
+        self._quit_asked = False
+
+    async def action_quit(self) -> None:
+        """Quit; with changes whose save failed, only when asked twice."""
+        unsaved = getattr(self.screen, "unsaved", set())
+        if unsaved and not self._quit_asked:
+            self._quit_asked = True
+            n = len(unsaved)
+            self.notify(
+                f"{n} unsaved change{'s' if n > 1 else ''} (the save failed): make any change to save again, "
+                "or press q again to quit without them", severity="warning", timeout=15,
+            )
+            return
+        self.exit()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(bindings.VERIFY_HELP))

@@ -29,7 +29,7 @@ def _apply(rd: RunDir):
     issues = rd.read_issues()
     if not rd.store.is_file():
         raise DataError(f"{rd.store}: no decisions yet; review the issues first: auditor review {rd.path}")
-    with rd.open_store() as store:
+    with rd.open_store(read_only=True) as store:
         decisions, rows = store.latest(), len(store)
     guard_against_emptying(rd.path, rd.store, rows)
     result = apply_decisions(rd.read_corpus(), issues, decisions)
