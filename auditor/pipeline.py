@@ -31,6 +31,7 @@ from auditor.config import PipelineConfig
 from auditor.distributed import barrier, is_main_process, share_from_main, world_size
 from auditor.errors import AuditorError
 from auditor.metrics import read_metrics, update_metrics
+from auditor.verified_test import file_digest
 
 STAGES = ("load", "crossval", "score", "review", "apply", "retrain", "report", "export")
 
@@ -454,7 +455,10 @@ PIPELINE: dict[str, Stage] = {
         # re-decides, a curator is asked) instead of apply emptying the cleaning
         Stage("review", ("review",), ("score",), _run_review, _paths("review.sqlite"), output_state=_decision_digest),
         Stage("apply", (), ("review",), _run_apply, _paths("cleaned", "changelog.parquet"), check=_check_cleaned),
-        Stage("retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: [], all_ranks=True),
+        Stage(
+            "retrain", ("retrain", "training", "model", "curve"), ("apply",), _run_retrain, lambda ctx: [], all_ranks=True,
+            input_state=lambda ctx: file_digest(ctx.cfg.retrain.verified_test),
+        ),
         Stage("report", ("report",), ("retrain",), _run_report, lambda ctx: [ctx.cfg.report_dir / "report.html"]),
         Stage("export", ("export",), ("apply",), _run_export, lambda ctx: [ctx.export_dir]),
     ]
@@ -637,37 +641,7 @@ def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
 
 
 def f1_summary_table(run_dir: Path) -> Table | None:
-    """Entity F1 per experiment and test language, before and after cleaning, from metrics.json.
+    """Entity F1 before and after cleaning from metrics.json (auditor.f1_summary)."""
+    from auditor.f1_summary import f1_summary_table as table
 
-    Silver rows are left out when they equal the clean ones (an unnoised test split).
-    """
-    retrain = read_metrics(run_dir).get("retrain") or {}
-    experiments = retrain.get("experiments") or []
-    if not experiments:
-        return None
-    langs = sorted({r["lang"] for e in experiments for r in e["results"]})
-    table = Table(title="Entity F1 on the test split, before and after cleaning")
-    for col in ("train", "labels", "model"):
-        table.add_column(col)
-    for lang in langs:
-        table.add_column(lang, justify="right")
-    for exp in experiments:
-        by = {(r["model"], r["labels"], r["lang"]): r["f1"] for r in exp["results"]}
-        label_sets = [lab for lab in ("clean", "reviewed", "silver") if any(k[1] == lab for k in by)]
-        if "clean" in label_sets and "silver" in label_sets:
-            if all(by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs):
-                label_sets.remove("silver")
-        for labels in label_sets:
-            before = [by.get(("before", labels, g)) for g in langs]
-            after = [by.get(("after", labels, g)) for g in langs]
-            table.add_row(exp["name"], labels, "before", *("-" if b is None else f"{b:.3f}" for b in before))
-            cells = []
-            for b, a in zip(before, after):
-                if a is None:
-                    cells.append("-")
-                    continue
-                d = 0.0 if b is None else a - b
-                colour = "green" if d > 0.0005 else "red" if d < -0.0005 else "dim"
-                cells.append(f"{a:.3f} [{colour}]{d:+.3f}[/{colour}]")
-            table.add_row("", "", "after", *cells, end_section=True)
-    return table
+    return table(read_metrics(run_dir).get("retrain") or {})
