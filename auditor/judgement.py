@@ -45,11 +45,17 @@ class Disagreement:
     def sentence(self) -> str:
         v = self.verified
         hurt_helped = ("hurt", "helped") if self.silver < 0 else ("helped", "hurt")
-        unsure = " (its interval includes 0: more verified sentences would settle it)" if v.low <= 0 <= v.high else ""
+        # a verified difference inside its own sampling noise is no verdict to trust over the
+        # silver one: then the sentence says what would settle it instead
+        verdict = (
+            "within the verified sentences' sampling noise (the interval includes 0): verify more test sentences to settle it"
+            if v.low <= 0 <= v.high
+            else "trust the verified sentences"
+        )
         return (
             f"Trained on {self.experiment}, tested on {self.lang}: the silver test tags say cleaning {hurt_helped[0]} "
             f"({self.silver:+.3f} F1), the {v.n_sentences} verified test sentences say it {hurt_helped[1]} "
-            f"({v.f1:+.3f}, {v.level:.0%} interval {v.low:+.3f} to {v.high:+.3f}){unsure}; trust the verified sentences."
+            f"({v.f1:+.3f}, {v.level:.0%} interval {v.low:+.3f} to {v.high:+.3f}); {verdict}."
         )
 
 
