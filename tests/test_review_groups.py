@@ -137,3 +137,45 @@ def test_group_table_lists_groups_largest_first(issues):
     first = table.iloc[0]
     assert (first["surface"], first["change"], first["open"], first["first_issue"]) == ("England", "LOC→ORG", 3, "en/1:0-1")
     assert first["langs"] == "en 2, de 1, fr 1"
+
+
+# --- one rule for "the same words" --------------------------------------------------------
+
+
+def test_same_words_is_one_rule_for_groups_bulk_and_relabels():
+    import unicodedata
+
+    from auditor.review.groups import same_words
+
+    composed, decomposed = unicodedata.normalize("NFC", "München"), unicodedata.normalize("NFD", "München")
+    assert composed != decomposed and same_words([composed], [decomposed])
+    assert not same_words(["England"], ["ENGLAND"]) and same_words(["England"], ["ENGLAND"], casefold=True)
+    assert not same_words(["New", "York"], ["New"])
+
+
+def test_a_bulk_relabel_and_a_group_relabel_carry_over_to_the_same_sentences(tmp_path):
+    """bulk._item and groups.propagate_decision used to differ (exact words vs normalised):
+    an NFD "München" took a group's relabel but not the same bulk relabel."""
+    import unicodedata
+
+    from review_rows import issue_row
+
+    from auditor.review.bulk import BulkDecision, plan_bulk, same_words_targets
+    from auditor.review.queue import IssueTable, ReviewQueue
+    from auditor.review.store import Decision
+    from auditor.tables import write_issues
+
+    nfd = unicodedata.normalize("NFD", "München")
+    rows = [issue_row("de/train/000001", "Bayern München siegt", "B-ORG B-LOC O", 1, 2, "I-ORG", "boundary", 0.1),
+            issue_row("de/train/000002", f"Bayern {nfd} verliert", "B-ORG B-LOC O", 1, 2, "I-ORG", "boundary", 0.2)]
+    frame = pd.DataFrame(rows)
+    write_issues(frame, tmp_path / "issues.parquet")
+    table = IssueTable.load(tmp_path / "issues.parquet")
+    relabel = Decision("de/train/000001:1-2", "relabel", 0, 2, ["B-ORG", "I-ORG"], "ana", "2026-01-01T00:00:00Z")
+    source = table.row(0)
+    bulk = plan_bulk(table, [1], BulkDecision.relabel_like(relabel, source.tokens, source.start))
+    group = propagate_decision(frame, find_groups(frame), relabel)
+    assert len(bulk) == 1 and bulk.unfit == 0
+    assert [d["issue_id"] for d in group.decisions] == [bulk.items[0].issue_id] == ["de/train/000002:1-2"]
+    # and the other occurrences a relabel is offered for (b r) follow the same rule
+    assert same_words_targets(ReviewQueue(table), "de/train/000001:1-2").tolist() == [1]

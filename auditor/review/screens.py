@@ -31,7 +31,9 @@ from auditor.errors import DataError
 from auditor.review import bindings
 from auditor.review.adaptive import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
-from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
+from auditor.review.dialogs import (
+    BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, GroupScreen, RelabelScreen, ReplaceScreen,
+)
 from auditor.review.ordering import (
     AdaptiveOptions,
     OrderState,
@@ -331,17 +333,18 @@ class ReviewScreen(Screen):
             self.notify(f"Every issue of this group (×{len(members)}) is decided already.", timeout=4)
             return
         decision = self._group_decision(rank)
-        plan = plan_bulk(t, targets, decision)
+        plan = plan_bulk(t, targets, decision, examples=None)  # the preview lists every member
         if not len(plan):
             self.notify(f"Your {decision.describe()} fits none of the group's open issues (other words around the span).", timeout=5)
             return
         heading = f"Group: “{t.surface[rank]}” {t.change_text(rank)}, {len(plan)} open issue{'s' if len(plan) != 1 else ''}"
-        what = f"{decision.describe()}, for each open issue of the group (×{len(members)} in all)"
+        what = f"{decision.describe()}, for each ticked open issue of the group (×{len(members)} in all)"
         options = [BulkOption(decision.action, plan, what[0].upper() + what[1:])]
         if decision.action == "accept":  # not decided yet: a wrong suggestion can be turned down for all
-            options.append(BulkOption("keep", plan_bulk(t, targets, BulkDecision.keep())))
+            keep = plan_bulk(t, [i.rank for i in plan.items], BulkDecision.keep(), examples=None)
+            options.append(BulkOption("keep", keep))
         scope = "the whole group, whatever the filter"
-        self.app.push_screen(BulkScreen(options, scope=scope, title=heading), self._apply_plan)
+        self.app.push_screen(GroupScreen(options, scope=scope, title=heading), self._apply_plan)
 
     def action_undo(self) -> None:
         """Withdraw this curator's own last decision (never another curator's)."""
