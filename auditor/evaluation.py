@@ -578,10 +578,9 @@ def run_retrain(
     corpus only "before" is trained. Returns every (model, label set, test language) score,
     each with its bootstrap interval, and the paired interval of each after - before.
     """
-    from auditor.verified_test import read_verified_test
-
     from auditor.modeling.factory import resolve_model
     from auditor.modeling.training import train_tagger
+    from auditor.verified_test import read_verified_test
 
     run_dir = Path(run_dir)
     names = label_names(original)

@@ -33,9 +33,10 @@ def f1_summary_table(retrain: dict) -> Table | None:
     for exp in result.experiments:
         by = {(r.model, r.labels, r.lang): r.scores.f1 for r in exp.results}
         label_sets = [lab for lab in ROW_ORDER if any(k[1] == lab for k in by)]
-        if "clean" in label_sets and "silver" in label_sets:
-            if all(by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs):
-                label_sets.remove("silver")
+        if "clean" in label_sets and "silver" in label_sets and all(
+            by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs
+        ):
+            label_sets.remove("silver")
         for labels in label_sets:
             n = verified_sentences(result, exp.name) if labels == "verified" else None
             before_cells = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import auditor.evaluation as evaluation
+from auditor import evaluation
 from auditor.evaluation import (
     F1Interval,
     bootstrap_f1,

@@ -298,7 +298,11 @@ def test_the_evidence_suggests_and_quotes_only_where_it_doubts():
     """One rule for the score, the suggestion and the why-text: a faint corrected neighbour
     (quality above REFERENCE_FLAG_BELOW) is no doubt, so it offers no tag and no example; a
     weight of 0 says nothing outside the sample."""
-    from auditor.scoring.reference import REFERENCE_FLAG_BELOW, ReferenceEvidence, _speaks_where_it_doubts
+    from auditor.scoring.reference import (
+        REFERENCE_FLAG_BELOW,
+        ReferenceEvidence,
+        _speaks_where_it_doubts,
+    )
 
     def evidence(weight):
         return ReferenceEvidence(

@@ -9,7 +9,13 @@ from auditor.reporting.builder import ReportBuilder
 
 
 def build(b: ReportBuilder) -> None:
-    from auditor.scoring.remaining import RECENT, QueueCounts, from_metrics, queue_counts, remaining_errors
+    from auditor.scoring.remaining import (
+        RECENT,
+        QueueCounts,
+        from_metrics,
+        queue_counts,
+        remaining_errors,
+    )
 
     sample = from_metrics(b.m.get("scoring"))
     if sample is None:
