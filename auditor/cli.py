@@ -461,13 +461,18 @@ def sample_cmd(
     out: Annotated[Path, typer.Option("--out", help="the JSONL file to write (one sentence per line)")],
     n: Annotated[int, typer.Option("--n", min=1, help="how many random audited sentences")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="which random sample")] = 0,
+    split: Annotated[
+        Optional[str], typer.Option("--split", help="draw from this split, stratified by language (default: the audited splits)")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:
     """Draw a random sample of audited sentences for a curator to verify.
 
     Check them with `auditor verify FILE` (or edit ner_tags and set "verified": true by hand),
     then set scoring.reference.file to it and run again: the sample's corrections go to the top
-    of the queue, and words like the ones it corrects are doubted everywhere."""
+    of the queue, and words like the ones it corrects are doubted everywhere. With `--split test`
+    the sample judges the cleaning instead: set retrain.verified_test to it, and the retrain
+    stage scores F1 on its verified sentences beside the silver test tags."""
     from auditor.data.sample import draw_sample, write_sample
 
     if out.exists() and not force:
@@ -475,12 +480,13 @@ def sample_cmd(
     if not RunDir(run_dir).corpus.is_dir():
         raise AuditorError(f"{run_dir}: no corpus/ folder; run the load stage first (auditor run PIPELINE --until load)")
     cfg = RunDir(run_dir).read_config()
-    splits = cfg.data.audit if cfg is not None else ["train"]
-    rows = draw_sample(RunDir(run_dir).read_corpus(), splits, n, seed)
+    splits = [split] if split else cfg.data.audit if cfg is not None else ["train"]
+    rows = draw_sample(RunDir(run_dir).read_corpus(), splits, n, seed, by_language=split is not None)
     write_sample(out, rows)
+    key = "retrain.verified_test" if split == "test" else "scoring.reference.file"
     typer.echo(
         f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; check them with `auditor verify {out}`, "
-        f"then set scoring.reference.file: {out}"
+        f"then set {key}: {out}"
     )
 
 

@@ -268,6 +268,11 @@ class RetrainConfig(_Strict):
     training: TrainingConfig | None = None
     # also evaluate on the reviewed test split when the test split was audited
     reviewed_test: bool = True
+    # a sample file of test sentences a curator verified (`auditor sample RUN --split test`,
+    # checked with `auditor verify`): F1 is also judged on its verified lines, with bootstrap
+    # intervals, because silver test tags punish a corrected convention (auditor.verified_test).
+    # A relative path is read like data files (from the pipeline file's folder).
+    verified_test: str | None = None
 
 
 class CurveConfig(_Strict):
@@ -400,6 +405,8 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
         cfg.data.path = _resolve(cfg.data.path, base)
     if cfg.scoring.reference.file:
         cfg.scoring.reference.file = _resolve(cfg.scoring.reference.file, base)
+    if cfg.retrain.verified_test:
+        cfg.retrain.verified_test = _resolve(cfg.retrain.verified_test, base)
     if cfg.model.name not in ("tiny",) and (base / cfg.model.name).exists():
         cfg.model.name = str(base / cfg.model.name)
     return cfg

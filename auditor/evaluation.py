@@ -3,11 +3,19 @@
 For each retrain experiment (train on some languages, test on each language) two final
 taggers are trained with the same model, config and seed: "before" on the original
 (silver) training data, "after" on the cleaned training data. Each is evaluated on every
-test language's test split against up to three label sets:
+test language's test split against up to four label sets:
 
     silver    the test tags as given (what a user without clean labels can measure)
     clean     the known clean tags (synthetic corpus, or a corpus with a truth file)
+    verified  a curator's tags of the test sentences in retrain.verified_test (its verified
+              lines only: a subset of the test split, auditor.verified_test)
     reviewed  the test tags after review, when the test split was audited and cleaned
+
+Silver test tags carry the very conventions cleaning corrects, so on real errors they can
+say cleaning hurt when it helped (CoNLL with expert corrections: -0.049 F1 on the original
+test tags, +0.009 on the corrected ones); the verified sentences are the judge then. Every
+score also gets a sentence-bootstrap 90% interval, and each before->after difference a
+paired one (bootstrap_f1, paired_bootstrap_delta).
 
 Metrics are seqeval's entity-level micro precision/recall/F1 in its *default* mode
 (the conlleval-compatible one the chapter uses): an I-X that does not continue an X
@@ -33,7 +41,10 @@ from auditor.errors import DataError
 from auditor.run_dir import RunDir
 
 MODELS = ("before", "after")
-LABEL_SETS = ("silver", "clean", "reviewed")
+LABEL_SETS = ("silver", "clean", "verified", "reviewed")
+# the bootstrap behind every interval the retrain stage reports
+N_BOOT = 1000
+LEVEL = 0.9
 TEST_SPLIT = "test"
 VALIDATION_SPLIT = "validation"
 # the columns a tagger trains on; cleaning adds original_ner_tags/changed, which must not leak in
@@ -120,6 +131,154 @@ def _entity_types(true_tags: list[list[str]], pred_tags: list[list[str]]) -> lis
     return sorted({t for t, _, _ in get_entities(true_tags)} | {t for t, _, _ in get_entities(pred_tags)})
 
 
+# --- uncertainty -----------------------------------------------------------------------
+#
+# A test split of a few hundred sentences moves F1 by a point or more from sampling alone,
+# and a cleaning effect is often smaller than that. The sentence is the unit that was
+# sampled (entities of one sentence are not independent), so the bootstrap resamples
+# sentences. seqeval's micro F1 is a function of the summed TP/FP/FN counts, so each
+# sentence's counts are taken once and the resamples only re-sum them.
+
+
+@dataclass(frozen=True)
+class F1Interval:
+    """A point F1 (or F1 difference) with a bootstrap percentile interval.
+
+    f1: the estimate on the sentences as given; low, high: the interval's ends;
+    n_sentences: how many sentences it was measured on; level: the interval's coverage.
+    """
+
+    f1: float
+    low: float
+    high: float
+    n_sentences: int
+    level: float = 0.9
+
+    def to_dict(self) -> dict:
+        return {"f1": self.f1, "low": self.low, "high": self.high, "n_sentences": self.n_sentences, "level": self.level}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> F1Interval:
+        return cls(float(d["f1"]), float(d["low"]), float(d["high"]), int(d["n_sentences"]), float(d.get("level", 0.9)))
+
+
+def entity_counts(true_tags: list[list[str]], pred_tags: list[list[str]]) -> np.ndarray:
+    """Per-sentence entity counts as seqeval's default (conlleval) mode counts them.
+
+    true_tags, pred_tags: N sentences, each a list of IOB2 tag strings; sentence i of both
+    has the same length. Returns an int array of shape (N, 3): columns TP, FP, FN (an
+    entity is (type, start, end); TP = in both, FP = predicted only, FN = true only).
+    Summing the rows and applying micro_f1 gives seqeval's micro F1 exactly.
+    """
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    if len(true_tags) != len(pred_tags):
+        raise ValueError(f"{len(true_tags)} true sentences but {len(pred_tags)} predicted")
+    counts = np.zeros((len(true_tags), 3), dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns on tags it does not recognise, e.g. "O" variants
+        for i, (t, p) in enumerate(zip(true_tags, pred_tags)):
+            if len(t) != len(p):
+                raise ValueError(f"sentence {i}: {len(t)} true tags but {len(p)} predicted")
+            true_set, pred_set = set(get_entities(list(t))), set(get_entities(list(p)))
+            tp = len(true_set & pred_set)
+            counts[i] = (tp, len(pred_set) - tp, len(true_set) - tp)
+    return counts
+
+
+def micro_f1(counts: np.ndarray) -> np.ndarray | float:
+    """Micro F1 = 2TP / (2TP + FP + FN) of summed counts; 0 where nothing was true or predicted.
+
+    counts: shape (3,) for one F1, or (B, 3) for B of them (columns TP, FP, FN).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(f1) if f1.ndim == 0 else f1
+
+
+# resample at most this many sentence draws at once (n_boot x N int64 would not fit for big tests)
+_BOOT_CHUNK = 2_000_000
+
+
+def _resampled_sums(counts: list[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
+    """For each (N, 3) count array, its (n_boot, 3) sums over the SAME resampled sentences."""
+    n = len(counts[0])
+    rng = np.random.default_rng(seed)
+    sums = [np.empty((n_boot, 3), dtype=np.int64) for _ in counts]
+    per_chunk = max(1, _BOOT_CHUNK // n)
+    for start in range(0, n_boot, per_chunk):
+        stop = min(n_boot, start + per_chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        for c, out in zip(counts, sums):
+            out[start:stop] = c[idx].sum(axis=1)
+    return sums
+
+
+def _check_bootstrap(n: int, n_boot: int, level: float) -> None:
+    if n == 0:
+        raise ValueError("bootstrap F1: no sentences to score; pass at least one sentence")
+    if n_boot < 1:
+        raise ValueError(f"bootstrap F1: n_boot must be at least 1 (got {n_boot})")
+    if not 0 < level < 1:
+        raise ValueError(f"bootstrap F1: level must be between 0 and 1 (got {level})")
+
+
+def _interval(point: float, samples: np.ndarray, n: int, level: float) -> F1Interval:
+    alpha = (1 - level) / 2
+    low, high = np.quantile(samples, [alpha, 1 - alpha])
+    return F1Interval(float(point), float(low), float(high), n, level)
+
+
+def bootstrap_f1(
+    true_tags: list[list[str]],
+    pred_tags: list[list[str]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> F1Interval:
+    """Entity-level micro F1 (seqeval default mode) with a sentence-bootstrap percentile interval.
+
+    true_tags, pred_tags: N >= 1 sentences, each a list of IOB2 tag strings; sentence i of
+    both has the same length. n_boot resamples of N sentences drawn with replacement;
+    level: the interval's coverage (0.9 = the 5th to 95th percentile of the resampled F1).
+    Same inputs and seed = same numbers. Raises ValueError on empty or mismatched input.
+    """
+    _check_bootstrap(len(true_tags), n_boot, level)
+    counts = entity_counts(true_tags, pred_tags)
+    (sums,) = _resampled_sums([counts], n_boot, seed)
+    return _interval(micro_f1(counts.sum(axis=0)), micro_f1(sums), len(counts), level)
+
+
+def paired_bootstrap_delta(
+    true_tags: list[list[str]],
+    pred_before: list[list[str]],
+    pred_after: list[list[str]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> F1Interval:
+    """F1(after) - F1(before) on the same true tags, with a paired sentence-bootstrap interval.
+
+    true_tags, pred_before, pred_after: N >= 1 sentences of IOB2 tag strings, sentence i of
+    all three the same length. Each resample draws N sentences once and scores both
+    taggers on them, so the sentences' shared difficulty cancels out of the difference
+    (a much tighter interval than two independent ones). f1 is the point difference;
+    an interval that excludes 0 says the change is larger than the test's sampling noise.
+    """
+    if len(pred_before) != len(pred_after):
+        raise ValueError(f"{len(pred_before)} 'before' sentences but {len(pred_after)} 'after'")
+    _check_bootstrap(len(true_tags), n_boot, level)
+    before = entity_counts(true_tags, pred_before)
+    after = entity_counts(true_tags, pred_after)
+    sums_before, sums_after = _resampled_sums([before, after], n_boot, seed)
+    point = micro_f1(after.sum(axis=0)) - micro_f1(before.sum(axis=0))
+    return _interval(point, micro_f1(sums_after) - micro_f1(sums_before), len(before), level)
+
+
 # --- results ---------------------------------------------------------------------------
 
 
@@ -140,12 +299,31 @@ class EvalRow:
         return cls(d["model"], d["labels"], d["lang"], Scores.from_dict(d))
 
 
+@dataclass(frozen=True)
+class IntervalRow:
+    """A bootstrap interval of one tagger's F1 ("before"/"after") or of their difference
+    ("delta" = after - before, paired) on one test language against one label set."""
+
+    model: str
+    labels: str
+    lang: str
+    interval: F1Interval
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "labels": self.labels, "lang": self.lang, **self.interval.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IntervalRow:
+        return cls(d["model"], d["labels"], d["lang"], F1Interval.from_dict(d))
+
+
 @dataclass
 class ExperimentResult:
     name: str
     train: list[str]
     test: list[str]
     results: list[EvalRow] = field(default_factory=list)
+    intervals: list[IntervalRow] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -153,11 +331,19 @@ class ExperimentResult:
             "train": list(self.train),
             "test": list(self.test),
             "results": [r.to_dict() for r in self.results],
+            "intervals": [r.to_dict() for r in self.intervals],
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> ExperimentResult:
-        return cls(d["name"], list(d["train"]), list(d["test"]), [EvalRow.from_dict(r) for r in d["results"]])
+        return cls(
+            d["name"], list(d["train"]), list(d["test"]), [EvalRow.from_dict(r) for r in d["results"]],
+            [IntervalRow.from_dict(r) for r in d.get("intervals", [])],  # runs before intervals have none
+        )
+
+    def interval(self, model: str, labels: str, lang: str) -> F1Interval | None:
+        """The interval of (model or "delta", label set, test language), None when not measured."""
+        return next((r.interval for r in self.intervals if (r.model, r.labels, r.lang) == (model, labels, lang)), None)
 
 
 @dataclass
@@ -178,9 +364,9 @@ class RetrainResult:
 
 
 def primary_labels(result: RetrainResult) -> str | None:
-    """The most trustworthy label set evaluated: clean, else reviewed, else silver."""
+    """The most trustworthy label set evaluated: clean, else verified, else reviewed, else silver."""
     present = result.label_sets()
-    for name in ("clean", "reviewed", "silver"):
+    for name in ("clean", "verified", "reviewed", "silver"):
         if name in present:
             return name
     return None
@@ -189,7 +375,7 @@ def primary_labels(result: RetrainResult) -> str | None:
 def f1_matrix(result: RetrainResult | dict, labels: str | None = None) -> pd.DataFrame:
     """Micro F1 per (experiment, model) row and test-language column, for one label set.
 
-    labels: "silver" | "clean" | "reviewed"; default primary_labels(result). Cells of
+    labels: "silver" | "clean" | "verified" | "reviewed"; default primary_labels(result). Cells of
     languages an experiment did not test are NaN. Columns in first-seen order.
     """
     if isinstance(result, dict):
@@ -296,15 +482,32 @@ def training_data(
 
 @dataclass(frozen=True)
 class EvalSet:
-    """One language's test sentences and the label sets to score against (tag strings)."""
+    """One language's test sentences and the label sets to score against (tag strings).
+
+    labels[name] holds one tag list per sentence of data, except for the label sets in
+    rows: those cover only the sentences rows[name] (indices into data), in that order."""
 
     lang: str
     data: Dataset
     labels: dict[str, list[list[str]]]
+    rows: dict[str, list[int]] = field(default_factory=dict)
+
+    def judged(self, labels: str, pred: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+        """(true, predicted) tags of the sentences that label set judges; pred covers all of data."""
+        idx = self.rows.get(labels)
+        return self.labels[labels], pred if idx is None else [pred[i] for i in idx]
 
 
-def eval_sets(original: DatasetDict, cleaned: DatasetDict | None, langs: Sequence[str], reviewed: bool) -> list[EvalSet]:
-    """The test split of each language with its silver, clean and (if reviewed) reviewed tags."""
+def eval_sets(
+    original: DatasetDict,
+    cleaned: DatasetDict | None,
+    langs: Sequence[str],
+    reviewed: bool,
+    verified: dict[str, list[str]] | None = None,
+) -> list[EvalSet]:
+    """The test split of each language with its silver, clean and (if reviewed) reviewed tags,
+    and the verified tags of its sentences in `verified` (sentence id -> tags; a language
+    with none of them gets no verified set)."""
     if TEST_SPLIT not in original:
         raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
     names = label_names(original)
@@ -328,7 +531,14 @@ def eval_sets(original: DatasetDict, cleaned: DatasetDict | None, langs: Sequenc
             if missing:
                 raise DataError(f"retrain: cleaned test split lacks sentence {missing[0]}; re-run the apply stage")
             labels["reviewed"] = _names([reviewed_by_id[i] for i in ds["id"]], names)
-        out.append(EvalSet(lang, ds.select_columns(_TRAIN_COLUMNS), labels))
+        rows: dict[str, list[int]] = {}
+        if verified:
+            mine = [i for i, sid in enumerate(ds["id"]) if sid in verified]
+            if mine:
+                ids = ds["id"]
+                labels["verified"] = [list(verified[ids[i]]) for i in mine]
+                rows["verified"] = mine
+        out.append(EvalSet(lang, ds.select_columns(_TRAIN_COLUMNS), labels, rows))
     return out
 
 
@@ -366,10 +576,12 @@ def run_retrain(
     """Train "before" (original) and "after" (cleaned) taggers per experiment and score them.
 
     Models are saved to run_dir/models/{before,after}/<experiment>/. Without a cleaned
-    corpus only "before" is trained. Returns every (model, label set, test language) score.
+    corpus only "before" is trained. Returns every (model, label set, test language) score,
+    each with its bootstrap interval, and the paired interval of each after - before.
     """
     from auditor.modeling.factory import resolve_model
     from auditor.modeling.training import train_tagger
+    from auditor.verified_test import read_verified_test
 
     run_dir = Path(run_dir)
     names = label_names(original)
@@ -381,22 +593,50 @@ def run_retrain(
     plans = plan_experiments(cfg.retrain.experiments, languages)
     reviewed = cfg.retrain.reviewed_test and TEST_SPLIT in cfg.data.audit
     corpora = {"before": original} if cleaned is None else {"before": original, "after": _complete(cleaned, original)}
+    verified = None
+    if cfg.retrain.verified_test:
+        if TEST_SPLIT not in original:
+            raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
+        verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names).tags
 
     result = RetrainResult()
     for plan in plans:
-        tests = eval_sets(original, cleaned, plan.test, reviewed)
+        tests = eval_sets(original, cleaned, plan.test, reviewed, verified)
         exp = ExperimentResult(plan.name, plan.train, plan.test)
+        preds: dict[str, list[list[list[str]]]] = {}
         for model_name, corpus in corpora.items():
             train, evaluation = training_data(corpus, cfg.data.train_splits, plan.train, training_cfg.seed)
             out_dir = RunDir(run_dir).model(model_name, plan.name)
             tagger = train_tagger(train, evaluation, names, model_path, cfg.model, training_cfg, out_dir, progress)
-            for ts in tests:
-                pred = predict_tags(tagger, ts.data, cfg, progress)
+            preds[model_name] = [predict_tags(tagger, ts.data, cfg, progress) for ts in tests]
+            for ts, pred in zip(tests, preds[model_name]):
                 for label_set in LABEL_SETS:
                     if label_set in ts.labels:
-                        exp.results.append(EvalRow(model_name, label_set, ts.lang, seqeval_scores(ts.labels[label_set], pred)))
+                        exp.results.append(EvalRow(model_name, label_set, ts.lang, seqeval_scores(*ts.judged(label_set, pred))))
+        exp.intervals = score_intervals(tests, preds, seed=training_cfg.seed)
         result.experiments.append(exp)
     return result
+
+
+def score_intervals(tests: list[EvalSet], preds: dict[str, list[list[list[str]]]], seed: int = 0) -> list[IntervalRow]:
+    """Bootstrap intervals of every (model, label set, test language) F1 and, with both
+    models, the paired interval of after - before ("delta").
+
+    tests: the evaluation sets; preds: model name -> one prediction list per test set (each
+    covering all of that set's sentences)."""
+    rows: list[IntervalRow] = []
+    for t, ts in enumerate(tests):
+        for label_set in LABEL_SETS:
+            if label_set not in ts.labels:
+                continue
+            judged = {m: ts.judged(label_set, p[t]) for m, p in preds.items()}
+            for model, (true, pred) in judged.items():
+                rows.append(IntervalRow(model, label_set, ts.lang, bootstrap_f1(true, pred, n_boot=N_BOOT, level=LEVEL, seed=seed)))
+            if "before" in judged and "after" in judged:
+                true = judged["before"][0]
+                delta = paired_bootstrap_delta(true, judged["before"][1], judged["after"][1], n_boot=N_BOOT, level=LEVEL, seed=seed)
+                rows.append(IntervalRow("delta", label_set, ts.lang, delta))
+    return rows
 
 
 def _complete(cleaned: DatasetDict, original: DatasetDict) -> DatasetDict:

@@ -112,7 +112,7 @@ PIPELINE: dict[str, Stage] = {
         ),
         Stage(
             "retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, retrain.artifacts,
-            input_state=crossval.input_state, sections=("retrain", "analysis", "curve"), all_ranks=True,
+            input_state=retrain.input_state, sections=("retrain", "analysis", "curve"), all_ranks=True,
         ),
         Stage(
             "report", ("report",), ("retrain",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"],

@@ -72,6 +72,21 @@ def test_why_says_what_the_verified_sample_said() -> None:
         assert not any("verified sample" in line for line in why_flagged(_issue(reference_score=quiet)))
 
 
+def test_a_faint_doubt_is_no_reason() -> None:
+    # a corrected neighbour too far to doubt the word (quality at or above the evidence's own
+    # flagging threshold): not "similar words were corrected ... (evidence 1.00)", and the
+    # suggestion is not said to follow the curator
+    from auditor.scoring.reference import REFERENCE_FLAG_BELOW
+
+    example = "“EU” in “The EU met .” (B-LOC→B-ORG)"
+    agrees = "O B-PER I-PER O O B-LOC O".split()
+    for faint in (REFERENCE_FLAG_BELOW, 0.92, 0.996):
+        why = why_flagged(_issue(reference_score=faint, reference_example=example, predicted=agrees))
+        assert not any("verified sample" in line or "curator" in line for line in why), why
+    doubt = why_flagged(_issue(reference_score=REFERENCE_FLAG_BELOW - 0.01, predicted=agrees))
+    assert doubt[0].startswith("similar words in the verified sample were corrected")
+
+
 async def test_a_decided_issue_shows_the_decision_who_and_when(run_dir: Path) -> None:
     with DecisionStore(run_dir / "review.sqlite", curator="bob") as bob:
         bob.record("en/train/000001:1-3", "relabel", 0, 3, ["B-ORG", "I-ORG", "I-ORG"])

@@ -12,7 +12,7 @@ import pytest
 
 from auditor.config import AdaptiveConfig
 from auditor.review.app import open_review
-from auditor.review.dialogs import BulkScreen, FilterScreen
+from auditor.review.dialogs import FilterScreen, GroupScreen
 from auditor.review.queue import OPEN
 from auditor.review.store import DecisionStore
 from auditor.review.widgets import IssueList
@@ -200,12 +200,18 @@ async def test_A_previews_decides_every_open_member_and_u_undoes_them_all(run_di
         await pilot.press("f", *"de", "enter")  # the group reaches beyond the filter
         assert ids_in_view(app)[:2] == ["de/train/000005:3-5", "de/train/000002:1-3"]
         await pilot.press("n", "A")
-        assert isinstance(app.screen, BulkScreen)
+        assert isinstance(app.screen, GroupScreen)
         title = str(app.screen.query_one(".dialog-title").render())
         assert title == "Group: “United Nations” PER→ORG, 3 open issues"
-        section = str(app.screen.query_one("#bulk-accept").render())
-        assert "3 open issues: de 1, en 1, fr 1" in section and "×4 in all" in section
-        assert "enter/a accept all   k keep all" in section  # an open issue: its suggestion, or keep
+        section = str(app.screen.query_one("#group-summary").render())
+        assert "3 of 3 open issues ticked: de 1, en 1, fr 1" in section and "×4 in all" in section
+        hint = str(app.screen.query_one(".dialog-hint").render())
+        assert "enter/a accept the ticked   k keep the ticked" in hint  # an open issue: its suggestion, or keep
+        # every open member is listed, in rank order, ticked
+        members = app.screen.query_one("#group-members")
+        assert [members.get_option_at_index(i).value for i in range(members.option_count)] == [
+            "en/train/000001:1-3", "de/train/000002:1-3", "fr/train/000003:1-3",
+        ]
         await pilot.press("enter")
         latest = DecisionStore(run_dir / "review.sqlite").latest()
         assert {i: d.action for i, d in latest.items()} == {
@@ -223,12 +229,13 @@ async def test_A_repeats_the_curators_own_decision_and_refuses_singletons(run_di
     app = open_app(run_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("A")  # #1 is alone in its group
-        assert not isinstance(app.screen, BulkScreen)
+        assert not isinstance(app.screen, GroupScreen)
         assert any("No group" in n.message for n in app._notifications)
         await pilot.press("n", "k", "p")  # keep #2, back on it
         await pilot.press("A")
-        section = str(app.screen.query_one("#bulk-keep").render())
-        assert "Keep the given tags" in section and "accept all" not in section  # only what was decided
+        section = str(app.screen.query_one("#group-summary").render())
+        hint = str(app.screen.query_one(".dialog-hint").render())
+        assert "Keep the given tags" in section and "accept" not in hint  # only what was decided
         await pilot.press("enter")
     latest = DecisionStore(run_dir / "review.sqlite").latest()
     assert sorted(i for i, d in latest.items() if d.action == "keep") == [
@@ -261,3 +268,64 @@ def test_groups_first_snapshot(run_dir: Path, snap_compare) -> None:
     with DecisionStore(run_dir / "review.sqlite", curator="ana") as s:
         s.record("de/train/000005:3-5", "accept", 3, 5, ["O", "O"])
     assert snap_compare(open_app(run_dir), terminal_size=(80, 24), press=["G"])
+
+
+ENGLAND = [
+    # "England" LOC->ORG: the football team is ORG, the country stays LOC
+    ("en/train/000101", "England beat Wales 2-0", "B-LOC O B-LOC O", 0, 1, "B-ORG", "type", 0.01),
+    ("en/train/000102", "He moved to England in 1990", "O O O B-LOC O O", 3, 4, "B-ORG", "type", 0.02),
+    ("en/train/000103", "England drew with Scotland", "B-LOC O O B-LOC", 0, 1, "B-ORG", "type", 0.03),
+    ("en/train/000104", "Rain fell across England", "O O O B-LOC", 3, 4, "B-ORG", "type", 0.04),
+    ("en/train/000105", "England won the cup", "B-LOC O O O", 0, 1, "B-ORG", "type", 0.05),
+]
+
+
+async def test_A_decides_the_group_except_the_members_left_out(tmp_path: Path) -> None:
+    import pandas as pd
+
+    run = tmp_path / "run"
+    write_issues(pd.DataFrame([issue_row(*r) for r in ENGLAND]), run / "issues.parquet")
+    app = open_app(run)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("A")
+        assert isinstance(app.screen, GroupScreen)
+        # the country, not the team: #2 and #4 are left out with space
+        await pilot.press("down", "space", "down", "down", "space")
+        summary = str(app.screen.query_one("#group-summary").render())
+        assert "3 of 5 open issues ticked: en 3" in summary and "2 left out: they stay open" in summary
+        await pilot.press("up", "up", "space", "down", "space")  # take #2 back, leave #3 out
+        await pilot.press("up", "space")  # and #2 out again
+        assert app.screen.ticked() == ["en/train/000101:0-1", "en/train/000105:0-1"]
+        await pilot.press("up", "space", "space")  # #1 out and back in
+        await pilot.press("enter")
+        assert not isinstance(app.screen, GroupScreen)
+        latest = DecisionStore(run / "review.sqlite").latest()
+        assert {i: d.action for i, d in latest.items()} == {"en/train/000101:0-1": "accept", "en/train/000105:0-1": "accept"}
+        left = [r for r in range(5) if app.queue.status[r] == OPEN]
+        assert [str(app.queue.table.issue_ids[r]) for r in left] == [
+            "en/train/000102:3-4", "en/train/000103:0-1", "en/train/000104:3-4",
+        ]
+        await pilot.press("u")  # the group decision without its exceptions is undone as one step
+        assert DecisionStore(run / "review.sqlite").latest() == {}
+
+
+async def test_A_with_nothing_ticked_decides_nothing(tmp_path: Path) -> None:
+    import pandas as pd
+
+    run = tmp_path / "run"
+    write_issues(pd.DataFrame([issue_row(*r) for r in ENGLAND[:2]]), run / "issues.parquet")
+    app = open_app(run)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("A", "space", "down", "space", "enter")
+        assert isinstance(app.screen, GroupScreen)  # nothing to decide: the dialog stays
+        assert any("No member is ticked" in n.message for n in app._notifications)
+        await pilot.press("escape")
+    assert DecisionStore(run / "review.sqlite").latest() == {}
+
+
+def test_group_preview_snapshot(tmp_path: Path, snap_compare) -> None:
+    import pandas as pd
+
+    run = tmp_path / "run"
+    write_issues(pd.DataFrame([issue_row(*r) for r in ENGLAND]), run / "issues.parquet")
+    assert snap_compare(open_app(run), terminal_size=(80, 24), press=["A", "down", "space"])

@@ -292,3 +292,31 @@ def test_only_verified_lines_count(tmp_path):
     p.write_text('{"id": "b", "ner_tags": ["B-ORG"], "verified": false}\n')
     with pytest.raises(DataError, match="none of its 1 sentences is verified yet; check them with `auditor verify"):
         read_verified_sample(p, LABELS)
+
+
+def test_the_evidence_suggests_and_quotes_only_where_it_doubts():
+    """One rule for the score, the suggestion and the why-text: a faint corrected neighbour
+    (quality above REFERENCE_FLAG_BELOW) is no doubt, so it offers no tag and no example; a
+    weight of 0 says nothing outside the sample."""
+    from auditor.scoring.reference import (
+        REFERENCE_FLAG_BELOW,
+        ReferenceEvidence,
+        _speaks_where_it_doubts,
+    )
+
+    def evidence(weight):
+        return ReferenceEvidence(
+            quality=np.array([0.996, 0.5, 0.0, 1.0]), suggestion=np.array([3, 3, 3, -1]),
+            verified=np.array([False, False, True, True]), verified_tags=np.array([-1, -1, 3, 1]),
+            example=np.array([2, 2, -1, -1]), weight=weight, n_sentences=1, n_corrected_sentences=1,
+        )
+
+    ev = _speaks_where_it_doubts(evidence(1.0))
+    assert ev.suggestion.tolist() == [-1, 3, 3, -1] and ev.example.tolist() == [-1, 2, -1, -1]
+    assert ev.quality.tolist() == [0.996, 0.5, 0.0, 1.0]  # the score still weighs every word
+    assert (ev.doubted() == _speaks_where_it_doubts(ev).doubted()).all()  # applying it twice changes nothing
+    zero = _speaks_where_it_doubts(evidence(0.0))
+    assert zero.quality.tolist() == [1.0, 1.0, 0.0, 1.0] and zero.suggestion.tolist() == [-1, -1, 3, -1]
+    assert (zero.example == -1).all() and zero.doubted().tolist() == [-1, -1, 3, -1]
+    assert REFERENCE_FLAG_BELOW < 0.996
+

@@ -102,11 +102,16 @@ def save_row(path: str | Path, row: SampleRow) -> list[SampleRow]:
     return rows
 
 
-def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[SampleRow]:
+def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: bool = False) -> list[SampleRow]:
     """n seeded random sentences of `splits` (fewer when there are fewer), in corpus order,
     not yet verified: the sample a curator checks. A random sample, not the top of the issue
     list: the evidence must learn what wrong tags the corpus has, not only the ones the model
-    already doubts (benchmarks/README.md, "decisions as evidence")."""
+    already doubts (benchmarks/README.md, "decisions as evidence").
+
+    by_language: stratify by language, each language getting its share of n in proportion to
+    its sentences (largest remainder), so a per-language F1 on a verified test sample has
+    every language in it and the pooled sample still weighs sentences equally. Each line
+    records its split, so a sample drawn from the wrong split is caught when it is read."""
     from auditor.data.corpus import entity_types, label_names
 
     missing = [s for s in splits if s not in corpus]
@@ -118,14 +123,34 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0) -> list[Sample
     # the corpus's entity types travel with each line: the verify UI offers all of them, even
     # one no sampled sentence happens to use
     types = entity_types(names)
-    sizes = [len(corpus[s]) for s in splits]
-    total = sum(sizes)
-    picked = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
+    langs = np.concatenate([np.asarray(corpus[s]["lang"], dtype=object) for s in splits])
+    split_of = np.concatenate([np.full(len(corpus[s]), i) for i, s in enumerate(splits)])
+    rng = np.random.default_rng(seed)
+    if by_language:
+        picked = np.sort(np.concatenate([rng.choice(np.flatnonzero(langs == lang), size=k, replace=False)
+                                         for lang, k in _proportional(langs, n).items() if k]))
+    else:
+        picked = np.sort(rng.choice(len(langs), size=min(n, len(langs)), replace=False))
     rows, start = [], 0
-    for split, size in zip(splits, sizes):
-        mine = picked[(picked >= start) & (picked < start + size)] - start
+    for i, split in enumerate(splits):
+        size = len(corpus[split])
+        mine = picked[split_of[picked] == i] - start if len(picked) else picked
         for r in corpus[split].select(mine.tolist()):
             tags = [names[t] for t in r["ner_tags"]]
-            rows.append(SampleRow(r["id"], list(r["tokens"]), tags, list(tags), r["lang"], False, {"types": types}))
+            rows.append(SampleRow(r["id"], list(r["tokens"]), tags, list(tags), r["lang"], False,
+                                  {"types": types, "split": split}))
         start += size
     return rows
+
+
+def _proportional(langs: np.ndarray, n: int) -> dict[str, int]:
+    """language -> sentences to draw: n shared in proportion to each language's sentences,
+    the rounding remainder going to the largest fractions (ties: language name order)."""
+    values, counts = np.unique(langs.astype(str), return_counts=True)
+    n = min(n, int(counts.sum()))
+    exact = n * counts / counts.sum()
+    share = np.floor(exact).astype(int)
+    order = sorted(range(len(values)), key=lambda i: (-(exact[i] - share[i]), values[i]))
+    for i in order[: n - int(share.sum())]:
+        share[i] += 1
+    return {str(v): int(k) for v, k in zip(values, share)}

@@ -52,6 +52,14 @@ BULK = [
     Binding("escape,n", "choose(None)", "cancel"),
 ]
 
+# the group preview (A): space (the member list's own key) leaves a member out or takes it back
+GROUP = [
+    Binding("enter,y,a", "choose('accept')", "accept the ticked", priority=True),
+    Binding("k", "choose('keep')", "keep the ticked"),
+    Binding("r", "choose('relabel')", "relabel the ticked"),
+    Binding("escape,n", "choose(None)", "cancel"),
+]
+
 RELABEL = [
     Binding("left", "move('start', -1)", "start ←", show=False),
     Binding("right", "move('start', 1)", "start →", show=False),
@@ -138,8 +146,10 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
         ("b", "bulk, within the filter, with a preview first: the same decision for every open issue "
               "with the same words and change, or your last relabel for the other occurrences of its words"),
         ("A", "decide the group: every open issue of the issue's systematic group, whatever the filter, "
-              "after a preview: accept (or keep) them all, or repeat your decision on this issue (accept, relabel, keep); "
-              "u undoes it as a whole"),
+              "after a preview listing each member: accept (or keep) them, or repeat your decision on this issue "
+              "(accept, relabel, keep); u undoes it as a whole"),
+        ("space", "in the group preview: leave the highlighted member out (or take it back); "
+                  "the members left out stay open"),
     ]),
     ("Ordering: the line above the queue says which order is shown", [
         ("o", "adaptive order on/off: once there are enough decisions (changed and kept labels), a model "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from auditor.review.groups import normalise_surface, same_words
 from auditor.review.queue import OPEN, IssueTable, ReviewQueue
 from auditor.review.store import Decision, DecisionStore
 
@@ -63,13 +64,16 @@ class BulkDecision:
 
 @dataclass(frozen=True)
 class BulkItem:
-    """One issue's share of a bulk decision: what gets written (start/end/tags None for keep)."""
+    """One issue's share of a bulk decision: what gets written (start/end/tags None for keep),
+    and for the preview its language and change (tags before -> after)."""
 
     rank: int
     issue_id: str
     start: int | None
     end: int | None
     tags: tuple[str, ...] | None
+    lang: str = ""
+    change: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,23 @@ class BulkPlan:
     def __len__(self) -> int:
         return len(self.items)
 
+    def only(self, issue_ids) -> BulkPlan:
+        """The plan for some of its issues (the others left out, to stay open): items, counts
+        and examples recomputed."""
+        keep = set(issue_ids)
+        items = [i for i in self.items if i.issue_id in keep]
+        by_lang = Counter(i.lang for i in items)
+        examples = [e for e, i in zip(self.examples, self.items) if i.issue_id in keep] if self.complete else []
+        return BulkPlan(
+            self.decision, items, dict(sorted(by_lang.items(), key=lambda kv: (-kv[1], kv[0]))), examples,
+            dict(Counter(i.change for i in items).most_common()), self.unfit,
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Every item has its example (planned with examples=None): a preview can list them all."""
+        return len(self.examples) == len(self.items)
+
 
 @dataclass
 class BulkResult:
@@ -119,21 +140,24 @@ def _item(table: IssueTable, rank: int, decision: BulkDecision) -> tuple[BulkIte
     elif decision.action == "relabel":
         shift = issue.start - decision.anchor
         start, end = decision.start + shift, decision.end + shift
-        if start < 0 or end > len(issue.tokens) or tuple(issue.tokens[start:end]) != decision.words:
+        if start < 0 or end > len(issue.tokens) or not same_words(issue.tokens[start:end], decision.words):
             return None
         span = (start, end, decision.tags)
         after = decision.tags
     else:
         raise ValueError(f"bulk decisions are accept, keep or relabel, not {decision.action!r}")
     lo, hi = (span[0], span[1])
-    item = BulkItem(rank, issue.issue_id, *(span if span[2] is not None else (None, None, None)))
-    example = Example(issue.number, issue.lang, tuple(issue.tokens), lo, hi, tuple(issue.tags[lo:hi]), after)
+    before = tuple(issue.tags[lo:hi])
+    written = span if span[2] is not None else (None, None, None)
+    item = BulkItem(rank, issue.issue_id, *written, lang=str(issue.lang), change=(before, tuple(after)))
+    example = Example(issue.number, issue.lang, tuple(issue.tokens), lo, hi, before, after)
     return item, example
 
 
-def plan_bulk(table: IssueTable, ranks, decision: BulkDecision, examples: int = EXAMPLES) -> BulkPlan:
+def plan_bulk(table: IssueTable, ranks, decision: BulkDecision, examples: int | None = EXAMPLES) -> BulkPlan:
     """The plan of `decision` over the issues at `ranks` (in rank order): items, count per
-    language, the first few sentences. Writes nothing."""
+    language, the first few sentences (examples=None: every one, aligned with the items).
+    Writes nothing."""
     items: list[BulkItem] = []
     shown: list[Example] = []
     changes: Counter = Counter()
@@ -145,7 +169,7 @@ def plan_bulk(table: IssueTable, ranks, decision: BulkDecision, examples: int = 
             continue
         items.append(made[0])
         changes[(made[1].before, made[1].after)] += 1
-        if len(shown) < examples:
+        if examples is None or len(shown) < examples:
             shown.append(made[1])
     by_lang = Counter(str(table.lang[i.rank]) for i in items)
     ordered = dict(sorted(by_lang.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -182,6 +206,8 @@ def same_words_targets(queue: ReviewQueue, issue_id: str) -> np.ndarray:
     source = t.index_of(issue_id)
     if source is None:
         return np.zeros(0, dtype=np.int64)
-    ranks = np.flatnonzero(t.surface == t.surface[source])
+    # the same words by the rule of groups.same_words (the surface is the span's words joined)
+    words = normalise_surface(t.surface[source])
+    ranks = np.flatnonzero([normalise_surface(s) == words for s in t.surface])
     ranks = ranks[t.example_ids[ranks] != t.example_ids[source]]
     return _open_in_view(queue, ranks)

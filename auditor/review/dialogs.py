@@ -16,7 +16,8 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.events import Key
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
 from auditor.review import bindings
 from auditor.review.bulk import BulkPlan, Example
@@ -151,6 +152,112 @@ class BulkScreen(ModalScreen[BulkPlan | None]):
             self.dismiss(self.options[key].plan)
         elif key == "accept" and len(self.options) == 1:
             self.dismiss(next(iter(self.options.values())).plan)  # enter takes the only choice
+
+
+_GROUP_KEYS = {"accept": "enter/a accept the ticked", "keep": "k keep the ticked", "relabel": "r relabel the ticked"}
+
+
+class GroupScreen(ModalScreen[BulkPlan | None]):
+    """The group preview (A): every open member listed, ticked; space leaves the highlighted
+    one out (or takes it back), a decision key decides the ticked ones. The result is the
+    chosen plan for the ticked members only, or None; the members left out stay open.
+
+    One word can hide two groups in one: "England" LOC→ORG holds the football team (ORG)
+    and the country (LOC, right as it is), and only the curator can tell them apart."""
+
+    BINDINGS = bindings.GROUP
+    DEFAULT_CSS = """
+    GroupScreen #group-members {
+        height: auto;
+        max-height: 60vh;
+        border: none;
+        padding: 0;
+    }
+    GroupScreen #group-summary {
+        padding-bottom: 1;
+    }
+    """
+
+    def __init__(self, options: list[BulkOption], *, scope: str, title: str) -> None:
+        """options: the decisions offered, all over the same members, each plan listing every
+        member (plan_bulk(..., examples=None)); the first option's title says what it does."""
+        super().__init__()
+        self.options = {o.key: o for o in options if len(o.plan)}
+        first = next(iter(self.options.values()))
+        if not first.plan.complete:
+            raise ValueError("the group preview lists every member: plan with examples=None")
+        self.members = first.plan
+        self.scope = scope
+        self.heading = title
+        self.what = first.title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="group", classes="dialog"):
+            yield Static(self.heading, classes="dialog-title")
+            yield Static(id="group-summary")
+            yield SelectionList(
+                *[Selection(self._prompt(i, True), item.issue_id, True) for i, item in enumerate(self.members.items)],
+                id="group-members",
+            )
+            keys = "   ".join(_GROUP_KEYS[k] for k in self.options)
+            yield Static(f"space leave out / take back   {keys}   esc cancel\n{self.scope}", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#group-members").focus()
+        self._summarise()
+
+    def ticked(self) -> list[str]:
+        return list(self.query_one("#group-members", SelectionList).selected)
+
+    def _prompt(self, index: int, ticked: bool) -> Text:
+        """A member's line; one left out says so in words (the tick's colour alone is lost on a
+        monochrome terminal or in a screen reader)."""
+        line = example_line(self.members.examples[index], changes=len(self.members.changes) > 1)
+        if not ticked:
+            line.stylize("dim strike")
+            line.append("  left out", "bold")
+        return line
+
+    @on(SelectionList.SelectedChanged)
+    def _ticks_changed(self) -> None:
+        members = self.query_one("#group-members", SelectionList)
+        ticked = set(members.selected)
+        for i, item in enumerate(self.members.items):
+            shown = "left out" not in str(members.get_option_at_index(i).prompt)
+            if shown != (item.issue_id in ticked):
+                members.replace_option_prompt_at_index(i, self._prompt(i, item.issue_id in ticked))
+        self._summarise()
+
+    def _summarise(self) -> None:
+        plan = self.members.only(self.ticked())
+        out = len(self.members) - len(plan)
+        text = Text()
+        text.append(self.what + "\n", "bold")
+        text.append(f"{len(plan)} of {len(self.members)} open issues ticked")
+        if plan.by_lang:
+            text.append(": " + ", ".join(f"{lang} {n}" for lang, n in plan.by_lang.items()))
+        if len(plan.changes) == 1:
+            before, after = next(iter(plan.changes))
+            text.append(f"   {' '.join(before)} → {' '.join(after)}", "dim")
+        if out:
+            text.append(f"\n{out} left out: they stay open", "yellow")
+        if self.members.unfit:
+            text.append(f"\n({self.members.unfit} more with other words around the span, left out)", "dim")
+        self.query_one("#group-summary", Static).update(text)
+
+    def action_choose(self, key: str | None) -> None:
+        if key is None:
+            self.dismiss(None)
+            return
+        if key == "accept" and key not in self.options and len(self.options) == 1:
+            key = next(iter(self.options))  # enter takes the only choice
+        if key not in self.options:
+            return
+        ticked = self.ticked()
+        if not ticked:
+            self.notify("No member is ticked: space ticks the highlighted one, esc cancels.", timeout=4)
+            return
+        self.dismiss(self.options[key].plan.only(ticked))
 
 
 class RelabelScreen(ModalScreen[tuple[int, int, list[str]] | None]):

@@ -38,6 +38,14 @@ def normalise_surface(surface: str, casefold: bool = False) -> str:
     return text.casefold() if casefold else text
 
 
+def same_words(a: Sequence[str], b: Sequence[str], casefold: bool = False) -> bool:
+    """The one rule for "the same words" everywhere a decision is carried over (a group, a bulk
+    relabel, the other occurrences of a relabel's words): word by word, equal after
+    normalise_surface (NFC, so a composed and a decomposed "München" match; case-sensitive
+    unless casefold)."""
+    return len(a) == len(b) and all(normalise_surface(x, casefold) == normalise_surface(y, casefold) for x, y in zip(a, b))
+
+
 def span_types(tags: Sequence[str]) -> str:
     """'B-ORG I-ORG' -> 'ORG'; all O -> 'O'; mixed -> 'ORG+LOC'."""
     seen = [t[2:] for t in tags if t[:2] in ("B-", "I-")]
@@ -226,7 +234,7 @@ def propagate_decision(
     if action == "relabel":
         d_start, d_end = int(_field(decision, "start")), int(_field(decision, "end"))
         tags = list(_field(decision, "tags"))
-        words = [normalise_surface(w, groups.casefold) for w in src_tokens[d_start:d_end]]
+        words = src_tokens[d_start:d_end]
     langs: Counter[str] = Counter()
     for m in members:
         start, end = int(issues["start"].iat[m]), int(issues["end"].iat[m])
@@ -242,7 +250,7 @@ def propagate_decision(
             if not 0 <= new_start < new_end <= len(tokens):
                 result.not_applicable[issue_id] = "the relabelled span reaches beyond the sentence"
                 continue
-            if [normalise_surface(w, groups.casefold) for w in tokens[new_start:new_end]] != words:
+            if not same_words(tokens[new_start:new_end], words, groups.casefold):
                 result.not_applicable[issue_id] = "the relabelled span covers other words here"
                 continue
             out = {"issue_id": issue_id, "action": "relabel", "start": new_start, "end": new_end, "tags": tags}

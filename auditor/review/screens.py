@@ -27,10 +27,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from auditor.errors import DataError
 from auditor.review import bindings
 from auditor.review.adaptive_refits import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
-from auditor.review.dialogs import BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, RelabelScreen, ReplaceScreen
+from auditor.review.dialogs import (
+    BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, GroupScreen, RelabelScreen, ReplaceScreen,
+)
 from auditor.config import AdaptiveConfig
 from auditor.review.ordering import (
     OrderState,
@@ -40,9 +43,10 @@ from auditor.review.ordering import (
     score_order,
     waiting_for,
 )
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, Issue, IssueFilter, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, IssueFilter, ReviewQueue
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
 from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
+from auditor.scoring.remaining import coded_queue_counts, from_metrics, remaining_errors, sentence_codes
 
 WIDE_AT = 140  # columns from which the queue and the sentence sit side by side
 
@@ -76,6 +80,10 @@ class ReviewScreen(Screen):
         self.order_state = OrderState(adaptive=self.adaptive.enabled and refit_inputs is not None)
         self._refit_at: int | None = None  # decisions the newest refit (started) learns from
         self._restart_at_top = False  # re-ranked under the cursor: the next decision goes to the top
+        # the random verified sample's (size, errors, audited sentences), for the errors-left
+        # estimate; None without a sample, or in a shard (its decisions are not the corpus's)
+        self._sample: tuple[int, int, int] | None = None
+        self._sentence_codes: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -90,6 +98,9 @@ class ReviewScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._sample = self._read_sample_counts()
+        if self._sample is not None:
+            self._sentence_codes = sentence_codes(self.queue.table.example_ids)
         self.queue.next_open(after=False)
         self._update_adaptive()
         self.refresh_all()
@@ -110,7 +121,31 @@ class ReviewScreen(Screen):
         view.show(q.current(), q.decision(rank) if rank is not None else None, position, group)
         self.query_one("#queue", IssueList).sync()
         self.query_one("#order", OrderLine).text = self.order_state.describe()
-        self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown)
+        self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown, self._remaining())
+
+    def _read_sample_counts(self) -> tuple[int, int, int] | None:
+        if self.run_dir is None:
+            return None
+        number = self.queue.table.number
+        if len(number) and int(number[-1]) != len(number):  # a shard: part of the queue's decisions
+            return None
+        from auditor.metrics import read_metrics
+
+        try:
+            return from_metrics(read_metrics(self.run_dir).get("scoring"))
+        except (OSError, DataError):  # the status line does without; the report says what is wrong
+            return None
+
+    def _remaining(self) -> str | None:
+        """Errors left, from the verified sample and the decisions so far (auditor.scoring.remaining)."""
+        if self._sample is None or self._sentence_codes is None:
+            return None
+        st = self.queue.status
+        counts = coded_queue_counts(self._sentence_codes, (st == ACCEPT) | (st == RELABEL), (st == OPEN) | (st == SKIP))
+        try:
+            return remaining_errors(*self._sample, counts).status_text()
+        except ValueError:  # metrics that do not fit together (a hand-edited file): say nothing
+            return None
 
     def _pace(self) -> float | None:
         """Seconds per decision: median gap of this session's last 20 decisions (breaks capped at 2 min)."""
@@ -298,17 +333,18 @@ class ReviewScreen(Screen):
             self.notify(f"Every issue of this group (×{len(members)}) is decided already.", timeout=4)
             return
         decision = self._group_decision(rank)
-        plan = plan_bulk(t, targets, decision)
+        plan = plan_bulk(t, targets, decision, examples=None)  # the preview lists every member
         if not len(plan):
             self.notify(f"Your {decision.describe()} fits none of the group's open issues (other words around the span).", timeout=5)
             return
         heading = f"Group: “{t.surface[rank]}” {t.change_text(rank)}, {len(plan)} open issue{'s' if len(plan) != 1 else ''}"
-        what = f"{decision.describe()}, for each open issue of the group (×{len(members)} in all)"
+        what = f"{decision.describe()}, for each ticked open issue of the group (×{len(members)} in all)"
         options = [BulkOption(decision.action, plan, what[0].upper() + what[1:])]
         if decision.action == "accept":  # not decided yet: a wrong suggestion can be turned down for all
-            options.append(BulkOption("keep", plan_bulk(t, targets, BulkDecision.keep())))
+            keep = plan_bulk(t, [i.rank for i in plan.items], BulkDecision.keep(), examples=None)
+            options.append(BulkOption("keep", keep))
         scope = "the whole group, whatever the filter"
-        self.app.push_screen(BulkScreen(options, scope=scope, title=heading), self._apply_plan)
+        self.app.push_screen(GroupScreen(options, scope=scope, title=heading), self._apply_plan)
 
     def action_undo(self) -> None:
         """Withdraw this curator's own last decision (never another curator's)."""

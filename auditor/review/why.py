@@ -101,10 +101,12 @@ def _reference(issue: Issue) -> float | None:
 def sample_view(issue: Issue) -> str | None:
     """What the verified sample says (auditor.scoring.reference)."""
     ref = _reference(issue)
-    if ref is None or ref >= 1.0:
-        return None
     if ref == 0.0:
         return "the curator corrected this sentence in the verified sample"
+    # the same rule as the evidence's own doubt (ReferenceEvidence.doubted): above it the
+    # corrected neighbours are too few or too far to be a reason, whatever the number says
+    if ref is None or ref >= REFERENCE_FLAG_BELOW:
+        return None
     example = issue.signals.get("reference_example")
     like = f", e.g. {example}" if isinstance(example, str) and example else ""
     return f"similar words in the verified sample were corrected{like} (evidence {ref:.2f}; 1 = none corrected)"

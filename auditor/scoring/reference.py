@@ -297,7 +297,7 @@ def reference_evidence(
     # the sample's own words: what the curator said
     quality[verified] = np.where(corrected[verified], 0.0, 1.0)
     suggestion[verified] = np.where(corrected[verified], verified_tags[verified], -1)
-    return ReferenceEvidence(
+    evidence = ReferenceEvidence(
         quality=quality,
         suggestion=suggestion,
         verified=verified,
@@ -307,6 +307,30 @@ def reference_evidence(
         n_sentences=int(verified_sentence.sum()),
         n_corrected_sentences=int(wrong_sentence.sum()),
         fit=fit,
+    )
+    return _speaks_where_it_doubts(evidence)
+
+
+def _speaks_where_it_doubts(ev: ReferenceEvidence) -> ReferenceEvidence:
+    """The evidence as the rest of the cycle sees it: outside the sample it suggests a tag and
+    quotes a corrected example only where it doubts the word (ReferenceEvidence.doubted), and
+    at a fitted weight of 0 it says nothing there at all (quality 1: the fused score ignores it
+    anyway). Without this, a word whose one faint corrected neighbour left its quality at 0.996
+    was explained as "similar words in the verified sample were corrected ... (evidence 1.00)",
+    and took that neighbour's tag as its suggestion, while the score had not doubted it."""
+    doubted = ev.doubted() >= 0
+    outside = ~ev.verified
+    quality = np.where(outside, 1.0, ev.quality) if ev.weight <= 0 else ev.quality
+    return ReferenceEvidence(
+        quality=quality,
+        suggestion=np.where(outside & ~doubted, -1, ev.suggestion),
+        verified=ev.verified,
+        verified_tags=ev.verified_tags,
+        example=np.where(outside & doubted, ev.example, -1),
+        weight=ev.weight,
+        n_sentences=ev.n_sentences,
+        n_corrected_sentences=ev.n_corrected_sentences,
+        fit=ev.fit,
     )
 
 

@@ -85,3 +85,12 @@ def artifacts(ctx: RunContext) -> list:
         return []
     names = [e.get("name") for e in retrain.get("experiments") or [] if isinstance(e, dict) and e.get("name")]
     return [ctx.rd.model(m, n) for n in names for m in ("before", "after")]
+
+
+def input_state(ctx: RunContext) -> str:
+    """What the retrain stage reads besides its config: a local model folder's content and the
+    verified test file's digest (retrain.verified_test), so a re-verified sentence re-judges."""
+    from auditor.stages.crossval import input_state as model_state
+    from auditor.verified_test import file_digest
+
+    return model_state(ctx) + file_digest(ctx.cfg.retrain.verified_test)

@@ -18,10 +18,14 @@ def build(b: ReportBuilder) -> None:
             b.missing_note(sec, "retrain")
         return
     from auditor.evaluation import RetrainResult, primary_labels
+    from auditor.judgement import disagreements
 
     result = RetrainResult.from_dict(rt)
     label_sets = result.label_sets()
     primary = primary_labels(result)
+    # first, before any table: a silver verdict with the wrong sign is the thing to know
+    for d in disagreements(result):
+        sec.blocks.append(Paragraph(d.sentence()))
     sec.blocks.append(
         Paragraph(
             "Each experiment trains one tagger on the original training data (before) and one on the "
@@ -29,7 +33,7 @@ def build(b: ReportBuilder) -> None:
             "split (entity-level micro F1, seqeval). "
             + _final_tagger(b.cfg)
             + " Test tags: "
-            + "; ".join(_LABEL_TEXT[s] for s in label_sets)
+            + "; ".join(_label_text(result, s) for s in label_sets)
             + "."
         )
     )
@@ -40,6 +44,8 @@ def build(b: ReportBuilder) -> None:
             )
             continue
         b.table(sec, f1_delta_table(result, labels))
+    if any(e.intervals for e in result.experiments):
+        b.table(sec, interval_table(result))
     b.table(sec, per_type_table(result, primary))
     if b.want_figures:
         path = figs.f1_before_after(f1_bars(result, primary), primary, b.report_dir / "f1_before_after.png")
@@ -50,7 +56,18 @@ _LABEL_TEXT = {
     "silver": "silver = the test tags as given (as noisy as the training data was)",
     "clean": "clean = the known clean tags (the true error rate of each model)",
     "reviewed": "reviewed = the test tags after review",
+    "verified": "verified = a curator's tags of {n} random test sentences (retrain.verified_test; silver test "
+    "tags share the corpus's conventions and can mark a corrected convention down)",
 }
+
+
+def _label_text(result, labels: str) -> str:
+    from auditor.judgement import verified_sentences
+
+    if labels != "verified":
+        return _LABEL_TEXT[labels]
+    n = max((verified_sentences(result, e.name) for e in result.experiments), default=0)
+    return _LABEL_TEXT[labels].format(n=n)
 
 
 def _retrain_cells(result, labels: str) -> tuple[list[str], dict[tuple[str, str, str], object]]:
@@ -91,7 +108,54 @@ def f1_delta_table(result, labels: str) -> Table:
             rows.append([exp.name, "Δ", *delta, mean_delta])
             kinds.append("delta")
     cols = [Column("trained on"), Column("model"), *[Column(lang, "num") for lang in langs], Column("mean", "num")]
-    return Table(f"f1_{labels}", cols, rows, f"Entity F1 per test language against the {labels} test tags.", kinds)
+    return Table(f"f1_{labels}", cols, rows, f"Entity F1 per test language, judged on {_judge(result, labels)}.", kinds)
+
+
+def _judge(result, labels: str) -> str:
+    """"the silver test tags", "40 verified test sentences", ... for a caption."""
+    from auditor.judgement import judged_on, verified_sentences
+
+    if labels == "verified":
+        return judged_on(labels, max(verified_sentences(result, e.name) for e in result.experiments))
+    return "the " + judged_on(labels)
+
+
+def interval_table(result) -> Table:
+    """Per experiment, test language and label set: F1 before and after with bootstrap
+    intervals (sentences resampled) and after - before with its paired interval."""
+    from auditor.evaluation import LABEL_SETS, N_BOOT
+    from auditor.judgement import judged_on
+
+    rows, level = [], 0.9
+    # one set of rows for silver and clean when they are the same tags (an unnoised test split)
+    shown = [s for s in LABEL_SETS if not (s == "silver" and "clean" in result.label_sets() and _same_scores(result, "silver", "clean"))]
+    for exp in result.experiments:
+        for lang in exp.test:
+            for labels in shown:
+                before, after = exp.interval("before", labels, lang), exp.interval("after", labels, lang)
+                delta = exp.interval("delta", labels, lang)
+                if before is None:
+                    continue
+                level = before.level
+                rows.append([
+                    exp.name, lang, judged_on(labels, before.n_sentences) if labels == "verified" else judged_on(labels),
+                    before.n_sentences, before.f1, _span(before, ".3f"),
+                    after.f1 if after else None, _span(after, ".3f") if after else None,
+                    delta.f1 if delta else None, _span(delta, "+.3f") if delta else None,
+                ])
+    pct = f"{level:.0%}"
+    cols = [Column("trained on"), Column("test"), Column("judged on"), Column("sentences", "num", "d"),
+            Column("before", "num"), Column(f"before {pct}"), Column("after", "num"), Column(f"after {pct}"),
+            Column("Δ", "delta"), Column(f"Δ {pct} (paired)")]
+    return Table(
+        "f1_intervals", cols, rows,
+        f"Entity F1 with {pct} bootstrap intervals (test sentences resampled {N_BOOT} times); Δ's interval resamples "
+        "the same sentences for both taggers. A Δ interval that includes 0 is within the test's sampling noise.",
+    )
+
+
+def _span(iv, fmt: str) -> str:
+    return f"{iv.low:{fmt}} to {iv.high:{fmt}}"
 
 
 def per_type_table(result, labels: str) -> Table:
@@ -114,7 +178,7 @@ def per_type_table(result, labels: str) -> Table:
     cols = [Column("trained on"), Column("test")]
     for t in types:
         cols += [Column(f"{t} before", "num"), Column(f"{t} after", "num"), Column(f"{t} Δ", "delta")]
-    return Table(f"per_type_{labels}", cols, rows, f"F1 per entity type against the {labels} test tags.")
+    return Table(f"per_type_{labels}", cols, rows, f"F1 per entity type, judged on {_judge(result, labels)}.")
 
 
 def f1_bars(result, labels: str) -> list[figs.F1Bars]:
