@@ -31,7 +31,8 @@ from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN
 from auditor.data.corpus import label_names
 from auditor.errors import AuditorError
 
-FORMATS = ("hf", "parquet", "conll", "jsonl")
+TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")  # auditor.data.formats
+FORMATS = ("hf", "parquet", "conll", "jsonl", *TOOL_FORMATS)
 EXPORT_MARKER = ".auditor-export.json"
 CARD_NAME = "README.md"
 CHANGELOG_NAME = "changelog.parquet"
@@ -39,7 +40,10 @@ CHANGELOG_NAME = "changelog.parquet"
 TAG_STRINGS_COLUMN = "ner_tags_str"
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
-_SUFFIX = {"parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl"}
+_SUFFIX = {
+    "parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl",
+    "spacy": ".spacy", "prodigy": ".jsonl", "labelstudio": ".json", "doccano": ".jsonl", "brat": "",
+}
 
 
 @dataclass
@@ -210,6 +214,9 @@ def _split_rows(corpus: DatasetDict) -> list[str]:
 def _files_line(fmt: str, corpus: DatasetDict) -> str:
     if fmt == "hf":
         return "A `datasets.save_to_disk` folder: `datasets.load_from_disk(<this folder>)`."
+    if fmt in TOOL_FORMATS:
+        where = ", ".join(f"`{s}{_SUFFIX[fmt] or '/'}`" for s in corpus)
+        return f"{fmt} files, one per split ({where}), in the tool's own format with the source's text and offsets."
     files = ", ".join(f"`{s}{_SUFFIX[fmt]}`" for s in corpus)
     how = {
         "parquet": f"Parquet, one file per split ({files}); `ner_tags` are ClassLabel ids (names in the schema "
@@ -299,7 +306,8 @@ def export_corpus(
     card: CardInfo | None = None,
     run_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write `cleaned` to the folder `out` in format hf | parquet | conll | jsonl; returns out.
+    """Write `cleaned` to the folder `out` in format hf | parquet | conll | jsonl or a tool's format
+    (spacy | prodigy | labelstudio | doccano | brat, with the run's source layouts); returns out.
 
     card: what the dataset card says about source and review (default: read from run_dir,
     else minimal). A non-empty `out` needs force and must be an earlier export; every failure
@@ -314,6 +322,14 @@ def export_corpus(
     with atomic_path(out, is_dir=True) as tmp:
         if fmt == "hf":
             _write_hf(cleaned, tmp)
+        elif fmt in TOOL_FORMATS:
+            from auditor.config import run_config
+            from auditor.data.formats import source_layouts, write_split
+
+            data = run_config(run_dir).data if run_dir is not None and run_config(run_dir) is not None else None
+            layouts = source_layouts(data)
+            for split, ds in cleaned.items():
+                write_split(fmt, ds, _inside(tmp, split + _SUFFIX[fmt]), layouts, data.offsets if data is not None else None)
         else:
             for split, ds in cleaned.items():
                 _WRITERS[fmt](ds, _inside(tmp, split + _SUFFIX[fmt]))

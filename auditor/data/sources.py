@@ -22,6 +22,9 @@ from auditor.data.validate import RawSentence, decode_tag
 from auditor.errors import DataError
 
 FORMATS = ("conll", "jsonl", "parquet", "disk")
+# the annotation tools' formats (auditor.data.formats): text with character-offset spans
+TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")
+FILE_FORMATS = ("conll", "jsonl", "parquet", *TOOL_FORMATS)
 _CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt", ".tsv")
 _LANG_PREFIX = re.compile(r"^([a-z]{2,3}):(.*)$", re.S)
 
@@ -36,7 +39,12 @@ class SourceFile:
 
 def detect_format(path: str | Path) -> str:
     """conll | jsonl | parquet | disk from the name (and .gz), or DataError."""
+    from auditor.data.formats import sniff
+
     p = Path(path)
+    tool = sniff(p)
+    if tool is not None:
+        return tool
     if p.is_dir():
         if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
             return "disk"
@@ -48,7 +56,7 @@ def detect_format(path: str | Path) -> str:
         return "parquet"
     if name.endswith(_CONLL_SUFFIXES):
         return "conll"
-    raise DataError(f"{p}: cannot tell the format from the name; pass --format conll|jsonl|parquet|disk")
+    raise DataError(f"{p}: cannot tell the format from the name; pass --format {'|'.join(FORMATS + TOOL_FORMATS)}")
 
 
 def expand_paths(spec: str | list[str], languages: Sequence[str]) -> list[SourceFile]:
@@ -249,12 +257,18 @@ def read_hub(dataset: str, config: str, splits: Sequence[str]) -> dict[str, list
     return {s: rows_from_dataset(dsd[s], f"{dataset}/{config} [{s}]") for s in splits}
 
 
-def read_file(path: str, fmt: str, label_names: Sequence[str] | None = None) -> list[RawSentence]:
-    """One conll/jsonl/parquet file."""
+def read_file(
+    path: str, fmt: str, label_names: Sequence[str] | None = None, offsets: str | None = None
+) -> list[RawSentence]:
+    """One conll/jsonl/parquet file, or a file (brat: folder) of an annotation tool."""
+    if fmt in TOOL_FORMATS:
+        from auditor.data.formats import read_sentences
+
+        return read_sentences(path, fmt, offsets)
     if fmt == "conll":
         return read_conll(path)
     if fmt == "jsonl":
         return read_jsonl(path, label_names)
     if fmt == "parquet":
         return read_parquet(path, label_names)
-    raise DataError(f"{path}: format {fmt!r} is not a file format (use conll, jsonl or parquet)")
+    raise DataError(f"{path}: format {fmt!r} is not a file format (use {', '.join(FILE_FORMATS)})")
