@@ -519,7 +519,7 @@ def export_cmd(
 ) -> None:
     """Export the cleaned corpus with a dataset card (and the changelog), or with --model a
     retrained tagger with its model card; optionally push either to the Hub."""
-    from auditor.export import FORMATS, export_corpus, push_to_hub
+    from auditor.export import ALL_FORMATS as FORMATS, export_corpus, push_to_hub
 
     if model is not None:
         _export_model(run_dir, model, experiment, out, force, push)

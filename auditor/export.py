@@ -31,8 +31,10 @@ from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN
 from auditor.data.corpus import label_names
 from auditor.errors import AuditorError
 
-TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")  # auditor.data.formats
-FORMATS = ("hf", "parquet", "conll", "jsonl", *TOOL_FORMATS)
+FORMATS = ("hf", "parquet", "conll", "jsonl")
+# the annotation tools' formats (auditor.data.formats), with the source's text layout
+TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")
+ALL_FORMATS = FORMATS + TOOL_FORMATS
 EXPORT_MARKER = ".auditor-export.json"
 CARD_NAME = "README.md"
 CHANGELOG_NAME = "changelog.parquet"
@@ -313,8 +315,8 @@ def export_corpus(
     else minimal). A non-empty `out` needs force and must be an earlier export; every failure
     is one AuditorError line and leaves `out` as it was.
     """
-    if fmt not in FORMATS:
-        raise AuditorError(f"export format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in ALL_FORMATS:
+        raise AuditorError(f"export format {fmt!r} is not one of {', '.join(ALL_FORMATS)}")
     out = Path(out)
     _check_destination(out, force)
     if card is None:

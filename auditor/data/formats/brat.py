@@ -12,14 +12,17 @@ attributes A, notes #, normalisations N) are not NER spans: skipped and counted.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from pathlib import Path
 
-from auditor.data.formats.common import raise_misfits
+from auditor.data.formats.common import raise_misfits, tokens_field
 from auditor.data.offsets import CharSpan, Misfit, ReadResult, TextRecord, convert_spans, spans_to_tags, tags_to_spans, tokenize
 from auditor.data.sources import _lines
 from auditor.errors import DataError
+
+log = logging.getLogger(__name__)
 
 NAME = "brat"
 UNIT = "codepoint"
@@ -125,6 +128,13 @@ def write(records: list[TextRecord], folder: Path, unit: str = UNIT, default_doc
     for r in loose:
         lines = docs[default_doc]
         lines[max(lines, default=0) + 1] = r
+    resplit = sum(tokens_field(r.layout) is not None for r in records)
+    if resplit:
+        log.warning(
+            "brat: %d sentence%s have tokens the tokenizer splits otherwise (brat keeps no tokens): their entities' "
+            "text and labels are kept, their words come back re-tokenised; export as labelstudio or doccano to keep them",
+            resplit, "s" if resplit > 1 else "",
+        )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, lines in docs.items():
