@@ -610,3 +610,9 @@ def crossval_cmd(
         done = {f.fold for f in result.folds}
         missing = [k for k in range(result.n_folds) if k not in done]
         typer.echo(f"waiting for fold(s) {missing}; the merge happens when the last one finishes")
+
+
+# the Label Studio / Prodigy round trip of flagged issues (auditor/cli_interchange.py)
+from auditor.cli_interchange import register as _register_interchange  # noqa: E402
+
+_register_interchange(app)
