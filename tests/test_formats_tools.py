@@ -43,10 +43,9 @@ def test_roundtrip_keeps_text_tokens_and_tags(tool, tmp_path):
     assert [r.id for r in back] == [r.id for r in recs]
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+# brat files hold no tokens (their tokens are the tokenizer's; see the export test below)
+@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "brat"])
 def test_roundtrip_of_a_token_corpus_the_tokenizer_would_split_otherwise(tool, tmp_path):
-    if tool == "brat":
-        pytest.skip("brat files hold no tokens: their tokens are the tokenizer's (README)")
     tokens = ["U.S.", "-", "Präsident", "O'Neill", "sagte", "''", "ja", "''"]
     tags = ["B-LOC", "O", "O", "B-PER", "O", "O", "O", "O"]
     recs = [TextRecord(join_tokens(tokens), tags, "r", "en/train/000000", "en")]

@@ -130,8 +130,10 @@ def export_issues(run_dir: str | Path, tool: str, out: str | Path, flt: IssueFil
     layouts = _layouts(run_dir)
     with atomic_path(out) as tmp:
         if tool == "labelstudio":
+            from auditor.data.formats.labelstudio import task_list
+
             tasks = [_labelstudio_task(i, issue_layout(i, layouts)) for i in issues]
-            tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            tmp.write_text(task_list(tasks), encoding="utf-8")
         else:
             with tmp.open("w", encoding="utf-8", newline="\n") as fh:
                 for i in issues:

@@ -139,9 +139,14 @@ def task(record: TextRecord, unit: str = UNIT) -> dict:
     }
 
 
+def task_list(tasks: list[dict]) -> str:
+    """A JSON list with one task per line (readable, and diffs stay small)."""
+    return "[\n" + ",\n".join(json.dumps(t, ensure_ascii=False) for t in tasks) + "\n]\n"
+
+
 def write(records: list[TextRecord], path: Path, unit: str = UNIT) -> None:
     tasks = [task(r, unit) for r in records]
-    Path(path).write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    Path(path).write_text(task_list(tasks), encoding="utf-8")
 
 
 def sniff(obj) -> bool:
