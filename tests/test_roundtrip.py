@@ -251,3 +251,18 @@ def test_import_without_a_curator_names_what_to_do(run, tmp_path, monkeypatch, c
         cli.main()
     assert exc.value.code != 0 and "the file names no curator for this answer; pass --curator NAME" in capsys.readouterr().err
     assert not (run / "review.sqlite").exists()
+
+
+def test_a_label_outside_the_corpus_label_set_is_not_placed(run, tmp_path):
+    out = tmp_path / "t.json"
+    export_issues(run, "labelstudio", out, limit=1)
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    layout = layout_of(tasks[0])
+    start, end = tasks[0]["data"]["words"]
+    s, e = layout.starts[start], layout.ends[end - 1]
+    result = [r for r in tasks[0]["predictions"][0]["result"] if r["value"]["end"] <= s or r["value"]["start"] >= e]
+    result.append({"type": "labels", "value": {"start": s, "end": e, "text": layout.text[s:e], "labels": ["MISC"]}})
+    tasks[0]["annotations"] = [{"result": result}]
+    out.write_text(json.dumps(tasks), encoding="utf-8")
+    report = import_decisions(run, out, curator="bob")
+    assert report.written == {} and "label MISC not in the corpus's label set (LOC, ORG, PER)" in report.unplaced[0]

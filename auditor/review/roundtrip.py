@@ -242,11 +242,23 @@ def infer(issue: Issue, tags: list[str]) -> tuple[str, int | None, int | None, l
     return ("relabel", lo, hi, tags[lo:hi])
 
 
+def corpus_labels(run_dir: Path) -> list[str]:
+    """The label set of the run's corpus (what apply accepts); empty when the run has no corpus/."""
+    if not (run_dir / "corpus").is_dir():
+        return []
+    from datasets import load_from_disk
+
+    from auditor.data.corpus import label_names
+
+    return label_names(load_from_disk(str(run_dir / "corpus")))
+
+
 def import_decisions(run_dir: str | Path, path: str | Path, curator: str | None = None, replace: bool = False) -> ImportReport:
     """The answers of a tool's export as decisions in RUN_DIR/review.sqlite (see the module doc)."""
     run_dir = Path(run_dir)
     table = IssueTable.load(run_dir / ISSUES_NAME)
     layouts = _layouts(run_dir)
+    labels = set(corpus_labels(run_dir)) or {t for col in ("tags", "suggested") for ts in table.table.column(col).to_pylist() for t in ts}
     _, answers = read_answers(path)
     report = ImportReport()
     todo: dict[str, list[tuple[str, Answer, tuple]]] = defaultdict(list)
@@ -267,6 +279,13 @@ def import_decisions(run_dir: str | Path, path: str | Path, curator: str | None 
         tags, bad = spans_to_tags(layout, a.spans, a.where)
         if bad:
             report.unplaced += [f"{m.line()} (a span on other than the sentence's words)" for m in bad]
+            continue
+        unknown = sorted({t[2:] for t in tags if t not in labels})
+        if unknown:
+            report.unplaced.append(
+                f"{a.where}: label{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} not in the corpus's "
+                f"label set ({', '.join(sorted({n[2:] for n in labels if n != 'O'}))}); use one of those"
+            )
             continue
         decided = infer(issue, tags)
         if isinstance(decided, str):

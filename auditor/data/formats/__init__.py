@@ -39,11 +39,15 @@ def unit_of(fmt: str, unit: str | None) -> str | None:
 def read_records(path: str, fmt: str, unit: str | None = None) -> list[TextRecord]:
     """A file (or brat folder) of a tool's format; says what it skipped on purpose."""
     res = module(fmt).read(path, unit_of(fmt, unit))
-    for reason, n in sorted(res.skipped.items()):
-        log.warning("%s: skipped %d record%s (%s)", path, n, "s" if n > 1 else "", reason)
-    for note in res.notes:
-        log.warning("%s: %s", path, note)
+    said = [f"{path}: skipped {n} record{'s' if n > 1 else ''} ({reason})" for reason, n in sorted(res.skipped.items())]
+    for line in said + [f"{path}: {note}" for note in res.notes]:
+        if line not in _SAID:  # `auditor inspect` reads a file twice (languages, then the corpus)
+            _SAID.add(line)
+            log.warning("%s", line)
     return res.records
+
+
+_SAID: set[str] = set()
 
 
 def read_sentences(path: str, fmt: str, unit: str | None = None) -> list[RawSentence]:

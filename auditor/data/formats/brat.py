@@ -70,7 +70,7 @@ def read_document(ann: Path, res: ReadResult, misfits: list[Misfit], unit: str) 
         if m is None:
             if line[0] == "T" or line[0] not in "REAMN#*":
                 raise DataError(f"{where}: not a brat annotation line (`T1<TAB>LABEL START END<TAB>TEXT`): {line!r}")
-            res.skip(f"{line[0]} annotations (not entity spans)")
+            res.skip(f"{line[0]} lines: relations, events, attributes or notes, not entity spans")
             continue
         frags = [tuple(map(int, f.split())) for f in m.group(3).split(";")]
         sp = CharSpan(frags[0][0], frags[-1][1], m.group(2), m.group(4))

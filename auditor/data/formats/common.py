@@ -53,7 +53,8 @@ def raise_misfits(path: str | Path, misfits: list[Misfit], unit: str | None = No
     if not misfits:
         return
     hint = ""
-    if unit is not None:
+    offsets = ("inside or between words", "outside the text", "inside a character", "the text there is")
+    if unit is not None and any(any(o in m.reason for o in offsets) for m in misfits):
         other = "utf16" if unit == "codepoint" else "codepoint"
         hint = (
             f"fix these spans in the annotation tool and export again; if most spans are off by one after an "
