@@ -17,7 +17,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
 def export_issues_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder with issues.parquet (after the score stage)")],
     fmt: Annotated[str, typer.Option("--format", help="labelstudio | prodigy")] = "labelstudio",
-    out: Annotated[Path, typer.Option("--out", help="the tasks file to write (.json for labelstudio, .jsonl for prodigy)")] = Path("issues.json"),
+    out: Annotated[Optional[Path], typer.Option("--out", help="the tasks file to write (default: issues.json for labelstudio, issues.jsonl for prodigy)")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="only these languages (comma-separated)")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="only these kinds: type, boundary, missing, spurious")] = None,
     entity_type: Annotated[Optional[str], typer.Option("--type", help="only these entity types (comma-separated)")] = None,
@@ -34,6 +34,7 @@ def export_issues_cmd(
     if status not in STATUS_CHOICES:
         raise AuditorError(f"--status {status!r} is not one of {', '.join(STATUS_CHOICES)}")
     flt = IssueFilter(langs=_csv(lang), kinds=_csv(kind), entity_types=_csv(entity_type), max_score=max_score, text=text, status=status)
+    out = out or Path("issues.json" if fmt == "labelstudio" else "issues.jsonl")
     n = export_issues(run_dir, fmt, out, flt, limit)
     typer.echo(f"exported {n} issue{'s' if n != 1 else ''} ({flt.describe()}) as {fmt} tasks: {out}")
 

@@ -256,3 +256,17 @@ def test_export_of_a_token_corpus_reads_back_identical(tool, tmp_path, caplog):
         assert "come back re-tokenised" in caplog.text
         return
     assert got == want
+
+
+def test_inspect_tells_a_tool_format_from_the_content(tmp_path):
+    from auditor.data.stats import inspect_config
+
+    (tmp_path / "brat").mkdir()
+    (tmp_path / "brat" / "a.txt").write_text("Paris ist schön .\n", encoding="utf-8")
+    (tmp_path / "brat" / "a.ann").write_text("T1\tLOC 0 5\tParis\n", encoding="utf-8")
+    assert inspect_config(str(tmp_path / "brat")).source == "brat"
+    prodigy = _jsonl(tmp_path / "ner.jsonl", [{"text": "Paris", "tokens": [{"text": "Paris", "start": 0, "end": 5, "id": 0}],
+                                                "spans": [], "answer": "accept"}])
+    assert inspect_config(prodigy).source == "prodigy"
+    doccano = _jsonl(tmp_path / "admin.jsonl", [{"text": "Paris", "label": [[0, 5, "LOC"]]}])
+    assert inspect_config(doccano).source == "doccano"
