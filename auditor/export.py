@@ -92,7 +92,7 @@ def _describe_source(data: Mapping) -> str:
         return "the synthetic demo corpus of auditor (template sentences with recorded label noise)"
     if source == "disk":
         return f"a `datasets` folder ({_public_name(str(data.get('path') or ''))})"
-    if source in ("conll", "jsonl", "parquet"):
+    if source in ("conll", "jsonl", "parquet", *TOOL_FORMATS):
         files = data.get("files") or {}
         listed = "; ".join(
             f"{k}: {', '.join(_public_name(p) for p in ([v] if isinstance(v, str) else v))}" for k, v in files.items()
