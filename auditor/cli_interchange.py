@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,14 +17,14 @@ def _csv(value: str | None) -> tuple[str, ...]:
 def export_issues_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder with issues.parquet (after the score stage)")],
     fmt: Annotated[str, typer.Option("--format", help="labelstudio | prodigy")] = "labelstudio",
-    out: Annotated[Optional[Path], typer.Option("--out", help="the tasks file to write (default: issues.json for labelstudio, issues.jsonl for prodigy)")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="only these languages (comma-separated)")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="only these kinds: type, boundary, missing, spurious")] = None,
-    entity_type: Annotated[Optional[str], typer.Option("--type", help="only these entity types (comma-separated)")] = None,
-    max_score: Annotated[Optional[float], typer.Option("--max-score", help="only issues scoring at most this")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="the tasks file to write (default: issues.json for labelstudio, issues.jsonl for prodigy)")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="only these languages (comma-separated)")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="only these kinds: type, boundary, missing, spurious")] = None,
+    entity_type: Annotated[str | None, typer.Option("--type", help="only these entity types (comma-separated)")] = None,
+    max_score: Annotated[float | None, typer.Option("--max-score", help="only issues scoring at most this")] = None,
     text: Annotated[str, typer.Option("--text", help="only sentences containing this text")] = "",
     status: Annotated[str, typer.Option("--status", help="open | all | decided | skipped | conflicts")] = "open",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="at most this many, most suspicious first", min=1)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="at most this many, most suspicious first", min=1)] = None,
 ) -> None:
     """Write the run's open issues (or a filter of them) as Label Studio or Prodigy tasks: the
     suggestion pre-filled, the given tags and why-text in the task, the issue id to come back by."""
@@ -42,7 +42,7 @@ def export_issues_cmd(
 def import_decisions_cmd(
     run_dir: Annotated[Path, typer.Argument(help="the run folder the issues were exported from")],
     file: Annotated[Path, typer.Argument(help="the tool's export: Label Studio JSON or Prodigy JSONL (db-out)")],
-    curator: Annotated[Optional[str], typer.Option("--curator", help="who decided, where the file names nobody")] = None,
+    curator: Annotated[str | None, typer.Option("--curator", help="who decided, where the file names nobody")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="replace other curators' decisions on these issues")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:

@@ -326,7 +326,8 @@ def export_corpus(
             _write_hf(cleaned, tmp)
         elif fmt in TOOL_FORMATS:
             from auditor.config import run_config
-            from auditor.data.formats import source_layouts, write_split
+            from auditor.data.formats import write_split
+            from auditor.data.formats.layouts import source_layouts
 
             data = run_config(run_dir).data if run_dir is not None and run_config(run_dir) is not None else None
             layouts = source_layouts(data)

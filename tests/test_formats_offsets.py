@@ -51,7 +51,7 @@ def test_join_tokens_single_spaces():
     ],
 )
 def test_misaligned_span_is_reported_with_record_and_span(span, reason):
-    tags, misfits = spans_to_tags(tokenize(TEXT), [span], "file.jsonl:3")
+    _, misfits = spans_to_tags(tokenize(TEXT), [span], "file.jsonl:3")
     assert len(misfits) == 1 and misfits[0].span == span and misfits[0].where == "file.jsonl:3"
     assert reason in misfits[0].reason
     assert "file.jsonl:3: span [" in misfits[0].line()

@@ -7,15 +7,14 @@ import json
 import pandas as pd
 import pytest
 from datasets import load_from_disk
-from typer.testing import CliRunner
-
 from review_rows import issue_row
+from typer.testing import CliRunner
 
 from auditor.cleaning import apply_run
 from auditor.cli import app
 from auditor.config import SyntheticConfig
-from auditor.data.iob import spans as iob_spans
 from auditor.data.formats.common import given_layout
+from auditor.data.iob import spans as iob_spans
 from auditor.data.offsets import tags_to_spans
 from auditor.data.synthetic import generate_synthetic
 from auditor.review.queue import IssueFilter

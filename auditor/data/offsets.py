@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import regex
 
-from auditor.data.iob import is_tag, spans as iob_spans
+from auditor.data.iob import is_tag
+from auditor.data.iob import spans as iob_spans
 from auditor.errors import DataError
 
 UNITS = ("codepoint", "utf16")

@@ -9,15 +9,15 @@ Readers only parse; checks live in auditor.data.validate and assembly in auditor
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.data.corpus import CLEAN_COLUMN
+from auditor.data.textlines import read_lines as _lines
 from auditor.data.validate import RawSentence, decode_tag
 from auditor.errors import DataError
 
@@ -69,28 +69,6 @@ def expand_paths(spec: str | list[str], languages: Sequence[str]) -> list[Source
         else:
             out.append(SourceFile(p, None))
     return out
-
-
-def _lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text without the newline); gzip by suffix; DataError on bad bytes."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{path}: no such file")
-    opener = gzip.open if p.name.endswith(".gz") else open
-    try:
-        with opener(p, "rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                try:
-                    # utf-8-sig on the first line: editors on Windows start files with a BOM,
-                    # which would otherwise stick to the first token (or hide -DOCSTART-, `en:`)
-                    yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
-                except UnicodeDecodeError as err:
-                    raise DataError(
-                        f"{path}:{n}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
-                        "convert the file to UTF-8"
-                    ) from None
-    except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
-        raise DataError(f"{path}: cannot read ({err})") from None
 
 
 def read_conll(path: str) -> list[RawSentence]:

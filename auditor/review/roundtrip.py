@@ -24,10 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from auditor.atomic import atomic_path
-from auditor.data.formats import module, source_layouts
+from auditor.data.formats import module
 from auditor.data.formats.common import json_file, json_lines
+from auditor.data.formats.layouts import source_layouts
 from auditor.data.iob import spans as iob_spans
-from auditor.data.offsets import CharSpan, Layout, TextRecord, join_tokens, spans_to_tags
+from auditor.data.offsets import (
+    CharSpan,
+    Layout,
+    TextRecord,
+    join_tokens,
+    spans_to_tags,
+)
 from auditor.errors import AuditorError, DataError
 from auditor.review.queue import Issue, IssueFilter, IssueTable, ReviewQueue
 from auditor.review.store import AlreadyDecided, Decision, DecisionStore
@@ -121,10 +128,12 @@ def select_issues(run_dir: Path, flt: IssueFilter, limit: int | None = None) -> 
     return [table.row(int(i)) for i in ranks]
 
 
-def export_issues(run_dir: str | Path, tool: str, out: str | Path, flt: IssueFilter = IssueFilter(status="open"),
+def export_issues(run_dir: str | Path, tool: str, out: str | Path, flt: IssueFilter | None = None,
                   limit: int | None = None) -> int:
-    """Write the selected issues as the tool's tasks to `out` (replaced whole); how many."""
+    """Write the selected issues (default: the open ones) as the tool's tasks to `out` (replaced
+    whole); how many."""
     _check_tool(tool)
+    flt = flt if flt is not None else IssueFilter(status="open")
     run_dir = Path(run_dir)
     issues = select_issues(run_dir, flt, limit)
     layouts = _layouts(run_dir)

@@ -18,8 +18,17 @@ from collections import defaultdict
 from pathlib import Path
 
 from auditor.data.formats.common import raise_misfits, tokens_field
-from auditor.data.offsets import CharSpan, Misfit, ReadResult, TextRecord, convert_spans, spans_to_tags, tags_to_spans, tokenize
-from auditor.data.sources import _lines
+from auditor.data.offsets import (
+    CharSpan,
+    Misfit,
+    ReadResult,
+    TextRecord,
+    convert_spans,
+    spans_to_tags,
+    tags_to_spans,
+    tokenize,
+)
+from auditor.data.textlines import read_lines as _lines
 from auditor.errors import DataError
 
 log = logging.getLogger(__name__)

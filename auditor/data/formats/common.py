@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from auditor.data.offsets import AlignmentError, CharSpan, Misfit
-from auditor.data.sources import _lines
+from auditor.data.textlines import read_lines as _lines
 from auditor.errors import DataError
 
 

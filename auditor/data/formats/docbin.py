@@ -22,13 +22,12 @@ UNIT = None  # Docs hold tokens, not offsets
 SUFFIX = ".spacy"
 
 
-def _spacy():
+def _docbin():
     try:
-        import spacy
         from spacy.tokens import DocBin
     except ImportError:
         raise DataError("the spacy format needs spaCy: pip install 'auditor[spacy]'") from None
-    return spacy, DocBin
+    return DocBin
 
 
 def doc_layout(doc) -> Layout:
@@ -37,7 +36,7 @@ def doc_layout(doc) -> Layout:
 
 
 def read(path: str, unit: str | None = UNIT) -> ReadResult:
-    spacy, DocBin = _spacy()
+    DocBin = _docbin()
     from spacy.vocab import Vocab
 
     p = Path(path)
@@ -45,7 +44,7 @@ def read(path: str, unit: str | None = UNIT) -> ReadResult:
         raise DataError(f"{path}: no such file")
     try:
         docs = list(DocBin().from_disk(p).get_docs(Vocab()))
-    except Exception as err:  # srsly/msgpack raise many kinds on a file that is not a DocBin
+    except Exception as err:  # noqa: BLE001 - srsly/msgpack raise many kinds on a file that is not a DocBin
         raise DataError(f"{path}: not a spaCy DocBin ({type(err).__name__}: {str(err)[:120]})") from None
     res, misfits = ReadResult(), []
     for i, doc in enumerate(docs):
@@ -80,7 +79,7 @@ def make_doc(vocab, record: TextRecord):
         tags.append(record.tags[i])
         gap = gaps[i + 1]
         spaces.append(gap.startswith(" "))
-        rest = gap[1:] if gap.startswith(" ") else gap
+        rest = gap.removeprefix(" ")
         if rest:
             # whitespace inside an entity belongs to it (the next word continues it)
             inside = i + 1 < len(record.tags) and record.tags[i + 1].startswith("I-")
@@ -95,7 +94,7 @@ def make_doc(vocab, record: TextRecord):
 
 
 def write(records: list[TextRecord], path: Path, unit: str | None = UNIT) -> None:
-    spacy, DocBin = _spacy()
+    DocBin = _docbin()
     from spacy.vocab import Vocab
 
     vocab = Vocab()

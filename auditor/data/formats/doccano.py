@@ -16,8 +16,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.data.formats.common import given_layout, json_lines, tokens_field, optional_str, raise_misfits, span, text_of
-from auditor.data.offsets import OffsetUnits, ReadResult, TextRecord, convert_spans, spans_to_tags, tags_to_spans
+from auditor.data.formats.common import (
+    given_layout,
+    json_lines,
+    optional_str,
+    raise_misfits,
+    span,
+    text_of,
+    tokens_field,
+)
+from auditor.data.offsets import (
+    OffsetUnits,
+    ReadResult,
+    TextRecord,
+    convert_spans,
+    spans_to_tags,
+    tags_to_spans,
+)
 from auditor.errors import DataError
 
 NAME = "doccano"

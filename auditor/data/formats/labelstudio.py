@@ -20,7 +20,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.data.formats.common import given_layout, json_file, tokens_field, optional_str, raise_misfits, span, text_of
+from auditor.data.formats.common import (
+    given_layout,
+    json_file,
+    optional_str,
+    raise_misfits,
+    span,
+    text_of,
+    tokens_field,
+)
 from auditor.data.offsets import (
     CharSpan,
     Layout,

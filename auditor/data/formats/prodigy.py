@@ -14,7 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.data.formats.common import json_lines, optional_str, raise_misfits, span, text_of
+from auditor.data.formats.common import (
+    json_lines,
+    optional_str,
+    raise_misfits,
+    span,
+    text_of,
+)
 from auditor.data.offsets import (
     Layout,
     Misfit,
@@ -126,8 +132,7 @@ def task(record: TextRecord, tags: list[str] | None = None, unit: str = UNIT, me
 
 def write(records: list[TextRecord], path: Path, unit: str = UNIT) -> None:
     with Path(path).open("w", encoding="utf-8", newline="\n") as fh:
-        for r in records:
-            fh.write(json.dumps(task(r, unit=unit), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(task(r, unit=unit), ensure_ascii=False) + "\n" for r in records)
 
 
 def sniff(obj: dict) -> bool:
