@@ -192,7 +192,7 @@ def demo(
 def inspect(
     source: Annotated[str, typer.Argument(help="a data file, a folder, a pipeline YAML, or `demo`")],
     format: Annotated[
-        Optional[str], typer.Option("--format", help="conll | jsonl | parquet | disk | synthetic (default: from the name)")
+        Optional[str], typer.Option("--format", help="conll | jsonl | parquet | disk | synthetic | spacy | prodigy | labelstudio | doccano | brat (default: from the name and content)")
     ] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="only this language (also the language of files without one)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the statistics as JSON")] = False,
@@ -204,8 +204,10 @@ def inspect(
     from auditor.data.sniff import inspect_config
     from auditor.data.stats import corpus_stats, print_stats
 
-    if format is not None and format not in ("conll", "jsonl", "parquet", "disk", "synthetic"):
-        raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk or synthetic")
+    from auditor.data.sources import TOOL_FORMATS
+
+    if format is not None and format not in ("conll", "jsonl", "parquet", "disk", "synthetic", *TOOL_FORMATS):
+        raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk, synthetic or {', '.join(TOOL_FORMATS)}")
     cfg = inspect_config(source, format, lang)
     loaded = load_corpus_with_report(cfg, progress=not as_json)
     stats = corpus_stats(loaded.corpus, loaded.report, cfg.train_splits)
@@ -510,7 +512,7 @@ def verify_cmd(
 @app.command("export")
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding cleaned/ (after apply)")],
-    fmt: Annotated[str, typer.Option("--format", help="hf | parquet | conll | jsonl")] = "hf",
+    fmt: Annotated[str, typer.Option("--format", help="hf | parquet | conll | jsonl | spacy | prodigy | labelstudio | doccano | brat")] = "hf",
     out: Annotated[Optional[Path], typer.Option("--out", help="destination folder (default: RUN_DIR/export/FORMAT)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an earlier export in --out")] = False,
     push: Annotated[Optional[str], typer.Option("--push-to-hub", help="also upload to this Hub repo (private)")] = None,
@@ -605,3 +607,9 @@ def crossval_cmd(
         done = {f.fold for f in result.folds}
         missing = [k for k in range(result.n_folds) if k not in done]
         typer.echo(f"waiting for fold(s) {missing}; the merge happens when the last one finishes")
+
+
+# the Label Studio / Prodigy round trip of flagged issues (auditor/cli_interchange.py)
+from auditor.cli_interchange import register as _register_interchange  # noqa: E402
+
+_register_interchange(app)

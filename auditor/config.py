@@ -33,7 +33,9 @@ class SyntheticConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    source: Literal["hub", "conll", "jsonl", "parquet", "disk", "synthetic"] = "synthetic"
+    source: Literal[
+        "hub", "conll", "jsonl", "parquet", "disk", "synthetic", "spacy", "prodigy", "labelstudio", "doccano", "brat"
+    ] = "synthetic"
     # hub: a datasets repository and a config name pattern with {lang}
     dataset: str = "google/xtreme"
     config: str = "PAN-X.{lang}"
@@ -42,6 +44,9 @@ class DataConfig(_Strict):
     files: dict[Split, str | list[str]] | None = None
     # disk: a datasets.save_to_disk folder
     path: str | None = None
+    # annotation-tool sources (labelstudio, doccano, prodigy, brat): how span offsets count;
+    # None = the format's documented default (doccano utf16, the others codepoint)
+    offsets: Literal["codepoint", "utf16"] | None = None
     # language -> fraction of each split kept (the chapter's Swiss mix); 1.0 keeps all.
     languages: dict[Lang, Annotated[float, Field(gt=0.0, le=1.0)]] = {"de": 1.0, "fr": 1.0, "it": 1.0, "en": 1.0}
     # language used when a file carries none
@@ -70,7 +75,7 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_source(self) -> DataConfig:
-        if self.source in ("conll", "jsonl", "parquet") and not self.files:
+        if self.source not in ("hub", "disk", "synthetic") and not self.files:
             raise ValueError(f"source '{self.source}' needs `files:` (one path per split)")
         if self.source == "disk" and not self.path:
             raise ValueError("source 'disk' needs `path:` (a datasets.save_to_disk folder)")
@@ -290,7 +295,7 @@ class ReportConfig(_Strict):
 
 
 class ExportConfig(_Strict):
-    formats: list[Literal["hf", "parquet", "conll", "jsonl"]] = ["hf"]
+    formats: list[Literal["hf", "parquet", "conll", "jsonl", "spacy", "prodigy", "labelstudio", "doccano", "brat"]] = ["hf"]
     # default: runs/<name>/export
     out: str | None = None
     push_to_hub: str | None = None

@@ -34,13 +34,19 @@ from auditor.data.validate import check_split_name
 from auditor.errors import AuditorError, DataError
 
 FORMATS = ("hf", "parquet", "conll", "jsonl")
+# the annotation tools' formats (auditor.data.formats), with the source's text layout
+TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")
+ALL_FORMATS = FORMATS + TOOL_FORMATS
 EXPORT_MARKER = ".auditor-export.json"
 CARD_NAME = "README.md"
 CHANGELOG_NAME = run_dir_layout.CHANGELOG
 # the string copy of the tags in Parquet exports, for readers that ignore ClassLabel metadata
 TAG_STRINGS_COLUMN = "ner_tags_str"
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
-_SUFFIX = {"parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl"}
+_SUFFIX = {
+    "parquet": ".parquet", "conll": ".conll", "jsonl": ".jsonl",
+    "spacy": ".spacy", "prodigy": ".jsonl", "labelstudio": ".json", "doccano": ".jsonl", "brat": "",
+}
 
 
 @dataclass
@@ -87,7 +93,7 @@ def _describe_source(data: Mapping) -> str:
         return "the synthetic demo corpus of auditor (template sentences with recorded label noise)"
     if source == "disk":
         return f"a `datasets` folder ({_public_name(str(data.get('path') or ''))})"
-    if source in ("conll", "jsonl", "parquet"):
+    if source in ("conll", "jsonl", "parquet", *TOOL_FORMATS):
         files = data.get("files") or {}
         listed = "; ".join(
             f"{k}: {', '.join(_public_name(p) for p in ([v] if isinstance(v, str) else v))}" for k, v in files.items()
@@ -213,6 +219,9 @@ def _split_rows(corpus: DatasetDict) -> list[str]:
 def _files_line(fmt: str, corpus: DatasetDict) -> str:
     if fmt == "hf":
         return "A `datasets.save_to_disk` folder: `datasets.load_from_disk(<this folder>)`."
+    if fmt in TOOL_FORMATS:
+        where = ", ".join(f"`{s}{_SUFFIX[fmt] or '/'}`" for s in corpus)
+        return f"{fmt} files, one per split ({where}), in the tool's own format with the source's text and offsets."
     files = ", ".join(f"`{s}{_SUFFIX[fmt]}`" for s in corpus)
     how = {
         "parquet": f"Parquet, one file per split ({files}); `ner_tags` are ClassLabel ids (names in the schema "
@@ -302,14 +311,15 @@ def export_corpus(
     card: CardInfo | None = None,
     run_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write `cleaned` to the folder `out` in format hf | parquet | conll | jsonl; returns out.
+    """Write `cleaned` to the folder `out` in format hf | parquet | conll | jsonl or a tool's format
+    (spacy | prodigy | labelstudio | doccano | brat, with the run's source layouts); returns out.
 
     card: what the dataset card says about source and review (default: read from run_dir,
     else minimal). A non-empty `out` needs force and must be an earlier export; every failure
     is one AuditorError line and leaves `out` as it was.
     """
-    if fmt not in FORMATS:
-        raise AuditorError(f"export format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in ALL_FORMATS:
+        raise AuditorError(f"export format {fmt!r} is not one of {', '.join(ALL_FORMATS)}")
     out = Path(out)
     _check_destination(out, force)
     if card is None:
@@ -317,6 +327,15 @@ def export_corpus(
     with atomic_path(out, is_dir=True) as tmp:
         if fmt == "hf":
             _write_hf(cleaned, tmp)
+        elif fmt in TOOL_FORMATS:
+            from auditor.data.formats import write_split
+            from auditor.data.formats.layouts import source_layouts
+
+            cfg = run_dir_layout.RunDir(run_dir).read_config() if run_dir is not None else None
+            data = cfg.data if cfg is not None else None
+            layouts = source_layouts(data)
+            for split, ds in cleaned.items():
+                write_split(fmt, ds, _inside(tmp, split + _SUFFIX[fmt]), layouts, data.offsets if data is not None else None)
         else:
             for split, ds in cleaned.items():
                 _WRITERS[fmt](ds, _inside(tmp, split + _SUFFIX[fmt]))

@@ -111,11 +111,11 @@ def read_splits(cfg: DataConfig, progress: bool = False, files: dict | None = No
     todo = [(split, f) for split in cfg.splits for f in sources.expand_paths(files[split], list(cfg.languages))]
     out: dict[str, list[RawSentence]] = defaultdict(list)
     for split, f in _progress(todo, progress, "reading files"):
-        fmt = cfg.source if cfg.source in ("conll", "jsonl", "parquet") else sources.detect_format(f.path)
+        fmt = cfg.source if cfg.source in sources.FILE_FORMATS else sources.detect_format(f.path)
         if fmt == "disk":
             sents = sources.read_disk(f.path, [split], cfg.label_names)[split]
         else:
-            sents = sources.read_file(f.path, fmt, cfg.label_names)
+            sents = sources.read_file(f.path, fmt, cfg.label_names, cfg.offsets)
         if not sents:
             raise DataError(f"{f.path}: no sentences in the file ({_EMPTY_HINT.get(fmt, 'it is empty')}); check data.files")
         out[split] += _with_lang(sents, f.lang, cfg)

@@ -41,7 +41,9 @@ def inspect_config(source: str, fmt: str | None = None, lang: str | None = None)
         raise DataError(f"{source}: no such file or folder (or use `demo`)")
     if path.is_dir() and fmt in (None, "disk") and _is_disk(path):
         return _with_found_languages(DataConfig(source="disk", path=str(path), splits=_disk_splits(path)), lang)
-    files = _files_of(path)
+    from auditor.data.formats import sniff
+
+    files = {split_of(path): str(path)} if path.is_dir() and sniff(path) == "brat" else _files_of(path)
     order = ["train", "validation", "test"]
     splits = sorted(files, key=lambda s: order.index(s) if s in order else len(order))
     fmt = fmt or _format_of(files)
@@ -64,8 +66,9 @@ def _disk_splits(path: Path) -> list[str]:
 def _format_of(files: dict[str, str]) -> str:
     from auditor.data.sources import detect_format
 
-    # by name only: a "{lang}" pattern is not an existing path
-    return detect_format(Path(next(iter(files.values()))).name)
+    # by name only when it is a "{lang}" pattern, not an existing path (a tool's JSON is told by its content)
+    first = Path(next(iter(files.values())))
+    return detect_format(first if first.exists() else first.name)
 
 
 def _files_of(path: Path) -> dict[str, str]:

@@ -9,19 +9,22 @@ Readers only parse; checks live in auditor.data.validate and assembly in auditor
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.data.corpus import CLEAN_COLUMN
+from auditor.data.textlines import read_lines as _lines
 from auditor.data.validate import RawSentence, decode_tag
 from auditor.errors import DataError
 
 FORMATS = ("conll", "jsonl", "parquet", "disk")
+# the annotation tools' formats (auditor.data.formats): text with character-offset spans
+TOOL_FORMATS = ("spacy", "prodigy", "labelstudio", "doccano", "brat")
+FILE_FORMATS = ("conll", "jsonl", "parquet", *TOOL_FORMATS)
 _CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt", ".tsv")
 _LANG_PREFIX = re.compile(r"^([a-z]{2,3}):(.*)$", re.S)
 
@@ -36,7 +39,12 @@ class SourceFile:
 
 def detect_format(path: str | Path) -> str:
     """conll | jsonl | parquet | disk from the name (and .gz), or DataError."""
+    from auditor.data.formats import sniff
+
     p = Path(path)
+    tool = sniff(p)
+    if tool is not None:
+        return tool
     if p.is_dir():
         if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
             return "disk"
@@ -48,7 +56,7 @@ def detect_format(path: str | Path) -> str:
         return "parquet"
     if name.endswith(_CONLL_SUFFIXES):
         return "conll"
-    raise DataError(f"{p}: cannot tell the format from the name; pass --format conll|jsonl|parquet|disk")
+    raise DataError(f"{p}: cannot tell the format from the name; pass --format {'|'.join(FORMATS + TOOL_FORMATS)}")
 
 
 def expand_paths(spec: str | list[str], languages: Sequence[str]) -> list[SourceFile]:
@@ -61,34 +69,6 @@ def expand_paths(spec: str | list[str], languages: Sequence[str]) -> list[Source
         else:
             out.append(SourceFile(p, None))
     return out
-
-
-def _lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text without the newline); gzip by suffix; DataError on bad bytes.
-
-    A lone CR ends a line too (files from old Mac editors): such a file is not one line."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{path}: no such file")
-    opener = gzip.open if p.name.endswith(".gz") else open
-    try:
-        with opener(p, "rb") as fh:
-            n = 0
-            for physical in fh:
-                body = physical.rstrip(b"\r\n")
-                for raw in body.split(b"\r") if b"\r" in body else (body,):
-                    n += 1
-                    try:
-                        # utf-8-sig on the first line: editors on Windows start files with a BOM,
-                        # which would otherwise stick to the first token (or hide -DOCSTART-, `en:`)
-                        yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
-                    except UnicodeDecodeError as err:
-                        raise DataError(
-                            f"{path}:{n}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
-                            "convert the file to UTF-8"
-                        ) from None
-    except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
-        raise DataError(f"{path}: cannot read ({err})") from None
 
 
 def read_conll(path: str) -> list[RawSentence]:
@@ -265,12 +245,18 @@ def read_hub(dataset: str, config: str, splits: Sequence[str]) -> dict[str, list
     return {s: rows_from_dataset(dsd[s], f"{dataset}/{config} [{s}]") for s in splits}
 
 
-def read_file(path: str, fmt: str, label_names: Sequence[str] | None = None) -> list[RawSentence]:
-    """One conll/jsonl/parquet file."""
+def read_file(
+    path: str, fmt: str, label_names: Sequence[str] | None = None, offsets: str | None = None
+) -> list[RawSentence]:
+    """One conll/jsonl/parquet file, or a file (brat: folder) of an annotation tool."""
+    if fmt in TOOL_FORMATS:
+        from auditor.data.formats import read_sentences
+
+        return read_sentences(path, fmt, offsets)
     if fmt == "conll":
         return read_conll(path)
     if fmt == "jsonl":
         return read_jsonl(path, label_names)
     if fmt == "parquet":
         return read_parquet(path, label_names)
-    raise DataError(f"{path}: format {fmt!r} is not a file format (use conll, jsonl or parquet)")
+    raise DataError(f"{path}: format {fmt!r} is not a file format (use {', '.join(FILE_FORMATS)})")

@@ -25,12 +25,12 @@ def export_run(rd: RunDir, targets: dict[str, Path], *, force: bool = False, pus
     """Write cleaned/ in each format to its folder (targets: format -> folder) with its dataset
     card; with push, upload it (the hf export when there is one, else the corpus) to that Hub
     repository (private). Every failure is one AuditorError line."""
-    from auditor.export import FORMATS
+    from auditor.export import ALL_FORMATS
     from auditor.run_lock import run_lock
 
     for fmt in targets:
-        if fmt not in FORMATS:
-            raise AuditorError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+        if fmt not in ALL_FORMATS:
+            raise AuditorError(f"--format {fmt!r} is not one of {', '.join(ALL_FORMATS)}")
     with run_lock(rd, "auditor export"):
         return _export(rd, targets, force, push)
 
