@@ -10,7 +10,8 @@ from datasets import load_from_disk
 from review_rows import issue_row
 from typer.testing import CliRunner
 
-from auditor.cleaning import apply_run
+from auditor.run_dir import RunDir
+from auditor.stages.apply import apply_run
 from auditor.cli import app
 from auditor.config import SyntheticConfig
 from auditor.data.formats.common import given_layout
@@ -132,7 +133,7 @@ def test_labelstudio_round_trip_cleans_exactly_the_edited_tags(run, tmp_path):
         curators = {d.curator for d in store.latest().values()}
     assert curators == {"bob", "ann@example.org"}  # the file's curator where it names one
 
-    apply_run(run)
+    apply_run(RunDir(run))
     cleaned = load_from_disk(str(run / "cleaned"))["train"]
     names = cleaned.features["ner_tags"].feature.names
     got = {r["id"]: [names[t] for t in r["ner_tags"]] for r in cleaned}

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from rich.console import Console
 
-from auditor.cleaning import apply_run
+from auditor.run_dir import RunDir
+from auditor.stages.apply import apply_run
 from auditor.config import SyntheticConfig, load_config
 from auditor.data.formats import module, read_records, split_records
 from auditor.data.formats.common import given_layout
@@ -83,7 +84,7 @@ def test_doccano_team_round_trip_through_label_studio(tmp_path):
     report = import_decisions(run, tasks_file)
     assert report.unplaced == [] and sum(report.written.values()) == len(tasks)
 
-    apply_run(run)
+    apply_run(RunDir(run))
     from datasets import load_from_disk
 
     out = export_corpus(load_from_disk(str(run / "cleaned")), "doccano", tmp_path / "out", run_dir=run)
