@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Dataset, DatasetDict, DatasetInfo, Features, Sequence as HFSequence, Value
+from datasets import Dataset, DatasetDict, DatasetInfo, Features, Value
+from datasets import Sequence as HFSequence
 from datasets.table import InMemoryTable
 
 from auditor.atomic import atomic_path
@@ -175,7 +176,7 @@ def _iso(at: object) -> str:
     if isinstance(at, dt.datetime):
         return at.isoformat()
     if isinstance(at, (int, float)):
-        return dt.datetime.fromtimestamp(float(at), tz=dt.timezone.utc).isoformat()
+        return dt.datetime.fromtimestamp(float(at), tz=dt.UTC).isoformat()
     return "" if at is None else str(at)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -93,7 +93,7 @@ def main() -> None:
 STAGE_HELP = "one of load, crossval, score, review, apply, retrain, report, export"
 JsonOption = Annotated[bool, typer.Option("--json", help="print the results as one JSON document on stdout")]
 ThreadsOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--threads", min=0, help="torch CPU threads (default: runtime.threads; 0 = from the CPUs this process may use)"),
 ]
 
@@ -108,9 +108,9 @@ def _apply_threads(threads: int | None, cfg=None, announce: bool = False) -> Non
 
 
 def _finish_run(result, cfg, as_json: bool = False) -> None:
+    from auditor.distributed import is_main_process
     from auditor.output import console as make_console
     from auditor.output import print_json
-    from auditor.distributed import is_main_process
     from auditor.summary import f1_summary_table, run_summary
 
     if not is_main_process():  # under torchrun, rank 0 speaks for every process
@@ -140,11 +140,11 @@ def _finish_run(result, cfg, as_json: bool = False) -> None:
 @app.command()
 def run(
     pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file, e.g. pipelines/demo.yaml")],
-    until: Annotated[Optional[str], typer.Option("--until", help=f"stop after this stage ({STAGE_HELP})")] = None,
-    start: Annotated[Optional[str], typer.Option("--from", help="re-run this stage and all later ones")] = None,
+    until: Annotated[str | None, typer.Option("--until", help=f"stop after this stage ({STAGE_HELP})")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="re-run this stage and all later ones")] = None,
     force: Annotated[bool, typer.Option("--force", help="re-run every stage")] = False,
-    name: Annotated[Optional[str], typer.Option("--name", help="run name (default: the pipeline's name)")] = None,
-    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="where run folders live")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="run name (default: the pipeline's name)")] = None,
+    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", help="where run folders live")] = None,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -192,9 +192,9 @@ def demo(
 def inspect(
     source: Annotated[str, typer.Argument(help="a data file, a folder, a pipeline YAML, or `demo`")],
     format: Annotated[
-        Optional[str], typer.Option("--format", help="conll | jsonl | parquet | disk | synthetic | spacy | prodigy | labelstudio | doccano | brat (default: from the name and content)")
+        str | None, typer.Option("--format", help="conll | jsonl | parquet | disk | synthetic | spacy | prodigy | labelstudio | doccano | brat (default: from the name and content)")
     ] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="only this language (also the language of files without one)")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="only this language (also the language of files without one)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the statistics as JSON")] = False,
 ) -> None:
     """Corpus statistics: sentences, tokens and entities per split and language, IOB2 problems."""
@@ -202,9 +202,8 @@ def inspect(
 
     from auditor.data.build import load_corpus_with_report
     from auditor.data.sniff import inspect_config
-    from auditor.data.stats import corpus_stats, print_stats
-
     from auditor.data.sources import TOOL_FORMATS
+    from auditor.data.stats import corpus_stats, print_stats
 
     if format is not None and format not in ("conll", "jsonl", "parquet", "disk", "synthetic", *TOOL_FORMATS):
         raise AuditorError(f"--format {format}: expected conll, jsonl, parquet, disk, synthetic or {', '.join(TOOL_FORMATS)}")
@@ -222,10 +221,10 @@ def inspect(
 @app.command()
 def tag(
     target: Annotated[Path, typer.Argument(help="a run directory (runs/<name>) or a saved token-classification model folder")],
-    text: Annotated[Optional[str], typer.Argument(help="the sentence to tag (or use --file)")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="a UTF-8 text file, one sentence per line ('-' = stdin)")] = None,
+    text: Annotated[str | None, typer.Argument(help="the sentence to tag (or use --file)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="a UTF-8 text file, one sentence per line ('-' = stdin)")] = None,
     model: Annotated[str, typer.Option("--model", help="with a run: the 'before' or 'after' cleaning model")] = "after",
-    experiment: Annotated[Optional[str], typer.Option("--experiment", help="with a run: the retrain experiment (default: 'all', else the first)")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help="with a run: the retrain experiment (default: 'all', else the first)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON (words, tags, confidences, entities) instead of tables")] = False,
     threads: ThreadsOption = None,
 ) -> None:
@@ -255,22 +254,22 @@ def tag(
 @app.command()
 def review(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding issues.parquet (after the score stage)")],
-    curator: Annotated[Optional[str], typer.Option("--curator", help="name on your decisions (default: OS user)")] = None,
-    shard: Annotated[Optional[str], typer.Option("--shard", help="review only part i of n of the queue, e.g. 1/3")] = None,
-    store: Annotated[Optional[Path], typer.Option("--store", help="decision store (default: RUN_DIR/review.sqlite)")] = None,
+    curator: Annotated[str | None, typer.Option("--curator", help="name on your decisions (default: OS user)")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="review only part i of n of the queue, e.g. 1/3")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help="decision store (default: RUN_DIR/review.sqlite)")] = None,
     stats: Annotated[bool, typer.Option("--stats", help="print decisions per curator, language, kind and the conflicts; no UI")] = False,
     backup: Annotated[
-        Optional[Path], typer.Option("--backup", help="copy the store to this new file, consistently, even while curators work; no UI")
+        Path | None, typer.Option("--backup", help="copy the store to this new file, consistently, even while curators work; no UI")
     ] = None,
     adaptive: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--adaptive/--no-adaptive", help="start in the adaptive order (default: the run's review.adaptive.enabled; key o toggles)"),
     ] = None,
 ) -> None:
     """Review the ranked issues in a terminal UI; every decision is saved as you make it."""
     from auditor.review.app import run_adaptive_config, run_review, store_path
-    from auditor.stages.review import check_store_survived
     from auditor.review.store import file_identity
+    from auditor.stages.review import check_store_survived
 
     if stats or backup:
         from auditor.review.stats import print_stats, review_stats
@@ -332,8 +331,8 @@ def analyze(
     run_dir: Annotated[Path, typer.Argument(help="a run directory (runs/<name>) with a trained model")],
     split: Annotated[str, typer.Option("--split", help="the corpus split to analyse")] = "validation",
     model: Annotated[str, typer.Option("--model", help="the 'before' or 'after' cleaning model")] = "after",
-    experiment: Annotated[Optional[str], typer.Option("--experiment", help="the retrain experiment (default: 'all', else the first)")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="only this language's sentences")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help="the retrain experiment (default: 'all', else the first)")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="only this language's sentences")] = None,
     sentences: Annotated[int, typer.Option("--sentences", help="how many of the worst sentences to print", min=0)] = 3,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,
@@ -371,10 +370,10 @@ def analyze(
 @app.command()
 def curve(
     pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file (model, training, data)")],
-    target: Annotated[Optional[str], typer.Option("--target", help="the language to fine-tune on (default: curve.target)")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="zero-shot source language(s), e.g. de or de+fr (default: curve.source)")] = None,
-    sizes: Annotated[Optional[str], typer.Option("--sizes", help="training sizes, comma-separated, e.g. 250,500,1000")] = None,
-    run: Annotated[Optional[Path], typer.Option("--run", help="the run directory (its corpus, cleaned corpus and models); default: the pipeline's")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="the language to fine-tune on (default: curve.target)")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="zero-shot source language(s), e.g. de or de+fr (default: curve.source)")] = None,
+    sizes: Annotated[str | None, typer.Option("--sizes", help="training sizes, comma-separated, e.g. 250,500,1000")] = None,
+    run: Annotated[Path | None, typer.Option("--run", help="the run directory (its corpus, cleaned corpus and models); default: the pipeline's")] = None,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -424,7 +423,7 @@ def curve(
 def evaluate_detection_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a scored run directory (issues.parquet, predictions.parquet, corpus/)")],
     truth: Annotated[
-        Optional[Path], typer.Option("--truth", help="a corrected copy of the corpus (CoNLL/JSONL) with the clean tags")
+        Path | None, typer.Option("--truth", help="a corrected copy of the corpus (CoNLL/JSONL) with the clean tags")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -464,7 +463,7 @@ def sample_cmd(
     n: Annotated[int, typer.Option("--n", min=1, help="how many random audited sentences")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="which random sample")] = 0,
     split: Annotated[
-        Optional[str], typer.Option("--split", help="draw from this split, stratified by language (default: the audited splits)")
+        str | None, typer.Option("--split", help="draw from this split, stratified by language (default: the audited splits)")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:
@@ -496,7 +495,7 @@ def sample_cmd(
 def verify_cmd(
     sample: Annotated[Path, typer.Argument(help="a sample file from `auditor sample` (JSONL)")],
     types: Annotated[
-        Optional[str], typer.Option("--types", help="entity types to offer, e.g. PER,ORG,LOC,MISC (default: those in the file)")
+        str | None, typer.Option("--types", help="entity types to offer, e.g. PER,ORG,LOC,MISC (default: those in the file)")
     ] = None,
 ) -> None:
     """Check a random sample in a terminal UI: relabel what is wrong, mark each sentence verified.
@@ -513,13 +512,13 @@ def verify_cmd(
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding cleaned/ (after apply)")],
     fmt: Annotated[str, typer.Option("--format", help="hf | parquet | conll | jsonl | spacy | prodigy | labelstudio | doccano | brat")] = "hf",
-    out: Annotated[Optional[Path], typer.Option("--out", help="destination folder (default: RUN_DIR/export/FORMAT)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="destination folder (default: RUN_DIR/export/FORMAT)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an earlier export in --out")] = False,
-    push: Annotated[Optional[str], typer.Option("--push-to-hub", help="also upload to this Hub repo (private)")] = None,
+    push: Annotated[str | None, typer.Option("--push-to-hub", help="also upload to this Hub repo (private)")] = None,
     model: Annotated[
-        Optional[str], typer.Option("--model", help="export a trained model of the run instead: before | after")
+        str | None, typer.Option("--model", help="export a trained model of the run instead: before | after")
     ] = None,
-    experiment: Annotated[Optional[str], typer.Option("--experiment", help="with --model: which experiment's model")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help="with --model: which experiment's model")] = None,
 ) -> None:
     """Export the cleaned corpus with a dataset card (and the changelog), or with --model a
     retrained tagger with its model card; optionally push either to the Hub."""
@@ -553,7 +552,7 @@ def _export_model(run_dir: Path, model: str, experiment: str | None, out: Path |
 @app.command("report")
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder (runs/<name>)")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="report folder (default: reports/<run name>)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="report folder (default: reports/<run name>)")] = None,
 ) -> None:
     """Write report.md, a self-contained report.html and the figures for a run."""
     from auditor.stages.report import report_run
@@ -569,9 +568,9 @@ def report_cmd(
 def crossval_cmd(
     pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file")],
     fold: Annotated[
-        Optional[list[int]], typer.Option("--fold", help="run only this fold (repeatable), e.g. one per cluster job")
+        list[int] | None, typer.Option("--fold", help="run only this fold (repeatable), e.g. one per cluster job")
     ] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="default: the pipeline's runs/<name>")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="default: the pipeline's runs/<name>")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
     threads: ThreadsOption = None,
     as_json: JsonOption = False,

@@ -24,7 +24,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-from datasets import Dataset, DatasetDict, Features, Sequence as HFSequence, Value
+from datasets import Dataset, DatasetDict, Features, Value
+from datasets import Sequence as HFSequence
 
 from auditor import run_dir as run_dir_layout
 from auditor.atomic import atomic_path

@@ -16,7 +16,6 @@ from typing import Any
 
 from auditor.atomic import write_text_atomic
 from auditor.errors import DataError
-
 from auditor.run_dir import METRICS as FILENAME
 
 

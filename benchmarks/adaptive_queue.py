@@ -44,8 +44,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 from datasets import DatasetDict, load_from_disk
 
-from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.config import AdaptiveConfig
+from auditor.data.corpus import CLEAN_COLUMN, label_names
 from auditor.review.adaptive import adapt_ranking, prior_order
 from auditor.review.adaptive_features import issue_features
 from auditor.review.groups import Groups, find_groups

@@ -42,7 +42,6 @@ def child(setting: str, model: str, data: str, sentences: int) -> dict:
 
         policy = apply_thread_policy(None).describe()
     import torch
-
     from detection_real import panx_corpus, pipeline_config
 
     from auditor.modeling.crossval import run_crossval

@@ -71,7 +71,7 @@ def main() -> None:
         np.logical_or.at(touched, frame.sentence, decided)
         keep = ~touched
 
-        def ap(quality: np.ndarray) -> float:
+        def ap(quality: np.ndarray, keep: np.ndarray = keep) -> float:
             sent = sentence_quality(quality, frame.offsets, cfg.scoring.sentence_aggregate)
             return float(average_precision_score(is_error[keep], 1.0 - sent[keep]))
 

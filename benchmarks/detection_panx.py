@@ -25,10 +25,9 @@ from pathlib import Path
 import numpy as np
 from datasets import DatasetDict
 
-from auditor.config import PipelineConfig, config_from_dict
+from auditor.config import DataConfig, PipelineConfig, config_from_dict
 from auditor.data import synthetic as syn
 from auditor.data.build import load_corpus
-from auditor.config import DataConfig
 from auditor.data.corpus import CLEAN_COLUMN, dataset_from_records, label_names
 from auditor.data.iob import spans, tags_from_spans
 from auditor.modeling.crossval import fingerprint, plan_folds, resolve_mode, run_crossval

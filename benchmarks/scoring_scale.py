@@ -28,10 +28,11 @@ WORDS_PER_SENTENCE = 11.5  # the synthetic corpus's average, to size the corpus
 
 
 def measure(n_words: int) -> dict:
+    from simulated_oof import simulate_oof
+
     from auditor.config import ScoringConfig, SyntheticConfig
     from auditor.data.synthetic import generate_synthetic
     from auditor.scoring.score import score_corpus
-    from simulated_oof import simulate_oof
 
     per_lang = max(1, round(n_words / WORDS_PER_SENTENCE / len(LANGS)))
     corpus = generate_synthetic(SyntheticConfig(sentences={"train": per_lang}), LANGS, seed=0)

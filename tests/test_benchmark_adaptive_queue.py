@@ -18,10 +18,10 @@ import adaptive_queue as aq  # noqa: E402
 from test_policies_adaptive import corpus, entity_issues, issues  # noqa: E402, F401 (fixtures)
 
 from auditor.config import AdaptiveConfig, SyntheticConfig  # noqa: E402
+from auditor.data.synthetic import generate_synthetic  # noqa: E402
 from auditor.review.adaptive import prior_order  # noqa: E402
 from auditor.review.groups import find_groups  # noqa: E402
 from auditor.review.policies import review_in_batches  # noqa: E402
-from auditor.data.synthetic import generate_synthetic  # noqa: E402
 from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS, write_issues  # noqa: E402
 
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from auditor.config import PipelineConfig, load_config
 from auditor.errors import ConfigError
 

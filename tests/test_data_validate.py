@@ -80,7 +80,7 @@ def test_jsonl_field_missing_and_bad_json(tmp_path):
 
 def test_non_utf8_bytes(tmp_path):
     p = tmp_path / "train.conll"
-    p.write_bytes("Hans\tB-PER\n\nK".encode() + b"\xf6ln\tB-LOC\n")
+    p.write_bytes(b"Hans\tB-PER\n\nK" + b"\xf6ln\tB-LOC\n")
     fails(cfg_for(p, "conll"), rf"^{p}:3: not UTF-8 text \(byte 0xf6 at column 2\)")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import simulate_oof
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -15,7 +16,6 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.errors import DataError
 from auditor.scoring.detection import METHODS, evaluate_detection
 from auditor.scoring.score import score_corpus
-from simulated_oof import simulate_oof
 from auditor.tables import OofPredictions, write_issues
 
 

@@ -92,7 +92,7 @@ def test_continuation_subword_opening_a_window_is_not_a_first_subword():
     windows = make_windows([sent], max_length=12, stride=4, prefix=[0], suffix=[2])
     for w in windows:
         listed = {word for word, _ in w.words}
-        for pos, tok in enumerate(w.input_ids[1:-1], start=1):
+        for tok in w.input_ids[1:-1]:
             sub = tok - 100
             if sub % 3 != 0:  # continuation sub-word
                 assert all(w.input_ids[p] != tok for _, p in w.words)

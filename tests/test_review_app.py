@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from review_rows import ROWS, keys_missing_from_help, make_issues
 
 from auditor.errors import DataError, StoreError
 from auditor.review.app import ReviewApp, open_review
@@ -19,7 +20,6 @@ from auditor.review.dialogs import FilterScreen
 from auditor.review.queue import OPEN, IssueFilter
 from auditor.review.store import DecisionStore
 from auditor.tables import write_issues
-from review_rows import ROWS, keys_missing_from_help, make_issues
 
 # async tests run on asyncio through anyio's pytest plugin (installed with Textual)
 pytestmark = pytest.mark.anyio

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from review_rows import issue_row, make_issues
 
 from auditor.data.corpus import dataset_from_records
 from auditor.review.app import open_review
@@ -17,7 +18,6 @@ from auditor.review.queue import IssueTable
 from auditor.review.store import DecisionStore
 from auditor.review.why import why_flagged
 from auditor.tables import write_issues
-from review_rows import issue_row, make_issues
 
 pytestmark = pytest.mark.anyio
 NAMES = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]

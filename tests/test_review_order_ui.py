@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from review_rows import issue_row
 
 from auditor.config import AdaptiveConfig
 from auditor.review.app import open_review
@@ -17,7 +18,6 @@ from auditor.review.queue import OPEN
 from auditor.review.store import DecisionStore
 from auditor.review.widgets import IssueList
 from auditor.tables import write_issues
-from review_rows import issue_row
 
 pytestmark = pytest.mark.anyio
 

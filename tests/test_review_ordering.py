@@ -95,9 +95,8 @@ def test_order_line_text():
 
 @pytest.fixture
 def queue():
-    from review_rows import make_issues
-
     import pyarrow as pa
+    from review_rows import make_issues
 
     return ReviewQueue(IssueTable(pa.Table.from_pandas(make_issues())), Ledger())
 

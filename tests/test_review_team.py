@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from review_rows import ROWS, make_issues
 
 from auditor.review import bindings
 from auditor.review.app import open_review
@@ -17,7 +18,6 @@ from auditor.review.dialogs import BulkScreen, FilterScreen, ReplaceScreen
 from auditor.review.queue import IssueFilter
 from auditor.review.store import DecisionStore
 from auditor.tables import write_issues
-from review_rows import ROWS, make_issues
 
 pytestmark = pytest.mark.anyio
 
@@ -322,8 +322,9 @@ async def test_a_network_filesystem_warning_is_shown_in_the_app(run_dir: Path, m
 
 
 def test_the_report_lists_the_curator_conflicts_apply_found(tmp_path: Path) -> None:
-    from auditor.reporting.build import build_report
     from test_reporting import full_metrics, make_run
+
+    from auditor.reporting.build import build_report
 
     metrics = full_metrics()
     metrics["apply"] = {**metrics["apply"], "curator_conflicts": 1, "curator_conflict_list": [

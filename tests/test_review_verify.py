@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from review_rows import keys_missing_from_help
 
 from auditor.data.sample import SampleRow, read_sample, write_sample
 from auditor.errors import DataError
 from auditor.review.verify import VerifyApp, entity_at
 from auditor.scoring.reference import read_verified_sample
-from review_rows import keys_missing_from_help
 
 pytestmark = pytest.mark.anyio
 LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]

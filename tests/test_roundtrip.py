@@ -10,8 +10,6 @@ from datasets import load_from_disk
 from review_rows import issue_row
 from typer.testing import CliRunner
 
-from auditor.run_dir import RunDir
-from auditor.stages.apply import apply_run
 from auditor.cli import app
 from auditor.config import SyntheticConfig
 from auditor.data.formats.common import given_layout
@@ -21,6 +19,8 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.review.queue import IssueFilter
 from auditor.review.roundtrip import export_issues, import_decisions
 from auditor.review.store import DecisionStore
+from auditor.run_dir import RunDir
+from auditor.stages.apply import apply_run
 from auditor.tables import write_issues
 
 

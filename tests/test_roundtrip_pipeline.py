@@ -8,8 +8,6 @@ import pytest
 import yaml
 from rich.console import Console
 
-from auditor.run_dir import RunDir
-from auditor.stages.apply import apply_run
 from auditor.config import SyntheticConfig, load_config
 from auditor.data.formats import module, read_records, split_records
 from auditor.data.formats.common import given_layout
@@ -18,6 +16,8 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.export import export_corpus
 from auditor.pipeline import run_pipeline
 from auditor.review.roundtrip import export_issues, import_decisions
+from auditor.run_dir import RunDir
+from auditor.stages.apply import apply_run
 
 
 def _with_odd_whitespace(rec: TextRecord, k: int) -> TextRecord:

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import simulate_oof
 
 from auditor.config import CleanlabConfig, SyntheticConfig
 from auditor.data.corpus import dataset_from_records
 from auditor.data.synthetic import generate_synthetic
 from auditor.scoring.cleanlab_signal import cleanlab_signal
 from auditor.scoring.frame import build_frame, corpus_arrays
-from simulated_oof import simulate_oof
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import simulate_oof
 
 from auditor.config import ScoringConfig, SyntheticConfig, WeightsConfig
 from auditor.data.synthetic import generate_synthetic
 from auditor.errors import ConfigError, DataError
 from auditor.scoring.score import score_corpus
-from simulated_oof import simulate_oof
 from auditor.tables import ISSUE_COLUMNS, OofPredictions, read_issues, write_issues
 
 

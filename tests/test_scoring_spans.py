@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import simulate_oof
 
 from auditor.config import ScoringConfig, SyntheticConfig
 from auditor.data.corpus import dataset_from_records
 from auditor.data.iob import violations
 from auditor.data.synthetic import generate_synthetic
 from auditor.scoring.score import score_corpus
-from simulated_oof import simulate_oof
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids
 from auditor.tables import ISSUE_COLUMNS, OofPredictions, read_issues, write_issues
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from auditor.atomic import exclusive_lock, write_text_atomic
-from auditor.errors import StoreError
 from auditor.data.sample import SampleRow, save_row, write_sample
+from auditor.errors import StoreError
 from auditor.review.store import DecisionStore, curator_session
 
 

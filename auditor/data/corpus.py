@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence as HFSequence, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import Sequence as HFSequence
 
 CLEAN_COLUMN = "clean_ner_tags"
 

@@ -27,7 +27,6 @@ import pandas as pd
 import torch
 from datasets import Dataset, DatasetDict, concatenate_datasets
 from seqeval.metrics import f1_score
-from auditor.progress import progress_bar
 
 from auditor.atomic import atomic_path, exclusive_lock, write_text_atomic
 from auditor.config import PipelineConfig
@@ -39,6 +38,7 @@ from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
+from auditor.progress import progress_bar
 from auditor.run_dir import FOLDS as FOLDS_DIR
 from auditor.run_dir import PREDICTIONS as PREDICTIONS_FILE
 from auditor.tables import OofPredictions, SentenceVectors

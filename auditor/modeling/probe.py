@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from auditor.progress import progress_bar
 from transformers import AutoModel
 
 from auditor.atomic import atomic_path
 from auditor.config import ProbeConfig
 from auditor.modeling.factory import load_tokenizer, quiet_transformers
 from auditor.modeling.predict import pad_id, sentence_windows, word_vectors
+from auditor.progress import progress_bar
 
 
 @dataclass

@@ -22,7 +22,6 @@ from auditor.review.dialogs import HelpScreen
 from auditor.review.queue import IssueTable, ReviewQueue, Shard
 from auditor.review.screens import ReviewScreen
 from auditor.review.store import DecisionStore, IssueSentences, curator_session, network_warning
-
 from auditor.run_dir import RunDir
 
 

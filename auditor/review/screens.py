@@ -27,14 +27,21 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from auditor.config import AdaptiveConfig
 from auditor.errors import DataError
 from auditor.review import bindings
 from auditor.review.adaptive_refits import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
 from auditor.review.dialogs import (
-    BulkOption, BulkScreen, ContextScreen, FilterScreen, GoToScreen, GroupScreen, RelabelScreen, ReplaceScreen,
+    BulkOption,
+    BulkScreen,
+    ContextScreen,
+    FilterScreen,
+    GoToScreen,
+    GroupScreen,
+    RelabelScreen,
+    ReplaceScreen,
 )
-from auditor.config import AdaptiveConfig
 from auditor.review.ordering import (
     OrderState,
     adaptive_order,

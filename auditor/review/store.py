@@ -25,12 +25,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
 from auditor.errors import StoreError, os_error_line
+
 # where the store lives (auditor.review.mounts); the first three stay importable from here
 from auditor.review.mounts import NETWORK_FILESYSTEMS, filesystem_type, network_warning, read_only_fs  # noqa: F401
 
@@ -243,7 +244,7 @@ SentenceLookup = Callable[[str], "str | None"] | Mapping[str, str]
 
 def now_utc() -> str:
     """Current time as ISO-8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.123+00:00."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def default_curator() -> str:

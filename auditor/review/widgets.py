@@ -20,11 +20,11 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from auditor.data.sample import SampleRow
 from auditor.review.groups import change_text
 from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
 from auditor.review.store import Decision
 from auditor.review.why import why_flagged
-from auditor.data.sample import SampleRow
 
 STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
 CONFLICT_GLYPH = "!"

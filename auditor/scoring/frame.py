@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict
 
-from auditor.data.corpus import CLEAN_COLUMN, label_names as corpus_label_names
+from auditor.data.corpus import CLEAN_COLUMN
+from auditor.data.corpus import label_names as corpus_label_names
 from auditor.errors import DataError
 from auditor.tables import OofPredictions
 

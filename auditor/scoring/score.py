@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from datasets import DatasetDict
-from auditor.progress import progress_bar
 
 from auditor.config import ScoringConfig
 from auditor.data.iob import repair_iob2
 from auditor.errors import ConfigError
+from auditor.progress import progress_bar
 from auditor.scoring.cleanlab_signal import CleanlabSignal, cleanlab_signal
 from auditor.scoring.consistency import consistency_signal
 from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
-from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.fusion import SentenceSignals, WordQualities, check_weights, sentence_scores, span_scores
-from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
+from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.quality import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
+from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 

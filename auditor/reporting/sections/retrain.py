@@ -186,8 +186,8 @@ def f1_bars(result, labels: str) -> list[figs.F1Bars]:
     out = []
     for exp in result.experiments:
         test = [lang for lang in langs if any((exp.name, m, lang) in cells for m in ("before", "after"))]
-        get = lambda m, lang: cells[(exp.name, m, lang)].f1 if (exp.name, m, lang) in cells else None  # noqa: E731
-        out.append(figs.F1Bars(exp.name, test, [get("before", lang) for lang in test], [get("after", lang) for lang in test]))
+        f1 = {(m, lang): cells[(exp.name, m, lang)].f1 for m in ("before", "after") for lang in test if (exp.name, m, lang) in cells}
+        out.append(figs.F1Bars(exp.name, test, [f1.get(("before", lang)) for lang in test], [f1.get(("after", lang)) for lang in test]))
     return out
 
 
