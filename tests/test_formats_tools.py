@@ -259,7 +259,7 @@ def test_export_of_a_token_corpus_reads_back_identical(tool, tmp_path, caplog):
 
 
 def test_inspect_tells_a_tool_format_from_the_content(tmp_path):
-    from auditor.data.stats import inspect_config
+    from auditor.data.sniff import inspect_config
 
     (tmp_path / "brat").mkdir()
     (tmp_path / "brat" / "a.txt").write_text("Paris ist schön .\n", encoding="utf-8")

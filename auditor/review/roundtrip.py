@@ -250,13 +250,12 @@ def infer(issue: Issue, tags: list[str]) -> tuple[str, int | None, int | None, l
 
 def corpus_labels(run_dir: Path) -> list[str]:
     """The label set of the run's corpus (what apply accepts); empty when the run has no corpus/."""
-    if not (run_dir / "corpus").is_dir():
+    rd = RunDir(run_dir)
+    if not rd.corpus.is_dir():
         return []
-    from datasets import load_from_disk
-
     from auditor.data.corpus import label_names
 
-    return label_names(load_from_disk(str(run_dir / "corpus")))
+    return label_names(rd.read_corpus())
 
 
 def import_decisions(run_dir: str | Path, path: str | Path, curator: str | None = None, replace: bool = False) -> ImportReport:
