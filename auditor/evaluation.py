@@ -119,6 +119,154 @@ def _entity_types(true_tags: list[list[str]], pred_tags: list[list[str]]) -> lis
     return sorted({t for t, _, _ in get_entities(true_tags)} | {t for t, _, _ in get_entities(pred_tags)})
 
 
+# --- uncertainty -----------------------------------------------------------------------
+#
+# A test split of a few hundred sentences moves F1 by a point or more from sampling alone,
+# and a cleaning effect is often smaller than that. The sentence is the unit that was
+# sampled (entities of one sentence are not independent), so the bootstrap resamples
+# sentences. seqeval's micro F1 is a function of the summed TP/FP/FN counts, so each
+# sentence's counts are taken once and the resamples only re-sum them.
+
+
+@dataclass(frozen=True)
+class F1Interval:
+    """A point F1 (or F1 difference) with a bootstrap percentile interval.
+
+    f1: the estimate on the sentences as given; low, high: the interval's ends;
+    n_sentences: how many sentences it was measured on; level: the interval's coverage.
+    """
+
+    f1: float
+    low: float
+    high: float
+    n_sentences: int
+    level: float = 0.9
+
+    def to_dict(self) -> dict:
+        return {"f1": self.f1, "low": self.low, "high": self.high, "n_sentences": self.n_sentences, "level": self.level}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> F1Interval:
+        return cls(float(d["f1"]), float(d["low"]), float(d["high"]), int(d["n_sentences"]), float(d.get("level", 0.9)))
+
+
+def entity_counts(true_tags: list[list[str]], pred_tags: list[list[str]]) -> np.ndarray:
+    """Per-sentence entity counts as seqeval's default (conlleval) mode counts them.
+
+    true_tags, pred_tags: N sentences, each a list of IOB2 tag strings; sentence i of both
+    has the same length. Returns an int array of shape (N, 3): columns TP, FP, FN (an
+    entity is (type, start, end); TP = in both, FP = predicted only, FN = true only).
+    Summing the rows and applying micro_f1 gives seqeval's micro F1 exactly.
+    """
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    if len(true_tags) != len(pred_tags):
+        raise ValueError(f"{len(true_tags)} true sentences but {len(pred_tags)} predicted")
+    counts = np.zeros((len(true_tags), 3), dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns on tags it does not recognise, e.g. "O" variants
+        for i, (t, p) in enumerate(zip(true_tags, pred_tags)):
+            if len(t) != len(p):
+                raise ValueError(f"sentence {i}: {len(t)} true tags but {len(p)} predicted")
+            true_set, pred_set = set(get_entities(list(t))), set(get_entities(list(p)))
+            tp = len(true_set & pred_set)
+            counts[i] = (tp, len(pred_set) - tp, len(true_set) - tp)
+    return counts
+
+
+def micro_f1(counts: np.ndarray) -> np.ndarray | float:
+    """Micro F1 = 2TP / (2TP + FP + FN) of summed counts; 0 where nothing was true or predicted.
+
+    counts: shape (3,) for one F1, or (B, 3) for B of them (columns TP, FP, FN).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(f1) if f1.ndim == 0 else f1
+
+
+# resample at most this many sentence draws at once (n_boot x N int64 would not fit for big tests)
+_BOOT_CHUNK = 2_000_000
+
+
+def _resampled_sums(counts: list[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
+    """For each (N, 3) count array, its (n_boot, 3) sums over the SAME resampled sentences."""
+    n = len(counts[0])
+    rng = np.random.default_rng(seed)
+    sums = [np.empty((n_boot, 3), dtype=np.int64) for _ in counts]
+    per_chunk = max(1, _BOOT_CHUNK // n)
+    for start in range(0, n_boot, per_chunk):
+        stop = min(n_boot, start + per_chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        for c, out in zip(counts, sums):
+            out[start:stop] = c[idx].sum(axis=1)
+    return sums
+
+
+def _check_bootstrap(n: int, n_boot: int, level: float) -> None:
+    if n == 0:
+        raise ValueError("bootstrap F1: no sentences to score; pass at least one sentence")
+    if n_boot < 1:
+        raise ValueError(f"bootstrap F1: n_boot must be at least 1 (got {n_boot})")
+    if not 0 < level < 1:
+        raise ValueError(f"bootstrap F1: level must be between 0 and 1 (got {level})")
+
+
+def _interval(point: float, samples: np.ndarray, n: int, level: float) -> F1Interval:
+    alpha = (1 - level) / 2
+    low, high = np.quantile(samples, [alpha, 1 - alpha])
+    return F1Interval(float(point), float(low), float(high), n, level)
+
+
+def bootstrap_f1(
+    true_tags: list[list[str]],
+    pred_tags: list[list[str]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> F1Interval:
+    """Entity-level micro F1 (seqeval default mode) with a sentence-bootstrap percentile interval.
+
+    true_tags, pred_tags: N >= 1 sentences, each a list of IOB2 tag strings; sentence i of
+    both has the same length. n_boot resamples of N sentences drawn with replacement;
+    level: the interval's coverage (0.9 = the 5th to 95th percentile of the resampled F1).
+    Same inputs and seed = same numbers. Raises ValueError on empty or mismatched input.
+    """
+    _check_bootstrap(len(true_tags), n_boot, level)
+    counts = entity_counts(true_tags, pred_tags)
+    (sums,) = _resampled_sums([counts], n_boot, seed)
+    return _interval(micro_f1(counts.sum(axis=0)), micro_f1(sums), len(counts), level)
+
+
+def paired_bootstrap_delta(
+    true_tags: list[list[str]],
+    pred_before: list[list[str]],
+    pred_after: list[list[str]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+) -> F1Interval:
+    """F1(after) - F1(before) on the same true tags, with a paired sentence-bootstrap interval.
+
+    true_tags, pred_before, pred_after: N >= 1 sentences of IOB2 tag strings, sentence i of
+    all three the same length. Each resample draws N sentences once and scores both
+    taggers on them, so the sentences' shared difficulty cancels out of the difference
+    (a much tighter interval than two independent ones). f1 is the point difference;
+    an interval that excludes 0 says the change is larger than the test's sampling noise.
+    """
+    if len(pred_before) != len(pred_after):
+        raise ValueError(f"{len(pred_before)} 'before' sentences but {len(pred_after)} 'after'")
+    _check_bootstrap(len(true_tags), n_boot, level)
+    before = entity_counts(true_tags, pred_before)
+    after = entity_counts(true_tags, pred_after)
+    sums_before, sums_after = _resampled_sums([before, after], n_boot, seed)
+    point = micro_f1(after.sum(axis=0)) - micro_f1(before.sum(axis=0))
+    return _interval(point, micro_f1(sums_after) - micro_f1(sums_before), len(before), level)
+
+
 # --- results ---------------------------------------------------------------------------
 
 
