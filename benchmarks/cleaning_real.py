@@ -25,7 +25,7 @@ Everything is cached under --work (audits, curator runs, predictions); a re-run 
 done and rewrites WORK/summary.md.
 
     python benchmarks/cleaning_real.py --model .cache/e5-small --work WORK/cleaning-real --threads 2
-    python benchmarks/cleaning_real.py --quick --work /tmp/q      # synthetic corpus, tiny model, seconds
+    python benchmarks/cleaning_real.py --quick --work WORK/quick   # synthetic corpus, tiny model, about a minute
 """
 
 from __future__ import annotations
