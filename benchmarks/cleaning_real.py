@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import statistics
 import sys
@@ -59,7 +58,7 @@ from auditor.evaluation import paired_bootstrap_delta, seqeval_scores  # noqa: E
 from auditor.modeling.crossval import audited_word_vectors, run_crossval  # noqa: E402
 from auditor.modeling.factory import resolve_model  # noqa: E402
 from auditor.modeling.predict import predict_word_probs  # noqa: E402
-from auditor.modeling.probe import cached_word_features, encode_word_features, train_probe  # noqa: E402
+from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe  # noqa: E402
 from auditor.modeling.training import train_tagger  # noqa: E402
 from auditor.runtime import apply_thread_policy  # noqa: E402
 from auditor.scoring.detection import evaluate_detection  # noqa: E402
@@ -258,17 +257,35 @@ def versions_for(audit: Audit, sampled: Sampled, budgets: list[float | None], se
 # --- final taggers ---------------------------------------------------------------------------
 
 
-def dev_features(data: Data, work: Path, progress: bool):
-    """12-layer mean-pooled word vectors of every dev sentence (the probe's input), cached."""
-    tokens = list(data.dev["tokens"])
-    key = hashlib.sha256(json.dumps([data.model, data.max_length, data.stride, len(tokens), tokens[:3]]).encode()).hexdigest()[:16]
-    layers = ProbeConfig().layers
-    return cached_word_features(
-        work / "features" / "dev", key,
-        lambda: encode_word_features(data.model, tokens, data.max_length, data.stride, 64, progress, layers=layers,
-                                     pooling=ProbeConfig().pooling),
-        layers=layers,
-    )
+def audit_features(audits: dict, halves: list[np.ndarray], data: Data, work: Path, progress: bool):
+    """The probe's input for every dev sentence: the two halves' audit feature caches (the
+    12-layer mean-pooled vectors the audit's crossval encoded, no second encoder pass) joined
+    in dev order; encoded here only for a half that was not audited. Returns the features and
+    (S,) the feature row of each dev sentence (= the dev index)."""
+    parts, order = [], []
+    for h, idx in enumerate(halves):
+        cache = audits[h].run_dir / "folds" / "probe-features" if h in audits else None
+        if cache is not None and (cache / "meta.json").is_file():
+            meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+            feats = cached_word_features(cache, meta["fingerprint"], lambda: None, layers=ProbeConfig().layers)
+            n = len(idx)
+            feats = WordFeatures(feats.vectors[: feats.offsets[n]], feats.offsets[: n + 1], 0.0, feats.layers,
+                                 feats.encoder_layers)
+        else:
+            tokens = list(data.dev.select(idx.tolist())["tokens"])
+            feats = encode_word_features(data.model, tokens, data.max_length, data.stride, 64, progress,
+                                         layers=ProbeConfig().layers, pooling=ProbeConfig().pooling)
+        parts.append(feats)
+        order.append(idx)
+    lengths = np.concatenate([np.diff(f.offsets) for f in parts])
+    vectors = np.concatenate([f.vectors for f in parts])
+    joined = np.concatenate(order)
+    # rows back in dev order
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    perm = np.argsort(joined, kind="stable")
+    pieces = [vectors[starts[i]: starts[i + 1]] for i in perm]
+    new_offsets = np.concatenate([[0], np.cumsum(lengths[perm])]).astype(np.int64)
+    return WordFeatures(np.concatenate(pieces), new_offsets, 0.0, parts[0].layers, parts[0].encoder_layers)
 
 
 def probe_predict(features, train: np.ndarray, test: np.ndarray, tags_by_row: dict[int, list[int]], n_labels: int,
@@ -623,7 +640,57 @@ def main(argv: list[str] | None = None) -> str:
     sections.append("## Audit of each training half\n\n" + "\n".join(det_lines))
     print(sections[-1], flush=True)
 
-    # 2. the curator: settings compared on the training tags (no training needed)
+    train_settings = CuratorSettings(args.order, True, args.look)
+    # 4. versions and final taggers
+    versions = {h: versions_for(audits[h], sampled[h], budgets, train_settings, args.sample, work, f"h{h}") for h in args.halves}
+    for h in args.halves:
+        for v in versions[h]:
+            print(f"#   half {h}: {v.label}: {v.actions} actions, {v.changed_sentences} sentences changed", flush=True)
+    results: dict = {}
+    test_tags = {}
+    for h in args.halves:
+        test = halves[1 - h]
+        ds = data.dev.select(test.tolist())
+        test_tags[h] = (names_of(ds[CLEAN_COLUMN], names), names_of(ds["ner_tags"], names))
+    features = None
+    ft_versions = set(args.finetune_versions) if args.finetune_versions else None
+    # seed by seed (every tagger and version of a seed, then the next): a cut-short run still
+    # holds complete, paired seeds
+    for seed in args.seeds:
+        for tagger in args.taggers:
+            for h in args.halves:
+                order = sorted(versions[h], key=lambda v: [ORIGINAL, ALL_CORRECTED].index(v.label)
+                               if v.label in (ORIGINAL, ALL_CORRECTED) else 2)
+                for v in order:
+                    if tagger == "finetune" and ft_versions is not None and v.label not in ft_versions:
+                        continue
+                    path = pred_path(work, tagger, h, v.label, seed)
+                    if args.no_train and not path.is_file():
+                        continue
+                    got = load_preds(path)
+                    if got is None:
+                        t = time.perf_counter()
+                        train_idx, test_idx = halves[h], halves[1 - h]
+                        if tagger == "probe":
+                            if features is None:
+                                features = audit_features(audits, halves, data, work, args.progress)
+                            logits = probe_predict(features, train_idx, test_idx, dict(zip(train_idx.tolist(), v.tags)),
+                                                   len(names), seed)
+                        else:
+                            logits = finetune_predict(data, data.dev.select(train_idx.tolist()), v.tags,
+                                                      data.dev.select(test_idx.tolist()), names, args.epochs, seed, args.progress)
+                        pred = [[names[k] for k in np.asarray(x).argmax(axis=1)] for x in logits]
+                        save_preds(path, pred, time.perf_counter() - t)
+                        got = load_preds(path)
+                    true_c, true_o = test_tags[h]
+                    fc, fo = seqeval_scores(true_c, got["pred"]).f1, seqeval_scores(true_o, got["pred"]).f1
+                    results[(tagger, h, v.label, seed)] = (fc, fo, got["pred"])
+                    print(f"{tagger} | half {h} | {v.label} | seed {seed} | F1 corrected {fc:.3f} original {fo:.3f} | "
+                          f"{got['seconds']:.0f} s", flush=True)
+    sections.append("## Test F1 by training tags (mean ± sd over seeds of the two halves' mean)\n\n"
+                    + f_table_text(results, args, versions))
+
+    # 2. the curator: settings compared on the training tags (no training needed; after the taggers, which take longest)
     settings_grid = [CuratorSettings("score", False), CuratorSettings("score", True, 0), CuratorSettings("score", True, args.look),
                      CuratorSettings("groups", True, 0), CuratorSettings("groups", True, args.look)]
     cur_file = work / "curator.jsonl"
@@ -664,7 +731,6 @@ def main(argv: list[str] | None = None) -> str:
                  "|---|---|---|---|---|---|"]
     sp_lines = ["| half | budget | decided sentences added | weight (fitted on the sample) | remaining sentences (wrong) | "
                 "AP first pass | AP second pass |", "|---|---|---|---|---|---|---|"]
-    train_settings = CuratorSettings(args.order, True, args.look)
     for h in args.halves:
         for r in span_coverage(audits[h], sampled[h]):
             cov_lines.append(f"| {h} | {r['change']} | {r['spans']} | {r['base']} | {r['sample']} | "
@@ -685,55 +751,6 @@ def main(argv: list[str] | None = None) -> str:
                  "## Remaining-errors interval (Clopper-Pearson, 90 %)\n\n" + "\n".join(cal_lines),
                  "## Second pass: decisions as extra verified evidence\n\n" + "\n".join(sp_lines)]
     print("\n\n".join(sections[-3:]), flush=True)
-
-    # 4. versions and final taggers
-    versions = {h: versions_for(audits[h], sampled[h], budgets, train_settings, args.sample, work, f"h{h}") for h in args.halves}
-    for h in args.halves:
-        for v in versions[h]:
-            print(f"#   half {h}: {v.label}: {v.actions} actions, {v.changed_sentences} sentences changed", flush=True)
-    results: dict = {}
-    test_tags = {}
-    for h in args.halves:
-        test = halves[1 - h]
-        ds = data.dev.select(test.tolist())
-        test_tags[h] = (names_of(ds[CLEAN_COLUMN], names), names_of(ds["ner_tags"], names))
-    features = None
-    ft_versions = set(args.finetune_versions) if args.finetune_versions else None
-    # seed by seed (every tagger and version of a seed, then the next): a cut-short run still
-    # holds complete, paired seeds
-    for seed in args.seeds:
-        for tagger in args.taggers:
-            for h in args.halves:
-                order = sorted(versions[h], key=lambda v: [ORIGINAL, ALL_CORRECTED].index(v.label)
-                               if v.label in (ORIGINAL, ALL_CORRECTED) else 2)
-                for v in order:
-                    if tagger == "finetune" and ft_versions is not None and v.label not in ft_versions:
-                        continue
-                    path = pred_path(work, tagger, h, v.label, seed)
-                    if args.no_train and not path.is_file():
-                        continue
-                    got = load_preds(path)
-                    if got is None:
-                        t = time.perf_counter()
-                        train_idx, test_idx = halves[h], halves[1 - h]
-                        if tagger == "probe":
-                            if features is None:
-                                features = dev_features(data, work, args.progress)
-                            logits = probe_predict(features, train_idx, test_idx, dict(zip(train_idx.tolist(), v.tags)),
-                                                   len(names), seed)
-                        else:
-                            logits = finetune_predict(data, data.dev.select(train_idx.tolist()), v.tags,
-                                                      data.dev.select(test_idx.tolist()), names, args.epochs, seed, args.progress)
-                        pred = [[names[k] for k in np.asarray(x).argmax(axis=1)] for x in logits]
-                        save_preds(path, pred, time.perf_counter() - t)
-                        got = load_preds(path)
-                    true_c, true_o = test_tags[h]
-                    fc, fo = seqeval_scores(true_c, got["pred"]).f1, seqeval_scores(true_o, got["pred"]).f1
-                    results[(tagger, h, v.label, seed)] = (fc, fo, got["pred"])
-                    print(f"{tagger} | half {h} | {v.label} | seed {seed} | F1 corrected {fc:.3f} original {fo:.3f} | "
-                          f"{got['seconds']:.0f} s", flush=True)
-    sections.append("## Test F1 by training tags (mean ± sd over seeds of the two halves' mean)\n\n"
-                    + f_table_text(results, args, versions))
 
     # 5. the sign question
     changes = sign_question(results, test_tags, args)
