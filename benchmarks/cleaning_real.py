@@ -228,7 +228,7 @@ def curate(audit: Audit, sampled: Sampled | None, budget: float | None, settings
     actions = None if budget is None else int(round(budget * n))
     issues = sampled.issues if sampled is not None else audit.issues
     tag = "all" if budget is None else f"{budget:g}"
-    store_path = store_dir / f"{settings.order}-g{int(settings.groups)}-l{settings.look}-s{sample_n}-b{tag}.sqlite"
+    store_path = store_dir / f"{settings.order}-g{int(settings.groups)}-l{settings.look}{'c' if settings.careful else ''}-s{sample_n}-b{tag}.sqlite"
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store, run = review(issues, truth_of(audit.corpus), actions, settings, store_path, spent=sample_n if sampled else 0)
     run.budget = budget
@@ -313,8 +313,15 @@ def slug(label: str) -> str:
     return label.replace(" ", "-")
 
 
-def pred_path(work: Path, tagger: str, half: int, version: str, seed: int) -> Path:
-    return work / "preds" / tagger / f"h{half}" / f"{slug(version)}-s{seed}.json.gz"
+def pred_path(work: Path, tagger: str, half: int, version: str, seed: int, curator: str = "") -> Path:
+    """curator: the curator setting's tag, for the versions a curator made (the original and
+    all-corrected tags do not depend on it)."""
+    tag = f"--{curator}" if curator and version not in (ORIGINAL, ALL_CORRECTED) else ""
+    return work / "preds" / tagger / f"h{half}" / f"{slug(version)}{tag}-s{seed}.json.gz"
+
+
+def settings_tag(settings: CuratorSettings) -> str:
+    return f"{settings.order}-" + (f"groups-look{settings.look}" if settings.groups else "nogroups")
 
 
 def save_preds(path: Path, tags: list[list[str]], seconds: float) -> None:
@@ -578,6 +585,8 @@ def main(argv: list[str] | None = None) -> str:
                    help="curator actions per training sentence (sample included); 'all' = every issue")
     p.add_argument("--order", default="score", choices=["score", "groups"], help="queue order of the trained versions")
     p.add_argument("--look", type=int, default=3, help="members a group decision looks at (the preview's three)")
+    p.add_argument("--groups", default="off", choices=["off", "on"],
+                   help="the trained versions' curator makes group decisions (off: measured not to pay on CoNLL, see README)")
     p.add_argument("--taggers", nargs="+", default=["probe", "finetune"], choices=["probe", "finetune"])
     p.add_argument("--finetune-versions", nargs="+", default=None,
                    help="fine-tune only these versions (labels as in the table, e.g. original 'curator 0.3' 'all corrected')")
@@ -613,7 +622,8 @@ def main(argv: list[str] | None = None) -> str:
     halves = split_halves(data.docs, args.split_seed)
     print(f"# halves: {[len(h) for h in halves]} sentences, {[len(np.unique(data.docs[h])) for h in halves]} articles", flush=True)
     sections = [f"# cleaning_real summary\n\nhalves {[len(h) for h in halves]} sentences; sample {args.sample} "
-                f"(seed {args.sample_seed}); queue order of the trained versions: {args.order}, look {args.look}; "
+                f"(seed {args.sample_seed}); curator of the trained versions: {args.order} order, group decisions {args.groups} "
+                f"(look {args.look}); "
                 f"fine-tune {args.epochs:g} epochs\n"]
 
     # 1. audits and the sample
@@ -640,9 +650,10 @@ def main(argv: list[str] | None = None) -> str:
     sections.append("## Audit of each training half\n\n" + "\n".join(det_lines))
     print(sections[-1], flush=True)
 
-    train_settings = CuratorSettings(args.order, True, args.look)
+    train_settings = CuratorSettings(args.order, args.groups == "on", args.look)
+    tag = args.curator_tag = settings_tag(train_settings)
     # 4. versions and final taggers
-    versions = {h: versions_for(audits[h], sampled[h], budgets, train_settings, args.sample, work, f"h{h}") for h in args.halves}
+    versions = {h: versions_for(audits[h], sampled[h], budgets, train_settings, args.sample, work, f"h{h}-{tag}") for h in args.halves}
     for h in args.halves:
         for v in versions[h]:
             print(f"#   half {h}: {v.label}: {v.actions} actions, {v.changed_sentences} sentences changed", flush=True)
@@ -664,7 +675,7 @@ def main(argv: list[str] | None = None) -> str:
                 for v in order:
                     if tagger == "finetune" and ft_versions is not None and v.label not in ft_versions:
                         continue
-                    path = pred_path(work, tagger, h, v.label, seed)
+                    path = pred_path(work, tagger, h, v.label, seed, tag)
                     if args.no_train and not path.is_file():
                         continue
                     got = load_preds(path)
@@ -692,7 +703,9 @@ def main(argv: list[str] | None = None) -> str:
 
     # 2. the curator: settings compared on the training tags (no training needed; after the taggers, which take longest)
     settings_grid = [CuratorSettings("score", False), CuratorSettings("score", True, 0), CuratorSettings("score", True, args.look),
-                     CuratorSettings("groups", True, 0), CuratorSettings("groups", True, args.look)]
+                     CuratorSettings("score", True, args.look, careful=True),
+                     CuratorSettings("groups", True, 0), CuratorSettings("groups", True, args.look),
+                     CuratorSettings("groups", True, args.look, careful=True)]
     cur_file = work / "curator.jsonl"
     cur_done = {}
     if cur_file.is_file():
@@ -706,7 +719,7 @@ def main(argv: list[str] | None = None) -> str:
         for sample_n in (0, args.sample):
             for st in settings_grid:
                 for b in budgets:
-                    key = [h, sample_n, st.order, st.groups, st.look, "all" if b is None else b]
+                    key = [h, sample_n, st.order, st.groups, st.look, "all" if b is None else b] + (["careful"] if st.careful else [])
                     if tuple(key) not in cur_done:
                         run, _, _ = curate(audits[h], sampled[h] if sample_n else None, b, st, sample_n, work / "stores" / f"grid-h{h}")
                         cur_done[tuple(key)] = {"key": key, "label": st.label, **run.to_dict()}
@@ -739,10 +752,10 @@ def main(argv: list[str] | None = None) -> str:
             cal_lines.append(f"| {h} | {r['n']} | {r['true']} | {r['held_first10']} of {min(10, r['draws'])} | "
                              f"{r['held']} of {r['draws']} | {r['width']:.0f} |")
         for b in [x for x in budgets if x is not None][-1:] + [None]:
-            sp_file = work / "second-pass" / f"h{h}-b{b}.json"
+            sp_file = work / "second-pass" / f"h{h}-b{b}-{tag}.json"
             if not sp_file.is_file():
-                _, _, store = curate(audits[h], sampled[h], b, train_settings, args.sample, work / "stores" / f"sp-h{h}")
-                res = second_pass(audits[h], sampled[h], store, data.model, data.audit_overrides, work, f"h{h}-b{b}")
+                _, _, store = curate(audits[h], sampled[h], b, train_settings, args.sample, work / "stores" / f"sp-h{h}-{tag}")
+                res = second_pass(audits[h], sampled[h], store, data.model, data.audit_overrides, work, f"h{h}-b{b}-{tag}")
                 sp_file.write_text(json.dumps(res), encoding="utf-8")
             res = json.loads(sp_file.read_text(encoding="utf-8"))
             sp_lines.append(f"| {h} | {'all' if b is None else b} | {res['decided_sentences']} | {res['weight']:g} | "
@@ -782,19 +795,19 @@ def sign_question(results: dict, test_tags: dict, args) -> list[dict]:
     if cache.is_file():
         for line in cache.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
-            done[tuple(r["key"])] = r
+            done[r["key"]] = r
     out = []
     for (tagger, h, label, seed), (fc, fo, pred) in sorted(results.items(), key=lambda kv: str(kv[0])):
         if label == ORIGINAL or (tagger, h, ORIGINAL, seed) not in results:
             continue
-        key = (tagger, h, label, seed, args.sign_draws, args.n_boot, tuple(args.sign_sizes))
+        key = json.dumps([tagger, h, label, seed, args.sign_draws, args.n_boot, list(args.sign_sizes), args.curator_tag])
         if key in done:
             out.append(done[key])
             continue
         bc, bo, before = results[(tagger, h, ORIGINAL, seed)]
         true_c = test_tags[h][0]
         delta, silver = fc - bc, fo - bo
-        rec = {"key": list(key), "tagger": tagger, "half": h, "version": label, "seed": seed, "delta": delta,
+        rec = {"key": key, "tagger": tagger, "half": h, "version": label, "seed": seed, "delta": delta,
                "silver": silver, "silver_wrong": bool(np.sign(silver) != np.sign(delta)), "by_n": {}}
         n_all = len(true_c)
         for n in args.sign_sizes:

@@ -45,12 +45,15 @@ class CuratorSettings:
     order: str = "score"
     groups: bool = True
     look: int = 3
+    # careful: one wrong member among those looked at and the group decision is dropped (the
+    # looked-at members are decided one by one, 1 action each, the rest stay open)
+    careful: bool = False
 
     @property
     def label(self) -> str:
         if not self.groups:
             return f"{self.order} order, no group decisions"
-        return f"{self.order} order, groups (look {self.look})"
+        return f"{self.order} order, groups (look {self.look}{', careful' if self.careful else ''})"
 
 
 @dataclass
@@ -188,6 +191,19 @@ def review(
             else:
                 run.excluded += 1
         run.looked += look
+        if settings.careful and len(keep) < len(looked):
+            run.actions += look
+            for d in looked:
+                if not afford(1):
+                    break
+                r = rows[table.index_of(d["issue_id"])]
+                own = own_decision(r, truth[r["id"]])
+                store.record_many([own])
+                is_open[table.index_of(d["issue_id"])] = False
+                run.actions += 1
+                run.decided += 1
+                run.by_action[own["action"]] = run.by_action.get(own["action"], 0) + 1
+            continue
         run.actions += 1 + look
         run.group_decisions += 1
         for d in unseen:

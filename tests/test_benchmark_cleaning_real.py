@@ -93,6 +93,16 @@ def test_group_decision_costs_one_plus_looks_and_excludes_what_it_saw(tmp_path):
     assert run.actions == run.decided == 10 and run.by_action == {"accept": 9, "keep": 1}
 
 
+def test_a_careful_curator_drops_the_group_decision_when_a_look_finds_a_wrong_member(tmp_path):
+    issues, truth = _country_corpus(right=(2, 7))
+    store, run = cu.review(issues, truth, None, cu.CuratorSettings("score", True, 3, careful=True), tmp_path / "a.sqlite")
+    # s0 decided, looks at s1-s3 find s2 right as given: dropped, s1-s3 decided; then s4's
+    # looks at s5-s7 find s7: dropped again; s8, s9 alone. Nothing propagated unseen, all right
+    assert run.group_decisions == 0 and run.propagated == {} and run.looked == 6
+    assert run.by_action == {"accept": 8, "keep": 2} and run.actions == 10 + 6
+    assert store.latest()["s7:0-1"].action == "keep"
+
+
 def test_a_group_decision_that_saves_nothing_is_not_made(tmp_path):
     issues, truth = _country_corpus()
     _, run = cu.review(issues.head(5), truth, None, cu.CuratorSettings("score", True, 3), tmp_path / "a.sqlite")
