@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from auditor.errors import DataError
 from auditor.review import bindings
 from auditor.review.adaptive import refit, refit_number, refit_record, save_refit
 from auditor.review.bulk import BulkDecision, BulkPlan, apply_bulk, plan_bulk, same_change_targets, same_words_targets
@@ -40,9 +41,10 @@ from auditor.review.ordering import (
     score_order,
     waiting_for,
 )
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, Issue, IssueFilter, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, IssueFilter, ReviewQueue
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
 from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
+from auditor.scoring.remaining import coded_queue_counts, from_metrics, remaining_errors, sentence_codes
 
 WIDE_AT = 140  # columns from which the queue and the sentence sit side by side
 
@@ -76,6 +78,10 @@ class ReviewScreen(Screen):
         self.order_state = OrderState(adaptive=self.adaptive.enabled and refit_inputs is not None)
         self._refit_at: int | None = None  # decisions the newest refit (started) learns from
         self._restart_at_top = False  # re-ranked under the cursor: the next decision goes to the top
+        # the random verified sample's (size, errors, audited sentences), for the errors-left
+        # estimate; None without a sample, or in a shard (its decisions are not the corpus's)
+        self._sample: tuple[int, int, int] | None = None
+        self._sentence_codes: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -90,6 +96,9 @@ class ReviewScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._sample = self._read_sample_counts()
+        if self._sample is not None:
+            self._sentence_codes = sentence_codes(self.queue.table.example_ids)
         self.queue.next_open(after=False)
         self._update_adaptive()
         self.refresh_all()
@@ -110,7 +119,31 @@ class ReviewScreen(Screen):
         view.show(q.current(), q.decision(rank) if rank is not None else None, position, group)
         self.query_one("#queue", IssueList).sync()
         self.query_one("#order", OrderLine).text = self.order_state.describe()
-        self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown)
+        self.query_one("#progress", ProgressLine).show(q.progress(self._pace()), q.filter.describe(), shown, self._remaining())
+
+    def _read_sample_counts(self) -> tuple[int, int, int] | None:
+        if self.run_dir is None:
+            return None
+        number = self.queue.table.number
+        if len(number) and int(number[-1]) != len(number):  # a shard: part of the queue's decisions
+            return None
+        from auditor.metrics import read_metrics
+
+        try:
+            return from_metrics(read_metrics(self.run_dir).get("scoring"))
+        except (OSError, DataError):  # the status line does without; the report says what is wrong
+            return None
+
+    def _remaining(self) -> str | None:
+        """Errors left, from the verified sample and the decisions so far (auditor.scoring.remaining)."""
+        if self._sample is None or self._sentence_codes is None:
+            return None
+        st = self.queue.status
+        counts = coded_queue_counts(self._sentence_codes, (st == ACCEPT) | (st == RELABEL), (st == OPEN) | (st == SKIP))
+        try:
+            return remaining_errors(*self._sample, counts).status_text()
+        except ValueError:  # metrics that do not fit together (a hand-edited file): say nothing
+            return None
 
     def _pace(self) -> float | None:
         """Seconds per decision: median gap of this session's last 20 decisions (breaks capped at 2 min)."""

@@ -526,7 +526,8 @@ class ProgressLine(Static):
 
     COMPONENT_CLASSES = {"progress-line--bar", "progress-line--rest", "progress-line--dim", "progress-line--conflict"}
 
-    def show(self, progress: Progress, filter_text: str, shown: int) -> None:
+    def show(self, progress: Progress, filter_text: str, shown: int, remaining: str | None = None) -> None:
+        """remaining: the estimate of errors left from the verified sample (auditor.scoring.remaining)."""
         p = progress
         frac = p.decided / p.total if p.total else 1.0
         bar_w = 8
@@ -542,6 +543,8 @@ class ProgressLine(Static):
         if p.conflicts:
             text.append(f"  {CONFLICT_GLYPH}{p.conflicts} conflict{'s' if p.conflicts != 1 else ''}",
                         foreground(self.get_component_rich_style("progress-line--conflict")))
+        if remaining:
+            text.append(f"  {remaining}", dim)
         if filter_text != "none":
             text.append(f"  filter: {filter_text} ({shown})", dim)
         if p.seconds_left is not None:  # last: the least needed on a narrow screen

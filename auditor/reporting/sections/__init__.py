@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-ORDER = ("overview", "corpus", "crossval", "issues", "detection", "review", "adaptive", "apply", "retrain", "errors", "analysis", "curve")
+ORDER = ("overview", "corpus", "crossval", "issues", "detection", "review", "remaining", "adaptive", "apply", "retrain", "errors", "analysis", "curve")
 
 
 def load(name: str) -> ModuleType:
