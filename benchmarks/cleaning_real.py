@@ -228,7 +228,7 @@ def curate(audit: Audit, sampled: Sampled | None, budget: float | None, settings
     actions = None if budget is None else int(round(budget * n))
     issues = sampled.issues if sampled is not None else audit.issues
     tag = "all" if budget is None else f"{budget:g}"
-    store_path = store_dir / f"{settings.order}-g{int(settings.groups)}-l{settings.look}{'c' if settings.careful else ''}-s{sample_n}-b{tag}.sqlite"
+    store_path = store_dir / f"{settings.order}-g{int(settings.groups)}-l{settings.look}{'c' if settings.careful else ''}{'w' if settings.look_at == 'worst' else ''}-s{sample_n}-b{tag}.sqlite"
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store, run = review(issues, truth_of(audit.corpus), actions, settings, store_path, spent=sample_n if sampled else 0)
     run.budget = budget
@@ -417,19 +417,26 @@ def calibration(audit: Audit, sizes: list[int], draws: int) -> list[dict]:
     dev = audit.corpus["dev"]
     wrong = {r["id"]: r["ner_tags"] != r[CLEAN_COLUMN] for r in dev.select_columns(["id", "ner_tags", CLEAN_COLUMN])}
     total = sum(wrong.values())
+    from auditor.scoring.remaining import population_errors
+
     out = []
     for n in sizes:
-        held, widths, first10 = 0, [], 0
-        for seed in range(draws):
-            rows = draw_sample(audit.corpus, ["dev"], n, seed)
-            k = sum(wrong[r.id] for r in rows)
-            lo, hi = remaining_interval(k, len(rows), len(dev))
-            ok = lo <= total <= hi
-            held += ok
-            first10 += ok and seed < 10
-            widths.append(hi - lo)
-        out.append({"n": n, "true": total, "draws": draws, "held": held, "held_first10": first10,
-                    "width": float(np.mean(widths))})
+        for method in ("hypergeometric (auditor.scoring.remaining)", "Clopper-Pearson"):
+            held, widths, first10 = 0, [], 0
+            for seed in range(draws):
+                rows = draw_sample(audit.corpus, ["dev"], n, seed)
+                k = sum(wrong[r.id] for r in rows)
+                if method == "Clopper-Pearson":
+                    lo, hi = remaining_interval(k, len(rows), len(dev))
+                else:
+                    est = population_errors(len(rows), k, len(dev))
+                    lo, hi = est.low, est.high
+                ok = lo <= total <= hi
+                held += ok
+                first10 += ok and seed < 10
+                widths.append(hi - lo)
+            out.append({"n": n, "method": method, "true": total, "draws": draws, "held": held, "held_first10": first10,
+                        "width": float(np.mean(widths))})
     return out
 
 
@@ -545,7 +552,7 @@ def sign_table(changes: list[dict], sizes: list[int]) -> str:
     cols = " | ".join(f"n = {'all' if n == 0 else n}" for n in sizes)
     lines = ["| changes | count | " + cols + " |", "|---|---|" + "---|" * len(sizes)]
     for label, sel in (("all", lambda c: True), ("silver sign wrong", lambda c: c["silver_wrong"]),
-                       ("silver wrong, |Δ| ≥ 0.005", lambda c: c["silver_wrong"] and abs(c["delta"]) >= 0.005)):
+                       ("silver wrong, Δ at least ±0.005", lambda c: c["silver_wrong"] and abs(c["delta"]) >= 0.005)):
         picked = [c for c in changes if sel(c)]
         if not picked:
             continue
@@ -704,6 +711,7 @@ def main(argv: list[str] | None = None) -> str:
     # 2. the curator: settings compared on the training tags (no training needed; after the taggers, which take longest)
     settings_grid = [CuratorSettings("score", False), CuratorSettings("score", True, 0), CuratorSettings("score", True, args.look),
                      CuratorSettings("score", True, args.look, careful=True),
+                     CuratorSettings("score", True, args.look, careful=True, look_at="worst"),
                      CuratorSettings("groups", True, 0), CuratorSettings("groups", True, args.look),
                      CuratorSettings("groups", True, args.look, careful=True)]
     cur_file = work / "curator.jsonl"
@@ -719,7 +727,7 @@ def main(argv: list[str] | None = None) -> str:
         for sample_n in (0, args.sample):
             for st in settings_grid:
                 for b in budgets:
-                    key = [h, sample_n, st.order, st.groups, st.look, "all" if b is None else b] + (["careful"] if st.careful else [])
+                    key = [h, sample_n, st.order, st.groups, st.look, "all" if b is None else b] + (["careful"] if st.careful else []) + (["worst"] if st.look_at == "worst" else [])
                     if tuple(key) not in cur_done:
                         run, _, _ = curate(audits[h], sampled[h] if sample_n else None, b, st, sample_n, work / "stores" / f"grid-h{h}")
                         cur_done[tuple(key)] = {"key": key, "label": st.label, **run.to_dict()}
@@ -740,8 +748,8 @@ def main(argv: list[str] | None = None) -> str:
     # 3. cheap measurements: span coverage, calibration, second pass
     cov_lines = ["| half | true error span | count | covered, no sample | covered, with the sample | not covered: model agrees with the given tag |",
                  "|---|---|---|---|---|---|"]
-    cal_lines = ["| half | verified n | true wrong sentences | 90 % interval holds: first 10 samples | all samples | mean width |",
-                 "|---|---|---|---|---|---|"]
+    cal_lines = ["| half | verified n | interval | true wrong sentences | 90 % interval holds: first 10 samples | all samples | mean width |",
+                 "|---|---|---|---|---|---|---|"]
     sp_lines = ["| half | budget | decided sentences added | weight (fitted on the sample) | remaining sentences (wrong) | "
                 "AP first pass | AP second pass |", "|---|---|---|---|---|---|---|"]
     for h in args.halves:
@@ -749,7 +757,7 @@ def main(argv: list[str] | None = None) -> str:
             cov_lines.append(f"| {h} | {r['change']} | {r['spans']} | {r['base']} | {r['sample']} | "
                              f"{r.get('missed_model_agrees', 0)} of {r.get('missed', 0)} |")
         for r in calibration(audits[h], args.calibration_sizes, args.calibration_draws):
-            cal_lines.append(f"| {h} | {r['n']} | {r['true']} | {r['held_first10']} of {min(10, r['draws'])} | "
+            cal_lines.append(f"| {h} | {r['n']} | {r['method']} | {r['true']} | {r['held_first10']} of {min(10, r['draws'])} | "
                              f"{r['held']} of {r['draws']} | {r['width']:.0f} |")
         for b in [x for x in budgets if x is not None][-1:] + [None]:
             sp_file = work / "second-pass" / f"h{h}-b{b}-{tag}.json"
@@ -761,7 +769,7 @@ def main(argv: list[str] | None = None) -> str:
             sp_lines.append(f"| {h} | {'all' if b is None else b} | {res['decided_sentences']} | {res['weight']:g} | "
                             f"{res['remaining_sentences']} ({res['remaining_wrong']}) | {res['first_ap']:.3f} | {res['second_ap']:.3f} |")
     sections += ["## Span coverage (training half, sample sentences left out)\n\n" + "\n".join(cov_lines),
-                 "## Remaining-errors interval (Clopper-Pearson, 90 %)\n\n" + "\n".join(cal_lines),
+                 "## Remaining-errors interval (90 %, from a random verified sample)\n\n" + "\n".join(cal_lines),
                  "## Second pass: decisions as extra verified evidence\n\n" + "\n".join(sp_lines)]
     print("\n\n".join(sections[-3:]), flush=True)
 

@@ -48,12 +48,16 @@ class CuratorSettings:
     # careful: one wrong member among those looked at and the group decision is dropped (the
     # looked-at members are decided one by one, 1 action each, the rest stay open)
     careful: bool = False
+    # which members the looks go to: "best" = the best-ranked (the review UI's preview shows the
+    # first few in ranked order), "worst" = the worst-ranked, where a mixed group shows its tail
+    look_at: str = "best"
 
     @property
     def label(self) -> str:
         if not self.groups:
             return f"{self.order} order, no group decisions"
-        return f"{self.order} order, groups (look {self.look}{', careful' if self.careful else ''})"
+        at = " at the worst-ranked" if self.look_at == "worst" else ""
+        return f"{self.order} order, groups (look {self.look}{at}{', careful' if self.careful else ''})"
 
 
 @dataclass
@@ -182,7 +186,10 @@ def review(
         # a group decision is worth it only when it costs less than deciding each member
         if len(others) <= 1 + look or not afford(1 + look):
             continue
-        looked, unseen = others[:look], others[look:]
+        if settings.look_at == "worst":
+            looked, unseen = others[len(others) - look:], others[: len(others) - look]
+        else:
+            looked, unseen = others[:look], others[look:]
         keep = []
         for d in looked:
             r = rows[table.index_of(d["issue_id"])]
