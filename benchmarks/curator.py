@@ -1,0 +1,242 @@
+"""A simulated curator with only what a person has in the product, and honest effort.
+
+It sees the truth (the corrected tags) only of what it looks at, and it pays for every look:
+
+- verifying a sample sentence = 1 action (the random sample `auditor sample` draws,
+  ``auditor.data.sample.draw_sample``; it becomes ``scoring.reference.file``);
+- deciding an issue = 1 action: accept when the suggestion gives the true tags, relabel with
+  the true tags of the span (widened to whole true and given entities) when it does not, keep
+  when the given tags are right;
+- a group decision (the review UI's bulk key: same words, same change,
+  ``auditor.review.groups.propagate_decision``) = 1 action plus 1 per member looked at; a
+  member looked at whose own truth differs from what the group decision would write is
+  excluded (left open: it is decided on its own when the queue reaches it). A group decision is
+  made only when it saves actions (more other open members than it costs).
+
+The queue order is the product's (``auditor.review.queue.IssueTable`` ranks, optionally
+``auditor.review.ordering.groups_first_order``); the decisions go through a real
+``DecisionStore`` and the product's ``auditor.cleaning.apply_decisions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from auditor.cleaning import apply_decisions
+from auditor.data.iob import spans
+from auditor.review.groups import propagate_decision
+from auditor.review.ordering import groups_first_order, score_order
+from auditor.review.queue import IssueTable
+from auditor.review.store import DecisionStore
+
+ORDERS = ("score", "groups")
+
+
+@dataclass(frozen=True)
+class CuratorSettings:
+    """order: the queue order (score | groups = largest open groups first); groups: make group
+    decisions at all; look: members looked at per group decision (0 = accepted unseen)."""
+
+    order: str = "score"
+    groups: bool = True
+    look: int = 3
+    # careful: one wrong member among those looked at and the group decision is dropped (the
+    # looked-at members are decided one by one, 1 action each, the rest stay open)
+    careful: bool = False
+    # which members the looks go to: "best" = the best-ranked (the review UI's preview shows the
+    # first few in ranked order), "worst" = the worst-ranked, where a mixed group shows its tail
+    look_at: str = "best"
+
+    @property
+    def label(self) -> str:
+        if not self.groups:
+            return f"{self.order} order, no group decisions"
+        at = " at the worst-ranked" if self.look_at == "worst" else ""
+        return f"{self.order} order, groups (look {self.look}{at}{', careful' if self.careful else ''})"
+
+
+@dataclass
+class CuratorRun:
+    """What one curator session did. actions: effort spent (sample included); decided: issues
+    decided one by one; group_decisions / propagated: group decisions and the members they
+    decided unseen; looked / excluded: members looked at in group decisions and left out;
+    propagated_right: unseen members whose written tags equal the truth on their span, by the
+    action propagated (accept/relabel: truly wrong in the suggested way; keep: truly right)."""
+
+    budget: float | None
+    sample: int
+    actions: int = 0
+    decided: int = 0
+    by_action: dict[str, int] = field(default_factory=dict)
+    group_decisions: int = 0
+    propagated: dict[str, int] = field(default_factory=dict)
+    propagated_right: dict[str, int] = field(default_factory=dict)
+    looked: int = 0
+    excluded: int = 0
+    issues_total: int = 0
+    issues_open: int = 0
+    changed_sentences: int = 0
+    stale: int = 0
+    wrong_tokens_before: int = 0
+    wrong_tokens_after: int = 0
+    wrong_sentences_before: int = 0
+    wrong_sentences_after: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _widen(start: int, end: int, *tag_rows: list[str]) -> tuple[int, int]:
+    """The smallest word range holding [start, end) and every entity of tag_rows it touches."""
+    ents = [(a, b) for tags in tag_rows for _, a, b in _entities(tags)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in ents:
+            if a < end and b > start and (a < start or b > end):
+                start, end, changed = min(start, a), max(end, b), True
+    return start, end
+
+
+def _entities(tags: list[str]) -> list[tuple[str, int, int]]:
+    """(type, start, end) per entity of an IOB2 row (auditor.data.iob.spans, lenient)."""
+    return [(t, a, b) for a, b, t in spans(list(tags))]
+
+
+def own_decision(row, truth: list[str]) -> dict:
+    """The decision of a curator who looks at the issue's sentence and knows its true tags."""
+    start, end = int(row["start"]), int(row["end"])
+    given = list(row["tags"])
+    lo, hi = _widen(start, end, given, truth)
+    after = given[:start] + list(row["suggested"]) + given[end:]
+    if after[lo:hi] == truth[lo:hi] and _widen(start, end, after) == _widen(start, end, after, truth):
+        return {"issue_id": row["issue_id"], "action": "accept", "start": start, "end": end, "tags": list(row["suggested"])}
+    if given[lo:hi] == truth[lo:hi]:
+        return {"issue_id": row["issue_id"], "action": "keep"}
+    return {"issue_id": row["issue_id"], "action": "relabel", "start": lo, "end": hi, "tags": truth[lo:hi]}
+
+
+def _written(row, decision: dict) -> list[str]:
+    """The sentence's tags after this decision alone."""
+    tags = list(row["tags"])
+    if decision["action"] == "accept":
+        tags[int(row["start"]) : int(row["end"])] = list(row["suggested"])
+    elif decision["action"] == "relabel":
+        tags[int(decision["start"]) : int(decision["end"])] = list(decision["tags"])
+    return tags
+
+
+def _right(row, decision: dict, truth: list[str]) -> bool:
+    """The decision writes the truth on the issue's (widened) span."""
+    after = _written(row, decision)
+    lo, hi = _widen(int(row["start"]), int(row["end"]), list(row["tags"]), truth, after)
+    return after[lo:hi] == truth[lo:hi]
+
+
+def queue_order(table: IssueTable, settings: CuratorSettings) -> np.ndarray:
+    if settings.order == "groups":
+        return groups_first_order(table.groups, score_order(table.n), np.ones(table.n, dtype=bool))
+    return score_order(table.n)
+
+
+def review(
+    issues: pd.DataFrame,
+    truth: dict[str, list[str]],
+    budget_actions: int | None,
+    settings: CuratorSettings,
+    store_path: Path,
+    spent: int = 0,
+) -> tuple[DecisionStore, CuratorRun]:
+    """Work down the queue until the budget (None: every issue) is spent; spent: actions
+    already used (the sample). Decisions are written to a fresh store at store_path."""
+    table = IssueTable(pa.Table.from_pandas(issues, preserve_index=False))
+    frame = table.table.to_pandas()
+    order = queue_order(table, settings)
+    is_open = np.ones(table.n, dtype=bool)
+    store_path.unlink(missing_ok=True)
+    store = DecisionStore(store_path, curator="simulated")
+    run = CuratorRun(budget=None, sample=spent, actions=spent, issues_total=table.n)
+    rows = frame.to_dict("records")
+
+    def afford(cost: int) -> bool:
+        return budget_actions is None or run.actions + cost <= budget_actions
+
+    for rank in order:
+        if not is_open[rank]:
+            continue
+        if not afford(1):
+            break
+        row = rows[rank]
+        mine = own_decision(row, truth[row["id"]])
+        store.record_many([mine])
+        is_open[rank] = False
+        run.actions += 1
+        run.decided += 1
+        run.by_action[mine["action"]] = run.by_action.get(mine["action"], 0) + 1
+        if not settings.groups:
+            continue
+        plan = propagate_decision(frame, table.groups, mine, open_mask=is_open, order=order)
+        others = plan.decisions
+        look = min(settings.look, len(others))
+        # a group decision is worth it only when it costs less than deciding each member
+        if len(others) <= 1 + look or not afford(1 + look):
+            continue
+        if settings.look_at == "worst":
+            looked, unseen = others[len(others) - look:], others[: len(others) - look]
+        else:
+            looked, unseen = others[:look], others[look:]
+        keep = []
+        for d in looked:
+            r = rows[table.index_of(d["issue_id"])]
+            if _right(r, d, truth[r["id"]]):
+                keep.append(d)
+            else:
+                run.excluded += 1
+        run.looked += look
+        if settings.careful and len(keep) < len(looked):
+            run.actions += look
+            for d in looked:
+                if not afford(1):
+                    break
+                r = rows[table.index_of(d["issue_id"])]
+                own = own_decision(r, truth[r["id"]])
+                store.record_many([own])
+                is_open[table.index_of(d["issue_id"])] = False
+                run.actions += 1
+                run.decided += 1
+                run.by_action[own["action"]] = run.by_action.get(own["action"], 0) + 1
+            continue
+        run.actions += 1 + look
+        run.group_decisions += 1
+        for d in unseen:
+            r = rows[table.index_of(d["issue_id"])]
+            run.propagated[d["action"]] = run.propagated.get(d["action"], 0) + 1
+            if _right(r, d, truth[r["id"]]):
+                run.propagated_right[d["action"]] = run.propagated_right.get(d["action"], 0) + 1
+        store.record_many(keep + unseen)
+        for d in keep + unseen:
+            is_open[table.index_of(d["issue_id"])] = False
+    run.issues_open = int(is_open.sum())
+    return store, run
+
+
+def cleaned_tags(corpus, issues: pd.DataFrame, store: DecisionStore, split: str, run: CuratorRun) -> list[list[int]]:
+    """The split's tags after the product's apply stage; fills run's before/after counts."""
+    result = apply_decisions(corpus, issues, store.latest())
+    run.changed_sentences = result.summary.changed_sentences
+    run.stale = result.summary.stale
+    from auditor.data.corpus import CLEAN_COLUMN
+
+    before = corpus[split]["ner_tags"]
+    after = result.cleaned[split]["ner_tags"]
+    clean = corpus[split][CLEAN_COLUMN]
+    run.wrong_tokens_before = sum(sum(a != c for a, c in zip(x, y)) for x, y in zip(before, clean))
+    run.wrong_tokens_after = sum(sum(a != c for a, c in zip(x, y)) for x, y in zip(after, clean))
+    run.wrong_sentences_before = sum(x != y for x, y in zip(before, clean))
+    run.wrong_sentences_after = sum(x != y for x, y in zip(after, clean))
+    return [list(t) for t in after]
