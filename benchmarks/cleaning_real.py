@@ -390,7 +390,7 @@ def span_coverage(audit: Audit, sampled: Sampled) -> list[dict]:
         pred = [names[k] for k in pred_of[r["id"]]]
         for a, b, change in true_errors(given, clean):
             c = rows.setdefault(change, Counter())
-            hit = lambda cov: any(s < b and e > a for s, e in cov.get(r["id"], []))  # noqa: E731
+            hit = lambda cov, a=a, b=b, sid=r["id"]: any(s < b and e > a for s, e in cov.get(sid, []))  # noqa: E731
             c["spans"] += 1
             c["base"] += hit(base)
             c["sample"] += hit(withs)
@@ -513,7 +513,7 @@ def f1_table(results: dict, taggers: list[str], seeds: list[int], halves: list[i
              "|---|---|---|---|---|---|---|---|---|---|"]
     labels = list(dict.fromkeys(v.label for h in halves for v in versions[h]))
     for tagger in taggers:
-        def per_seed(label: str, which: int) -> dict[int, float]:
+        def per_seed(label: str, which: int, tagger: str = tagger) -> dict[int, float]:
             out = {}
             for s in seeds:
                 vals = [results.get((tagger, h, label, s)) for h in halves]
