@@ -71,15 +71,15 @@ class CardInfo:
         from auditor.metrics import read_metrics
 
         rd = run_dir_layout.RunDir(run_dir)
-        cfg: dict = {}
-        if rd.config.is_file():
-            loaded = yaml.safe_load(rd.config.read_text(encoding="utf-8"))
-            cfg = loaded if isinstance(loaded, dict) else {}
+        try:
+            cfg = rd.read_config()
+        except AuditorError:  # a card says less about an unreadable config; the export goes on
+            cfg = None
         metrics = read_metrics(rd.path)
         changelog = rd.changelog
         return cls(
-            name=str(cfg.get("name") or rd.name),
-            source=_describe_source(cfg.get("data") or {}),
+            name=str((cfg.name if cfg is not None else None) or rd.name),
+            source=_describe_source(cfg.data.model_dump(mode="json") if cfg is not None else {}),
             review=metrics.get("review"),
             apply=metrics.get("apply"),
             changelog=changelog if changelog.is_file() else None,
