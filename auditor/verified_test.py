@@ -11,7 +11,6 @@ names the file, and only its lines marked verified count.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,14 +76,3 @@ def read_verified_test(path: str | Path, test, label_names: list[str]) -> Verifi
         what = f"none of its {len(rows)} sentences is verified yet; check them with `auditor verify {p}`" if rows else "it is empty"
         raise DataError(f"{p} (retrain.verified_test) holds no verified sentence: {what}")
     return VerifiedTest(tags, len(rows), str(p))
-
-
-def file_digest(path: str | None) -> str:
-    """Digest of a file a stage reads beside its config ("" without one; "missing" for a
-    path that does not exist, so the stage runs and reports it)."""
-    if path is None:
-        return ""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    except OSError:
-        return "missing"

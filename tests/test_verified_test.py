@@ -28,7 +28,8 @@ from auditor.evaluation import (
 )
 from auditor.f1_summary import f1_summary_table
 from auditor.judgement import disagreements
-from auditor.verified_test import file_digest, read_verified_test
+from auditor.stages.inputs import file_digest
+from auditor.verified_test import read_verified_test
 
 TINY = {"vocab_size": 300, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
 

@@ -122,3 +122,15 @@ def model_digest(name: str, cache: DigestCache | None = None) -> str:
     if not path.is_dir():
         return ""
     return (cache or DigestCache(None)).tree(path, _MODEL_FILES)
+
+
+def file_digest(path: str | None) -> str:
+    """Digest of one small file a stage reads beside its config: a verified sample or a
+    verified test file ("" without one; "missing" for a path that does not exist, so the
+    stage runs and reports it)."""
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"

@@ -91,6 +91,6 @@ def input_state(ctx: RunContext) -> str:
     """What the retrain stage reads besides its config: a local model folder's content and the
     verified test file's digest (retrain.verified_test), so a re-verified sentence re-judges."""
     from auditor.stages.crossval import input_state as model_state
-    from auditor.verified_test import file_digest
+    from auditor.stages.inputs import file_digest
 
     return model_state(ctx) + file_digest(ctx.cfg.retrain.verified_test)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from auditor.metrics import update_metrics
 from auditor.stages.context import RunContext
 
@@ -47,13 +44,9 @@ def run(ctx: RunContext) -> str:
 def reference_digest(ctx: RunContext) -> str:
     """Digest of the verified sample the score stage reads ("" without one; a missing file
     gets its own digest so the stage runs and reports it)."""
-    path = ctx.cfg.scoring.reference.file
-    if path is None:
-        return ""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    except OSError:
-        return "missing"
+    from auditor.stages.inputs import file_digest
+
+    return file_digest(ctx.cfg.scoring.reference.file)
 
 
 def check(ctx: RunContext) -> str | None:
