@@ -215,7 +215,10 @@ def inspect(
     else:
         from auditor.output import console
 
-        print_stats(stats, console=console(), title=source)
+        out = console()
+        print_stats(stats, console=out, title=source)
+        for line in loaded.report.rare_types:  # a typo tag (B-PRE) invents a type: say where
+            out.print(f"[yellow]rare entity type: {line}[/yellow]")
 
 
 @app.command()
