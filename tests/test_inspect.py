@@ -127,7 +127,7 @@ def test_split_of(name, split):
 
 def test_inspect_names_a_rare_entity_type_with_its_line(tmp_path):
     p = tmp_path / "train.conll"
-    rows = "".join(f"Paris\tB-LOC\nist\tO\n\n" for _ in range(3))
+    rows = "".join("Paris\tB-LOC\nist\tO\n\n" for _ in range(3))
     p.write_text(rows + "London\tB-PRE\n", encoding="utf-8")
     out = invoke("inspect", str(p))
     assert "rare entity type" in out and "PRE" in out and f"{p}:10" in out
