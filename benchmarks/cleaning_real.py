@@ -298,13 +298,27 @@ def probe_predict(features, train: np.ndarray, test: np.ndarray, tags_by_row: di
     return model.logits(features, test)
 
 
-def finetune_predict(data: Data, train_ds, tags: list[list[int]], test_ds, names: list[str], epochs: float,
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """The final fine-tuned tagger's recipe (defaults: pipelines/panx_cpu.yaml's)."""
+
+    epochs: float = 2.0
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+
+    @property
+    def tag(self) -> str:
+        # in the predictions' path: another recipe never reuses a cached prediction
+        return f"finetune-e{self.epochs:g}-b{self.batch_size}-lr{self.learning_rate:g}"
+
+
+def finetune_predict(data: Data, train_ds, tags: list[list[int]], test_ds, names: list[str], recipe: FinetuneSettings,
                      seed: int, progress: bool) -> list[np.ndarray]:
-    """e5-small fine-tuned with pipelines/panx_cpu.yaml's settings (HF Trainer via auditor.modeling.training)."""
+    """e5-small fine-tuned through the product's HF Trainer path (auditor.modeling.training)."""
     ds = train_ds.remove_columns("ner_tags").add_column("ner_tags", tags, feature=train_ds.features["ner_tags"])
     model_cfg = ModelConfig(name=data.model, max_length=data.max_length, stride=data.stride)
-    training = TrainingConfig(epochs=epochs, batch_size=16, learning_rate=5e-5, weight_decay=0.01, seed=seed,
-                              freeze_word_embeddings=True)
+    training = TrainingConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
+                              weight_decay=0.01, seed=seed, freeze_word_embeddings=True)
     tagger = train_tagger(ds, None, names, data.model, model_cfg, training, progress=progress)
     return predict_word_probs(tagger, test_ds, data.max_length, data.stride, 64, progress=False)
 
@@ -599,6 +613,8 @@ def main(argv: list[str] | None = None) -> str:
                    help="fine-tune only these versions (labels as in the table, e.g. original 'curator 0.3' 'all corrected')")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=float, default=2.0, help="fine-tuning epochs (pipelines/panx_cpu.yaml: 2)")
+    p.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch size (pipelines/panx_cpu.yaml: 16)")
+    p.add_argument("--lr", type=float, default=5e-5, help="fine-tuning learning rate (pipelines/panx_cpu.yaml: 5e-5)")
     p.add_argument("--sign-sizes", type=int, nargs="+", default=[50, 100, 200, 300, 500, 0], help="0 = all test sentences")
     p.add_argument("--sign-draws", type=int, default=100)
     p.add_argument("--n-boot", type=int, default=500)
@@ -631,7 +647,7 @@ def main(argv: list[str] | None = None) -> str:
     sections = [f"# cleaning_real summary\n\nhalves {[len(h) for h in halves]} sentences; sample {args.sample} "
                 f"(seed {args.sample_seed}); curator of the trained versions: {args.order} order, group decisions {args.groups} "
                 f"(look {args.look}); "
-                f"fine-tune {args.epochs:g} epochs\n"]
+                f"fine-tune {args.epochs:g} epochs, batch {args.batch_size}, lr {args.lr:g}\n"]
 
     # 1. audits and the sample
     audits, sampled = {}, {}
@@ -671,6 +687,7 @@ def main(argv: list[str] | None = None) -> str:
         ds = data.dev.select(test.tolist())
         test_tags[h] = (names_of(ds[CLEAN_COLUMN], names), names_of(ds["ner_tags"], names))
     features = None
+    recipe = FinetuneSettings(args.epochs, args.batch_size, args.lr)
     ft_versions = set(args.finetune_versions) if args.finetune_versions else None
     # seed by seed (every tagger and version of a seed, then the next): a cut-short run still
     # holds complete, paired seeds
@@ -682,7 +699,7 @@ def main(argv: list[str] | None = None) -> str:
                 for v in order:
                     if tagger == "finetune" and ft_versions is not None and v.label not in ft_versions:
                         continue
-                    path = pred_path(work, tagger, h, v.label, seed, tag)
+                    path = pred_path(work, recipe.tag if tagger == "finetune" else tagger, h, v.label, seed, tag)
                     if args.no_train and not path.is_file():
                         continue
                     got = load_preds(path)
@@ -696,7 +713,7 @@ def main(argv: list[str] | None = None) -> str:
                                                    len(names), seed)
                         else:
                             logits = finetune_predict(data, data.dev.select(train_idx.tolist()), v.tags,
-                                                      data.dev.select(test_idx.tolist()), names, args.epochs, seed, args.progress)
+                                                      data.dev.select(test_idx.tolist()), names, recipe, seed, args.progress)
                         pred = [[names[k] for k in np.asarray(x).argmax(axis=1)] for x in logits]
                         save_preds(path, pred, time.perf_counter() - t)
                         got = load_preds(path)

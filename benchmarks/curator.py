@@ -7,8 +7,9 @@ It sees the truth (the corrected tags) only of what it looks at, and it pays for
 - deciding an issue = 1 action: accept when the suggestion gives the true tags, relabel with
   the true tags of the span (widened to whole true and given entities) when it does not, keep
   when the given tags are right;
-- a group decision (the review UI's bulk key: same words, same change,
-  ``auditor.review.groups.propagate_decision``) = 1 action plus 1 per member looked at; a
+- a group decision (the review UI's group key A: same words, same change, the members
+  ``auditor.review.groups`` finds and the plan ``auditor.review.bulk.plan_bulk`` writes, as the
+  UI does) = 1 action plus 1 per member looked at; a
   member looked at whose own truth differs from what the group decision would write is
   excluded (left open: it is decided on its own when the queue reaches it). A group decision is
   made only when it saves actions (more other open members than it costs).
@@ -29,7 +30,7 @@ import pyarrow as pa
 
 from auditor.cleaning import apply_decisions
 from auditor.data.iob import spans
-from auditor.review.groups import propagate_decision
+from auditor.review.bulk import BulkDecision, plan_bulk
 from auditor.review.ordering import groups_first_order, score_order
 from auditor.review.queue import IssueTable
 from auditor.review.store import DecisionStore
@@ -138,6 +139,26 @@ def _right(row, decision: dict, truth: list[str]) -> bool:
     return after[lo:hi] == truth[lo:hi]
 
 
+def group_plan(table: IssueTable, rank: int, mine: dict, is_open: np.ndarray) -> list[dict]:
+    """The other open members of rank's group and what the UI's group decision (A, repeating
+    the curator's decision on rank) writes on each, in rank order; [] for a skip."""
+    members = table.groups.members(rank)
+    members = members[(members != rank) & is_open[members]]
+    if mine["action"] == "accept":
+        decision = BulkDecision.accept()
+    elif mine["action"] == "keep":
+        decision = BulkDecision.keep()
+    elif mine["action"] == "relabel":
+        issue = table.row(rank)
+        decision = BulkDecision("relabel", mine["issue_id"], tuple(issue.tokens), int(issue.start), int(mine["start"]),
+                                int(mine["end"]), tuple(mine["tags"]))
+    else:
+        return []
+    plan = plan_bulk(table, members, decision, examples=None)
+    return [{"issue_id": i.issue_id, "action": decision.action, "start": i.start, "end": i.end,
+             "tags": None if i.tags is None else list(i.tags)} for i in plan.items]
+
+
 def queue_order(table: IssueTable, settings: CuratorSettings) -> np.ndarray:
     if settings.order == "groups":
         return groups_first_order(table.groups, score_order(table.n), np.ones(table.n, dtype=bool))
@@ -180,8 +201,7 @@ def review(
         run.by_action[mine["action"]] = run.by_action.get(mine["action"], 0) + 1
         if not settings.groups:
             continue
-        plan = propagate_decision(frame, table.groups, mine, open_mask=is_open, order=order)
-        others = plan.decisions
+        others = group_plan(table, rank, mine, is_open)
         look = min(settings.look, len(others))
         # a group decision is worth it only when it costs less than deciding each member
         if len(others) <= 1 + look or not afford(1 + look):

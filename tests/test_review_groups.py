@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.review.groups import find_groups, largest_groups_first, propagate_decision
-from auditor.review.store import DecisionStore
+from auditor.review.groups import find_groups, largest_groups_first
 
 
 def issue(sid: str, lang: str, tokens: list[str], start: int, end: int, given: list[str], suggested: list[str],
@@ -76,52 +75,7 @@ def test_largest_groups_first_keeps_the_ranking_inside_a_group(issues):
     assert ids[:2] == ["de/3:1-3", "it/3:0-2"] and "en/1:0-1" not in ids and len(ids) == 5
 
 
-def test_accepting_one_member_previews_and_decides_the_other_open_members(issues, tmp_path):
-    g = find_groups(issues)
-    is_open = np.ones(len(issues), dtype=bool)
-    is_open[3] = False  # en/9 already decided: left alone
-    prior = np.argsort(issues["score"].to_numpy(), kind="stable")
-    out = propagate_decision(issues, g, {"issue_id": "en/1:0-1", "action": "accept", "start": 0, "end": 1,
-                                         "tags": ["B-ORG"]}, open_mask=is_open, order=prior)
-    assert [d["issue_id"] for d in out.decisions] == ["de/7:1-2", "fr/2:3-4"]
-    assert out.decisions[0] == {"issue_id": "de/7:1-2", "action": "accept", "start": 1, "end": 2, "tags": ["B-ORG"]}
-    assert out.by_lang == {"de": 1, "fr": 1}
-    assert out.examples[0].text == "Gegen [ England ] verlor man" and out.examples[0].lang == "de"
-    assert out.summary().startswith("accept 2 more")
-
-    with DecisionStore(tmp_path / "review.sqlite", curator="ana") as store:
-        assert store.record_many(out.decisions) == 2  # the store takes them as they are
-        assert store.latest()["fr/2:3-4"].tags == ["B-ORG"]
-
-
-def test_keep_and_skip_on_a_group(issues):
-    g = find_groups(issues)
-    keep = propagate_decision(issues, g, {"issue_id": "it/3:0-2", "action": "keep", "start": None, "end": None, "tags": None})
-    assert keep.decisions == [{"issue_id": "de/3:1-3", "action": "keep"}]
-    skip = propagate_decision(issues, g, {"issue_id": "it/3:0-2", "action": "skip", "start": None, "end": None, "tags": None})
-    assert skip.decisions == [] and skip.by_lang == {}
-
-
-def test_relabel_carries_the_curators_span_over_where_the_words_match(issues):
-    g = find_groups(issues)
-    # the curator widens "England" to "England won" on en/1 (made-up, to test the offsets)
-    d = {"issue_id": "en/1:0-1", "action": "relabel", "start": 0, "end": 2, "tags": ["B-ORG", "I-ORG"]}
-    out = propagate_decision(issues, g, d)
-    # nowhere else is "England" followed by "won": not applicable, with a reason
-    assert out.decisions == []
-    assert set(out.not_applicable) == {"de/7:1-2", "fr/2:3-4", "en/9:0-1"}
-    same_span = propagate_decision(issues, g, {**d, "end": 1, "tags": ["B-MISC"]})
-    assert {x["issue_id"]: (x["start"], x["end"], x["tags"]) for x in same_span.decisions} == {
-        "de/7:1-2": (1, 2, ["B-MISC"]), "fr/2:3-4": (3, 4, ["B-MISC"]), "en/9:0-1": (0, 1, ["B-MISC"]),
-    }
-    beyond = propagate_decision(issues, g, {"issue_id": "fr/2:3-4", "action": "relabel", "start": 3, "end": 5,
-                                            "tags": ["B-ORG", "I-ORG"]})
-    assert "en/9:0-1" in beyond.not_applicable  # would need words after "England" that differ
-
-
-def test_unknown_issue_and_empty_table(issues):
-    with pytest.raises(KeyError, match="nope"):
-        propagate_decision(issues, find_groups(issues), {"issue_id": "nope", "action": "keep"})
+def test_an_empty_table_has_no_groups(issues):
     empty = issues.iloc[:0]
     g = find_groups(empty)
     assert len(g.code) == 0 and len(largest_groups_first(g, np.zeros(0, dtype=np.int64))) == 0

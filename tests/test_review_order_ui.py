@@ -207,10 +207,12 @@ async def test_A_previews_decides_every_open_member_and_u_undoes_them_all(run_di
         assert "3 of 3 open issues ticked: de 1, en 1, fr 1" in section and "×4 in all" in section
         hint = str(app.screen.query_one(".dialog-hint").render())
         assert "enter/a accept the ticked   k keep the ticked" in hint  # an open issue: its suggestion, or keep
-        # every open member is listed, in rank order, ticked
+        assert "least sure first" in hint
+        # every open member is listed, ticked, the worst-ranked first (where a mixed group
+        # shows its other use)
         members = app.screen.query_one("#group-members")
         assert [members.get_option_at_index(i).value for i in range(members.option_count)] == [
-            "en/train/000001:1-3", "de/train/000002:1-3", "fr/train/000003:1-3",
+            "fr/train/000003:1-3", "de/train/000002:1-3", "en/train/000001:1-3",
         ]
         await pilot.press("enter")
         latest = DecisionStore(run_dir / "review.sqlite").latest()
@@ -289,13 +291,13 @@ async def test_A_decides_the_group_except_the_members_left_out(tmp_path: Path) -
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("A")
         assert isinstance(app.screen, GroupScreen)
-        # the country, not the team: #2 and #4 are left out with space
+        # the country, not the team: #2 and #4 (listed 4th and 2nd: least sure first) are left out with space
         await pilot.press("down", "space", "down", "down", "space")
         summary = str(app.screen.query_one("#group-summary").render())
         assert "3 of 5 open issues ticked: en 3" in summary and "2 left out: they stay open" in summary
         await pilot.press("up", "up", "space", "down", "space")  # take #2 back, leave #3 out
         await pilot.press("up", "space")  # and #2 out again
-        assert app.screen.ticked() == ["en/train/000101:0-1", "en/train/000105:0-1"]
+        assert sorted(app.screen.ticked()) == ["en/train/000101:0-1", "en/train/000105:0-1"]
         await pilot.press("up", "space", "space")  # #1 out and back in
         await pilot.press("enter")
         assert not isinstance(app.screen, GroupScreen)

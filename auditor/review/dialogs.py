@@ -158,9 +158,10 @@ _GROUP_KEYS = {"accept": "enter/a accept the ticked", "keep": "k keep the ticked
 
 
 class GroupScreen(ModalScreen[BulkPlan | None]):
-    """The group preview (A): every open member listed, ticked; space leaves the highlighted
-    one out (or takes it back), a decision key decides the ticked ones. The result is the
-    chosen plan for the ticked members only, or None; the members left out stay open.
+    """The group preview (A): every open member listed, ticked, the least sure (worst-ranked)
+    first; space leaves the highlighted one out (or takes it back), a decision key decides
+    the ticked ones. The result is the chosen plan for the ticked members only, or None; the
+    members left out stay open.
 
     One word can hide two groups in one: "England" LOC→ORG holds the football team (ORG)
     and the country (LOC, right as it is), and only the curator can tell them apart."""
@@ -186,7 +187,8 @@ class GroupScreen(ModalScreen[BulkPlan | None]):
         first = next(iter(self.options.values()))
         if not first.plan.complete:
             raise ValueError("the group preview lists every member: plan with examples=None")
-        self.members = first.plan
+        # the tail first: where a group that mixes two uses of its words shows the other one
+        self.members = first.plan.least_sure_first()
         self.scope = scope
         self.heading = title
         self.what = first.title
@@ -200,7 +202,8 @@ class GroupScreen(ModalScreen[BulkPlan | None]):
                 id="group-members",
             )
             keys = "   ".join(_GROUP_KEYS[k] for k in self.options)
-            yield Static(f"space leave out / take back   {keys}   esc cancel\n{self.scope}", classes="dialog-hint")
+            yield Static(f"least sure first · space leave out / take back   {keys}   esc cancel\n{self.scope}",
+                         classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one("#group-members").focus()

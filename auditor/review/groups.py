@@ -3,7 +3,8 @@
 Silver corpora repeat their mistakes: one surface form labelled wrong in hundreds of sentences
 ("England" the football team tagged LOC instead of ORG). Issues that share the same words and
 the same change (given tags -> suggested tags) form a group; one decision on a member, shown
-with a preview, can decide the whole group.
+with a preview, can decide the whole group (the review UI's A key; the plan it writes is
+auditor.review.bulk.plan_bulk's).
 
 The key is the span's words after Unicode NFC normalisation and whitespace collapsing, plus the
 given and the suggested tag sequences. It is **case-sensitive by default**: case separates
@@ -20,16 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 GROUP_SEP = "\x1f"  # between key parts: cannot occur in a word or a tag
-WRONG_ACTIONS = ("accept", "relabel")  # propagated like the member's decision
-PROPAGATED_ACTIONS = ("accept", "relabel", "keep")  # skip and undo decide nothing
 
 
 def normalise_surface(surface: str, casefold: bool = False) -> str:
@@ -139,125 +137,3 @@ def largest_groups_first(groups: Groups, order: np.ndarray, open_mask: np.ndarra
     np.minimum.at(first, codes, position)
     # lexsort: last key is primary
     return order[np.lexsort((position, first[codes], -open_size[codes]))]
-
-
-@dataclass(frozen=True)
-class GroupExample:
-    """One member shown in a preview: its sentence with the span in brackets."""
-
-    issue_id: str
-    lang: str
-    text: str
-
-
-@dataclass
-class GroupDecision:
-    """The decisions one member's decision implies for the rest of its group.
-
-    decisions: one mapping per other open member, ready for DecisionStore.record_many
-        (issue_id, action, start, end, tags); the member itself is not included.
-    by_lang: members decided per language; examples: the first few of them in ranked order;
-    not_applicable: issue_id -> why the decision cannot be carried over (e.g. a relabel that
-    reaches beyond the sentence or covers other words there).
-    """
-
-    group_id: str
-    source: str
-    action: str
-    decisions: list[dict] = field(default_factory=list)
-    by_lang: dict[str, int] = field(default_factory=dict)
-    examples: list[GroupExample] = field(default_factory=list)
-    not_applicable: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return len(self.decisions)
-
-    def summary(self) -> str:
-        """One line for a confirmation dialog, e.g. 'accept 12 more: de 7, en 5'."""
-        langs = ", ".join(f"{k} {v}" for k, v in self.by_lang.items())
-        extra = f"; {len(self.not_applicable)} not applicable" if self.not_applicable else ""
-        return f"{self.action} {self.size} more" + (f": {langs}" if langs else "") + extra
-
-
-def _field(decision, name: str):
-    return decision[name] if isinstance(decision, Mapping) else getattr(decision, name)
-
-
-def _bracketed(tokens: Sequence[str], start: int, end: int) -> str:
-    words = list(tokens)
-    return " ".join(words[:start] + ["["] + words[start:end] + ["]"] + words[end:])
-
-
-def propagate_decision(
-    issues: pd.DataFrame,
-    groups: Groups,
-    decision,
-    open_mask: np.ndarray | None = None,
-    order: np.ndarray | None = None,
-    n_examples: int = 3,
-) -> GroupDecision:
-    """The same decision for every other open member of the decided issue's group, with a preview.
-
-    issues: the issue table (issue_id, lang, start, end, suggested, tokens); groups: from
-    find_groups(issues); decision: a store Decision or a mapping with issue_id, action
-    (accept | relabel | keep), start, end, tags; open_mask: (N,) bool, undecided rows (None:
-    all but the source); order: (N,) row positions in ranked order, for the preview's order
-    (None: table order). A skip/undo decides nothing for the others (empty result).
-
-    accept: each member gets its own suggestion (the same tags, since the change is the
-    same). keep: keep. relabel: the curator's tags at the same offsets relative to the span;
-    a member where those offsets leave the sentence or cover other words is not applicable.
-    Raises KeyError for an issue_id not in the table.
-    """
-    source = str(_field(decision, "issue_id"))
-    action = str(_field(decision, "action"))
-    ids = issues["issue_id"].to_numpy(dtype=object)
-    hits = np.flatnonzero(ids == source)
-    if not len(hits):
-        raise KeyError(f"issue {source} is not in the issue table")
-    row = int(hits[0])
-    result = GroupDecision(group_id=str(groups.ids[groups.code[row]]), source=source, action=action)
-    if action not in PROPAGATED_ACTIONS:
-        return result
-
-    members = groups.members(row)
-    if order is not None:
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
-        members = members[np.argsort(rank[members], kind="stable")]
-    is_open = np.ones(len(ids), dtype=bool) if open_mask is None else np.asarray(open_mask, dtype=bool)
-    members = [int(m) for m in members if m != row and is_open[m]]
-
-    src_start, src_end = int(issues["start"].iat[row]), int(issues["end"].iat[row])
-    src_tokens = list(issues["tokens"].iat[row])
-    if action == "relabel":
-        d_start, d_end = int(_field(decision, "start")), int(_field(decision, "end"))
-        tags = list(_field(decision, "tags"))
-        words = src_tokens[d_start:d_end]
-    langs: Counter[str] = Counter()
-    for m in members:
-        start, end = int(issues["start"].iat[m]), int(issues["end"].iat[m])
-        tokens = list(issues["tokens"].iat[m])
-        issue_id = str(ids[m])
-        if action == "accept":
-            out = {"issue_id": issue_id, "action": "accept", "start": start, "end": end,
-                   "tags": list(issues["suggested"].iat[m])}
-        elif action == "keep":
-            out = {"issue_id": issue_id, "action": "keep"}
-        else:
-            new_start, new_end = start + d_start - src_start, end + d_end - src_end
-            if not 0 <= new_start < new_end <= len(tokens):
-                result.not_applicable[issue_id] = "the relabelled span reaches beyond the sentence"
-                continue
-            if not same_words(tokens[new_start:new_end], words, groups.casefold):
-                result.not_applicable[issue_id] = "the relabelled span covers other words here"
-                continue
-            out = {"issue_id": issue_id, "action": "relabel", "start": new_start, "end": new_end, "tags": tags}
-        result.decisions.append(out)
-        lang = str(issues["lang"].iat[m])
-        langs[lang] += 1
-        if len(result.examples) < n_examples:
-            result.examples.append(GroupExample(issue_id, lang, _bracketed(tokens, start, end)))
-    result.by_lang = dict(langs.most_common())
-    return result
