@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -107,7 +108,9 @@ class ReviewScreen(Screen):
     def on_mount(self) -> None:
         self._sample = self._read_sample_counts()
         if self._sample is not None:
-            self._sentence_codes = sentence_codes(self.queue.table.example_ids)
+            # the sample's own sentences are not the queue's: apply writes them, so they count
+            # as fixed by the sample (its corrected ones) and leave the queue's hit rate alone
+            self._sentence_codes = sentence_codes(self.queue.table.example_ids[~self.queue.verified])
         self.queue.next_open(after=False)
         self._update_adaptive()
         self.refresh_all()
@@ -147,8 +150,10 @@ class ReviewScreen(Screen):
         """Errors left, from the verified sample and the decisions so far (auditor.scoring.remaining)."""
         if self._sample is None or self._sentence_codes is None:
             return None
-        st = self.queue.status
+        st = self.queue.status[~self.queue.verified]
         counts = coded_queue_counts(self._sentence_codes, (st == ACCEPT) | (st == RELABEL), (st == OPEN) | (st == SKIP))
+        if self.queue.verified.any():
+            counts = replace(counts, fixed=counts.fixed + self._sample[1])
         try:
             return remaining_errors(*self._sample, counts).status_text()
         except ValueError:  # metrics that do not fit together (a hand-edited file): say nothing
