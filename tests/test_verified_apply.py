@@ -274,7 +274,11 @@ async def test_progress_line_says_how_many_the_sample_settled(tmp_path):
     async with app_.run_test(size=(100, 24)) as pilot:
         await pilot.press("a")
         text = str(app_.screen.query_one("#progress").render())
+        await pilot.press("home")  # #1 is settled by the sample: the detail says so
+        await pilot.pause()
+        detail = str(app_.screen.query_one("#sentence").render())
     assert text.startswith("3/8 decided") and "◆2 verified in the sample" in text
+    assert "◆ verified in the sample" in detail
 
 
 def test_export_issues_leaves_the_settled_issues_out(tmp_path):
@@ -291,3 +295,46 @@ def test_export_issues_with_a_missing_sample_says_so(tmp_path):
     out = CliRunner().invoke(app, ["export-issues", str(run), "--out", str(tmp_path / "t.json")])
     assert isinstance(out.exception, DataError) and "verified.jsonl" in str(out.exception)
     assert not (tmp_path / "t.json").exists()
+
+
+# --- through the real stages -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_pipeline_applies_the_sample_and_reruns_apply_when_it_changes(tmp_path):
+    import yaml
+    from test_reference_pipeline import SMALL, _verify
+
+    from auditor.config import load_config
+    from auditor.pipeline import run_pipeline
+
+    def pipeline(reference: Path | None) -> list[str]:
+        raw = json.loads(json.dumps(SMALL))
+        raw.update(runs_dir=str(tmp_path / "runs"), report={"dir": str(tmp_path / "reports")},
+                   review={"policy": "threshold"})
+        if reference:
+            raw["scoring"] = {"reference": {"file": str(reference)}}
+        (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw))
+        result = run_pipeline(load_config(tmp_path / "p.yaml"), interactive=False, progress=False,
+                              console=Console(quiet=True), until="apply")
+        return [s.status for s in result.stages]
+
+    assert pipeline(None) == ["ran"] * 5
+    run = tmp_path / "runs" / "ref"
+    sample = tmp_path / "sample.jsonl"
+    assert CliRunner().invoke(app, ["sample", str(run), "--out", str(sample), "--n", "30", "--seed", "1"]).exit_code == 0
+    corrected = _verify(sample, load_from_disk(str(run / "corpus")))
+    assert pipeline(sample)[2:] == ["ran", "ran", "ran"]
+    ap = read_metrics(run)["apply"]
+    assert ap["verified_sentences"] == 30 and ap["verified_changed"] == len(corrected)
+    truth = {json.loads(line)["id"]: json.loads(line)["ner_tags"] for line in sample.read_text().splitlines()}
+    cleaned = load_from_disk(str(run / "cleaned"))["train"]
+    assert all(tags_of(cleaned, id_) == truth[id_] for id_ in corrected)
+    assert pipeline(sample) == ["skipped"] * 5
+    # un-verify one corrected sentence: apply runs again and leaves it as the review had it
+    lines = [json.loads(line) for line in sample.read_text().splitlines()]
+    undone = next(r for r in lines if r["id"] in corrected)
+    undone["verified"] = False
+    sample.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert pipeline(sample)[-1] == "ran"
+    assert read_metrics(run)["apply"]["verified_sentences"] == 29

@@ -51,8 +51,9 @@ from auditor.review.ordering import (
     score_order,
     waiting_for,
 )
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, IssueFilter, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, VERIFIED, Issue, IssueFilter, ReviewQueue
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
+from auditor.review.verified import VERIFIED_STATUS
 from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
 from auditor.scoring.remaining import coded_queue_counts, from_metrics, remaining_errors, sentence_codes
 
@@ -127,6 +128,8 @@ class ReviewScreen(Screen):
         shown = len(q.view)
         rank = q.current_rank()
         position = f"{q.cursor + 1}/{shown} in filter" if q.cursor >= 0 and q.filter.active else ""
+        if rank is not None and q.status[rank] == VERIFIED:  # nothing to decide: say why
+            position = "  ".join(p for p in (position, f"◆ {VERIFIED_STATUS}") if p)
         group = int(q.group_size[rank]) if rank is not None else 1
         view.show(q.current(), q.decision(rank) if rank is not None else None, position, group)
         self.query_one("#queue", IssueList).sync()
