@@ -83,6 +83,7 @@ def run_sample(rd: RunDir) -> RunSample | None:
         return None
     path = Path(name)
     if not path.is_file():
+        path = path.absolute()  # the run may have been made from another folder: say where
         raise DataError(
             f"{path}: the run's verified sample (scoring.reference.file) is missing; restore the file, "
             "or remove scoring.reference.file from the pipeline and run it again"

@@ -58,11 +58,14 @@ def verified_note(summary: dict) -> str:
     """What the verified sample did, for the stage's note and `auditor apply` ("" without one)."""
     if summary.get("verified_sentences") is None:
         return ""
-    note = f"; verified sample: {summary['verified_sentences']} sentences applied, {summary['verified_changed']} changed"
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    note = f"; verified sample: {n(summary['verified_sentences'], 'sentence')} applied, {summary['verified_changed']} changed"
     if summary.get("verified_superseded"):
-        note += f", {summary['verified_superseded']} decisions in them superseded"
+        note += f", {n(summary['verified_superseded'], 'decision')} in them superseded"
     if summary.get("verified_stale"):
-        note += f", {summary['verified_stale']} lines not applied (listed)"
+        note += f", {n(summary['verified_stale'], 'line')} not applied (listed)"
     return note
 
 
