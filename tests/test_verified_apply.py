@@ -87,6 +87,14 @@ def test_a_file_without_a_curator_says_verified_sample():
     assert tags_of(result.cleaned["train"], BERLIN) == TRUE_BERLIN
 
 
+def test_verified_tags_are_written_as_valid_iob2():
+    # a hand-edited line starting an entity with I-: the cleaned corpus still is IOB2
+    result = apply_decisions(make_corpus(), pd.DataFrame([issue(BERLIN, 3, 4, ["B-LOC"])]), {},
+                             [row(BERLIN, ["I-PER", "I-PER", "O", "I-LOC"])])
+    assert tags_of(result.cleaned["train"], BERLIN) == TRUE_BERLIN
+    assert result.changelog["note"].str.contains("IOB2-repaired").all()
+
+
 def test_a_store_decision_inside_a_verified_sentence_is_superseded_and_counted(tmp_path):
     # ana accepted Berlin -> PER; the curator of the sample checked every word: Berlin is LOC
     run = make_run(tmp_path, [row(BERLIN, TRUE_BERLIN)])
