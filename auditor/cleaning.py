@@ -18,6 +18,12 @@ table instead: the example id exists, its tokens equal the issue's `tokens`, and
 tags on the issue's span (and on the decision's span) equal the issue's. Anything else is
 reported as stale (CLI, metrics.json["apply"]["stale_list"], the report) and never applied. The output is always valid IOB2: an I-X left behind a changed span
 (e.g. after shrinking an entity) becomes B-X, and each such repair is in the changelog.
+
+A verified sample (scoring.reference.file) is applied too: each verified line whose sentence is
+in an audited split with the same words (auditor.review.verified) gets the curator's tags, in
+the changelog as action "verified-sample". The curator checked every word of such a sentence, so
+its tags are final: store decisions on it are superseded (counted, not applied). A line whose
+words differ from the corpus sentence of its id is listed with the stale decisions, not guessed.
 """
 
 from __future__ import annotations
@@ -41,9 +47,11 @@ from auditor.atomic import atomic_path
 from auditor.data.corpus import label_names as corpus_label_names
 from auditor.data.iob import is_tag, violations
 from auditor.errors import AuditorError
+from auditor.review.verified import VERIFIED_ACTION, VERIFIED_SOURCE, matches, verified_rows
 from auditor.run_dir import RunDir
 
 if TYPE_CHECKING:
+    from auditor.data.sample import SampleRow
     from auditor.review.store import Decision
 
 ORIGINAL_COLUMN = "original_ner_tags"
@@ -134,9 +142,22 @@ class ApplySummary:
     # sentence under another id than the one they were made on (the ids shifted)
     stale_list: list[dict] = field(default_factory=list)
     moved: int = 0
+    # with a verified sample only (None without one, and left out of to_dict, so a run without a
+    # sample records what it always did): sentences given the sample's tags, how many of them
+    # changed, its lines not applied (in stale and stale_list too), the store decisions inside
+    # those sentences (superseded: the sample's tags are final) and their issue ids
+    verified_sentences: int | None = None
+    verified_changed: int | None = None
+    verified_stale: int | None = None
+    verified_superseded: int | None = None
+    superseded_list: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        return {k: v for k, v in out.items() if v is not None or k not in _SAMPLE_FIELDS}
+
+
+_SAMPLE_FIELDS = ("verified_sentences", "verified_changed", "verified_stale", "verified_superseded", "superseded_list")
 
 
 @dataclass
@@ -330,6 +351,46 @@ def _issue_rows(issues: pd.DataFrame) -> dict[str, dict]:
     return {r["issue_id"]: r for r in issues[cols].to_dict("records")}
 
 
+def _settles(row: SampleRow, sent: _Sentence | None, audited: set[str], names: set[str]) -> bool | tuple[str, str]:
+    """True when the verified line applies to its sentence, else (stale kind, reason)."""
+    if sent is None or sent.split not in audited:
+        return "sentence gone", (
+            f"sentence {row.id} of the verified sample is not in an audited split of the corpus ({', '.join(sorted(audited))})"
+        )
+    if not matches(row, sent.tokens):
+        return "tokens changed", (
+            f"the words of {row.id} are not the verified sample's (the corpus changed since it was drawn); "
+            "verify the sentence again or draw a new sample"
+        )
+    bad = [t for t in row.tags if not is_tag(t) or t not in names]
+    if bad:
+        return "invalid decision", f"the verified sample's tag {bad[0]!r} for {row.id} is not in the corpus label set"
+    return True
+
+
+def _verified_sentence(id_: str, sent: _Sentence, row: SampleRow, sample_name: str) -> tuple[list[str], list[dict]]:
+    """The sentence with the verified tags (IOB2-repaired, which the verify UI already does) and
+    one changelog row per run of changed words."""
+    tags = list(row.tags)
+    repaired = violations(tags)
+    for w in repaired:
+        tags[w] = "B-" + tags[w][2:]
+    curator = str(row.extra.get("curator") or VERIFIED_SOURCE)
+    note = f"verified in the sample {sample_name}".rstrip() + ("; IOB2-repaired" if repaired else "")
+    rows, w, n = [], 0, len(tags)
+    while w < n:
+        if tags[w] == sent.tags[w]:
+            w += 1
+            continue
+        end = w
+        while end < n and tags[end] != sent.tags[end]:
+            end += 1
+        rows.append({"issue_id": "", "id": id_, "split": sent.split, "start": w, "end": end, "before": sent.tags[w:end],
+                     "after": tags[w:end], "action": VERIFIED_ACTION, "curator": curator, "at": "", "note": note})
+        w = end
+    return tags, rows
+
+
 def _apply_sentence(sent: _Sentence, edits: list[_Edit]) -> tuple[list[str], list[dict], list[Conflict]]:
     """Write the edits in commit order, then repair IOB2 at the seams; (tags, changelog rows, conflicts)."""
     tags = list(sent.tags)
@@ -370,14 +431,25 @@ def _row(
             "after": after, "action": action or e.action, "curator": curator or e.curator, "at": e.at, "note": note}
 
 
-def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mapping[str, Decision]) -> ApplyResult:
-    """Apply the latest decision per issue to the corpus.
+def apply_decisions(
+    corpus: DatasetDict,
+    issues: pd.DataFrame,
+    decisions: Mapping[str, Decision],
+    sample: Sequence[SampleRow] | None = None,
+    audited: Sequence[str] | None = None,
+    sample_name: str = "",
+) -> ApplyResult:
+    """Apply the latest decision per issue (and a verified sample) to the corpus.
 
     corpus:    Corpus (id, tokens, ner_tags Sequence(ClassLabel), lang[, clean_ner_tags])
     issues:    issue table (auditor.tables.ISSUE_COLUMNS; needs issue_id, id, start, end,
                given, suggested, tokens, and uses tags when present)
     decisions: issue_id -> Decision (DecisionStore.latest(): the decision committed last per
                issue, with the other curators' opinions it overrules)
+    sample:    the lines of scoring.reference.file (auditor.data.sample.read_sample), or None;
+               its verified lines on sentences of the `audited` splits (default: every split)
+               are applied and supersede the decisions on those sentences (module docstring);
+               sample_name names the file in the changelog's notes
     Returns the cleaned corpus (same columns plus original_ner_tags and changed), the
     changelog, the stale decisions (not applied), the conflicts (overlapping words) and
     curator conflicts (one issue, different decisions), and summary counts.
@@ -387,7 +459,8 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
     rows_by_issue = _issue_rows(issues)
     wanted = {str(rows_by_issue[i]["id"]) for i in decisions if i in rows_by_issue}
     wanted |= {where[0] for where in map(_issue_span, decisions) if where is not None}
-    index = _index(corpus, names, wanted)
+    verified = verified_rows(sample) if sample is not None else {}
+    index = _index(corpus, names, wanted | set(verified))
     contents = _Contents(corpus, names)
     stale: list[StaleDecision] = []
     edits: dict[str, list[_Edit]] = defaultdict(list)
@@ -409,11 +482,28 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
         else:
             edits[checked.id].append(checked)
 
+    settled: dict[str, SampleRow] = {}
+    superseded: list[str] = []
+    if sample is not None:
+        splits = set(corpus) if audited is None else set(audited)
+        for id_ in sorted(verified):
+            settles = _settles(verified[id_], index.get(id_), splits, name_set)
+            if isinstance(settles, tuple):
+                kind, reason = settles
+                stale.append(StaleDecision(id_, id_, VERIFIED_ACTION, kind, reason))
+            else:
+                settled[id_] = verified[id_]
+                # the curator checked every word of the sentence: its decisions are superseded
+                superseded += [e.issue_id for e in sorted(edits.pop(id_, []), key=lambda e: e.order)]
+
     new_tags: dict[str, list[str]] = {}
     changelog: list[dict] = []
     conflicts: list[Conflict] = []
-    for id_ in sorted(edits):
-        tags, rows, found = _apply_sentence(index[id_], edits[id_])
+    for id_ in sorted(set(edits) | set(settled)):
+        if id_ in settled:
+            (tags, rows), found = _verified_sentence(id_, index[id_], settled[id_], sample_name), []
+        else:
+            tags, rows, found = _apply_sentence(index[id_], edits[id_])
         new_tags[id_] = tags
         changelog += rows
         conflicts += found
@@ -438,6 +528,12 @@ def apply_decisions(corpus: DatasetDict, issues: pd.DataFrame, decisions: Mappin
     ]
     summary.curator_conflicts = len(disagreements)
     summary.curator_conflict_list = [c.to_dict() for c in disagreements]
+    if sample is not None:
+        summary.verified_sentences = len(settled)
+        summary.verified_changed = sum(new_tags[id_] != index[id_].tags for id_ in settled)
+        summary.verified_stale = sum(s.action == VERIFIED_ACTION for s in stale)
+        summary.verified_superseded = len(superseded)
+        summary.superseded_list = superseded
     frame = pd.DataFrame(changelog, columns=CHANGELOG_SCHEMA.names)
     return ApplyResult(cleaned, frame, stale, conflicts, summary, disagreements)
 
@@ -477,7 +573,8 @@ def save_cleaned(result: ApplyResult, run_dir: str | os.PathLike) -> tuple[Path,
 
 def applied_decisions(run_dir: str | os.PathLike) -> int:
     """How many decisions the run's current cleaning applied (0 when it has none): the larger
-    of metrics.json["apply"]["decisions"] and the curators' rows of changelog.parquet."""
+    of metrics.json["apply"]["decisions"] and the curators' rows of changelog.parquet (not the
+    verified sample's: the sample file, not the store, holds those)."""
     from auditor.errors import DataError
     from auditor.metrics import read_metrics
 
@@ -490,7 +587,7 @@ def applied_decisions(run_dir: str | os.PathLike) -> int:
         recorded = 0
     try:
         actions = pq.read_table(RunDir(run_dir).changelog, columns=["action"]).column("action").to_pylist()
-        logged = sum(a != REPAIR_ACTION for a in actions)
+        logged = sum(a not in (REPAIR_ACTION, VERIFIED_ACTION) for a in actions)
     except (OSError, pa.ArrowException, KeyError):
         logged = 0
     return max(recorded, logged)

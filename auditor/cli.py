@@ -301,7 +301,7 @@ def apply_cmd(
     """Apply the review decisions: writes RUN_DIR/cleaned and RUN_DIR/changelog.parquet."""
     from auditor.output import console as make_console
     from auditor.output import print_json
-    from auditor.stages.apply import apply_run
+    from auditor.stages.apply import apply_run, verified_note
 
     result = apply_run(RunDir(run_dir))
     s = result.summary
@@ -318,6 +318,8 @@ def apply_cmd(
     actions = ", ".join(f"{n} {a}" for a, n in s.by_action.items()) or "none"
     console.print(f"decisions: {s.decisions} ({actions})")
     console.print(f"changed: {s.changed_sentences} sentence(s), {s.changed_tokens} token(s)")
+    if s.verified_sentences is not None:
+        console.print(verified_note(s.to_dict()).removeprefix("; "))
     if s.repaired:
         console.print(f"IOB2 repairs at span edges: {s.repaired} (in the changelog)")
     for c in result.conflicts[:5]:

@@ -108,7 +108,7 @@ PIPELINE: dict[str, Stage] = {
         ),
         Stage(
             "apply", (), ("review",), apply.run, _paths(RunDir.cleaned, RunDir.changelog), check=apply.check,
-            sections=("apply",),
+            input_state=apply.input_state, sections=("apply",),
         ),
         Stage(
             "retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, retrain.artifacts,

@@ -3,7 +3,8 @@ decisions to RUN_DIR/review.sqlite (or --store). Quitting and reopening resumes 
 open issue, because the queue's status comes from the store on every start; several
 curators can have it open on one run at once (see auditor.review.store for the rules).
 Whether the queue starts in the adaptive order comes from the run's review.adaptive
-(RUN_DIR/config.yaml, or the pipeline's config).
+(RUN_DIR/config.yaml, or the pipeline's config); the issues its verified sample settles
+(scoring.reference.file, auditor.review.verified) start decided.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class ReviewApp(App):
 
     run_dir: where to find the corpus for the context view and to record adaptive refits
     (optional); warning: one line to show on start (e.g. the store is on a network file
-    system); adaptive: review.adaptive, the adaptive order's settings (default: off until `o`).
+    system); adaptive: review.adaptive, the adaptive order's settings (default: off until `o`);
+    verified: (N,) bool over the table, the issues the verified sample settles (default none).
     """
 
     CSS_PATH = "app.tcss"
@@ -41,11 +43,12 @@ class ReviewApp(App):
     def __init__(
         self, table: IssueTable, store: DecisionStore, *, run_name: str = "", shard: Shard | None = None,
         run_dir: Path | None = None, warning: str | None = None, adaptive: AdaptiveConfig | None = None,
+        verified=None,
     ) -> None:
         super().__init__()
         self.table = table
         self.store = store
-        self.queue = ReviewQueue(table, store.ledger())
+        self.queue = ReviewQueue(table, store.ledger(), verified)
         self.type_keys = bindings.assign_type_keys(table.label_types())
         self.run_dir = run_dir
         self.warning = warning
@@ -139,11 +142,29 @@ def open_review(
     if adaptive is None:
         adaptive = run_adaptive_config(run_dir)
     path = store_path(run_dir, store)
+    verified, sample_warning = run_verified_mask(run_dir, table)
+    warning = "; ".join(w for w in (network_warning(path), sample_warning) if w) or None
     # each decision remembers the sentence it was made on (apply places it on that content only)
     decisions = DecisionStore(path, curator=curator, sentences=IssueSentences(table.table))
     return ReviewApp(
-        table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=network_warning(path), adaptive=adaptive
+        table, decisions, run_name=run_dir.name, shard=shard, run_dir=run_dir, warning=warning, adaptive=adaptive,
+        verified=verified,
     )
+
+
+def run_verified_mask(run_dir: str | Path, table: IssueTable):
+    """((N,) bool: the table's issues the run's verified sample settles, or None; a warning or
+    None). The review works without the sample: a missing or unreadable one is said, not fatal
+    (apply refuses it with the same line)."""
+    from auditor.review.verified import run_sample, verified_issue_mask
+
+    try:
+        sample = run_sample(RunDir(run_dir))
+    except (OSError, AuditorError) as err:
+        return None, str(err)
+    if sample is None:
+        return None, None
+    return verified_issue_mask(table.table.select(["id", "tokens"]), sample.rows), None
 
 
 def require_terminal(command: str = "auditor review", also: str = "; --stats and --backup work without one") -> None:

@@ -6,6 +6,10 @@ integer index arrays into the ranked table, so paging and jumping are array look
 
 Issue numbers (#1 = most suspicious) come from the whole table, before any shard is cut
 out of it, so "#78" is the same issue for every curator.
+
+An issue inside a sentence of the run's verified sample (auditor.review.verified) starts
+decided, status VERIFIED ("verified in the sample"): the curator checked every word of it and
+apply writes those tags, so the queue does not ask again and does not count it as open work.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from auditor.review.ordering import complete, position_in, positions, score_orde
 from auditor.review.store import Decision, Ledger
 from auditor.tables import ISSUE_COLUMNS, OPTIONAL_ISSUE_COLUMNS
 
-# status codes of an issue in the status array (int8); OPEN = no decision (or undone)
-OPEN, ACCEPT, RELABEL, KEEP, SKIP = 0, 1, 2, 3, 4
+# status codes of an issue in the status array (int8); OPEN = no decision (or undone);
+# VERIFIED = its sentence is settled by the verified sample (whatever the store says)
+OPEN, ACCEPT, RELABEL, KEEP, SKIP, VERIFIED = 0, 1, 2, 3, 4, 5
 STATUS_OF_ACTION = {"accept": ACCEPT, "relabel": RELABEL, "keep": KEEP, "skip": SKIP}
 ACTION_OF_STATUS = {v: k for k, v in STATUS_OF_ACTION.items()}
 STATUS_CHOICES = ("all", "open", "decided", "skipped", "conflicts")
@@ -309,8 +314,9 @@ class IssueTable:
 @dataclass
 class Progress:
     """Counts for the progress line. decided: accepted, relabelled or kept (a skip is not done);
-    conflicts: issues curators disagree on; seconds_left: open and skipped issues at this
-    session's pace (seconds per decision)."""
+    verified: issues settled by the verified sample (done, not by a decision); conflicts:
+    issues curators disagree on; seconds_left: open and skipped issues at this session's pace
+    (seconds per decision)."""
 
     total: int
     decided: int
@@ -318,10 +324,15 @@ class Progress:
     conflicts: int = 0
     by_action: dict[str, int] = field(default_factory=dict)
     seconds_left: float | None = None
+    verified: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.decided + self.verified
 
     @property
     def remaining(self) -> int:
-        return self.total - self.decided
+        return self.total - self.done
 
 
 class ReviewQueue:
@@ -333,11 +344,16 @@ class ReviewQueue:
     score order). view: (M,) int ranks of the issues the filter shows, in that order.
     cursor: position in view, or -1 when the view is empty.
     group_size: (N,) issues in each rank's systematic group (found once, here).
+    verified: (N,) bool, the issue lies in a sentence the verified sample settles
+    (auditor.review.verified.verified_issue_mask over the table; default none).
     """
 
-    def __init__(self, table: IssueTable, ledger: Ledger | None = None) -> None:
+    def __init__(self, table: IssueTable, ledger: Ledger | None = None, verified: np.ndarray | None = None) -> None:
         self.table = table
         self.ledger = ledger if ledger is not None else Ledger()
+        self.verified = np.zeros(table.n, dtype=bool) if verified is None else np.asarray(verified, dtype=bool)
+        if self.verified.shape != (table.n,):
+            raise ValueError(f"verified mask of shape {self.verified.shape} for {table.n} issues")
         self.status = np.zeros(table.n, dtype=np.int8)
         self.conflict = np.zeros(table.n, dtype=bool)
         self.filter = IssueFilter()
@@ -352,7 +368,7 @@ class ReviewQueue:
         """Refresh the status of these issues (default: all) from the ledger; the ranks of
         this table whose status or conflict flag changed."""
         if issue_ids is None:
-            self.status[:] = OPEN
+            self.status[:] = np.where(self.verified, VERIFIED, OPEN)
             self.conflict[:] = False
             issue_ids = set(self.ledger.issues())
         changed = []
@@ -362,6 +378,8 @@ class ReviewQueue:
                 continue  # another shard's issue, or one re-scored away
             d = self.ledger.decision(issue_id)
             status = OPEN if d is None else STATUS_OF_ACTION.get(d.action, OPEN)
+            if self.verified[i]:  # the sample's tags are final (apply supersedes the decision)
+                status = VERIFIED
             conflict = bool(d is not None and d.overrules)
             if self.status[i] != status or self.conflict[i] != conflict:
                 changed.append(i)
@@ -472,8 +490,10 @@ class ReviewQueue:
     # --- counts ----------------------------------------------------------------------------
 
     def progress(self, seconds_per_decision: float | None = None) -> Progress:
-        counts = np.bincount(self.status, minlength=5)
+        counts = np.bincount(self.status, minlength=VERIFIED + 1)
         by_action = {ACTION_OF_STATUS[s]: int(counts[s]) for s in (ACCEPT, RELABEL, KEEP, SKIP)}
         decided = int(counts[ACCEPT] + counts[RELABEL] + counts[KEEP])
-        left = None if seconds_per_decision is None else (self.table.n - decided) * seconds_per_decision
-        return Progress(self.table.n, decided, int(counts[SKIP]), int(np.count_nonzero(self.conflict)), by_action, left)
+        verified = int(counts[VERIFIED])
+        left = None if seconds_per_decision is None else (self.table.n - decided - verified) * seconds_per_decision
+        return Progress(self.table.n, decided, int(counts[SKIP]), int(np.count_nonzero(self.conflict)), by_action, left,
+                        verified)

@@ -112,13 +112,19 @@ def _prodigy_task(issue: Issue, layout: Layout) -> dict:
 
 
 def select_issues(run_dir: Path, flt: IssueFilter, limit: int | None = None) -> list[Issue]:
-    """The issues of the filter (status "open" by default) in rank order."""
+    """The issues of the filter (status "open" by default) in rank order. The issues the run's
+    verified sample settles are decided (auditor.review.verified), so never exported as open;
+    a missing sample file is a DataError, as in `auditor apply`."""
+    from auditor.review.verified import run_sample, verified_issue_mask
+
     table = IssueTable.load(RunDir(run_dir).issues)
-    queue = ReviewQueue(table)
+    sample = run_sample(RunDir(run_dir))
+    verified = verified_issue_mask(table.table.select(["id", "tokens"]), sample.rows) if sample is not None else None
+    queue = ReviewQueue(table, verified=verified)
     store = RunDir(run_dir).store
     if store.is_file():
         with DecisionStore(store) as s:
-            queue = ReviewQueue(table, s.ledger())
+            queue = ReviewQueue(table, s.ledger(), verified)
     ranks = np.flatnonzero(table.mask(flt, queue.status, queue.conflict))
     if limit is not None:
         ranks = ranks[:limit]

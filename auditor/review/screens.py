@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -50,8 +51,9 @@ from auditor.review.ordering import (
     score_order,
     waiting_for,
 )
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, IssueFilter, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, VERIFIED, Issue, IssueFilter, ReviewQueue
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
+from auditor.review.verified import VERIFIED_STATUS
 from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
 from auditor.scoring.remaining import coded_queue_counts, from_metrics, remaining_errors, sentence_codes
 
@@ -107,7 +109,9 @@ class ReviewScreen(Screen):
     def on_mount(self) -> None:
         self._sample = self._read_sample_counts()
         if self._sample is not None:
-            self._sentence_codes = sentence_codes(self.queue.table.example_ids)
+            # the sample's own sentences are not the queue's: apply writes them, so they count
+            # as fixed by the sample (its corrected ones) and leave the queue's hit rate alone
+            self._sentence_codes = sentence_codes(self.queue.table.example_ids[~self.queue.verified])
         self.queue.next_open(after=False)
         self._update_adaptive()
         self.refresh_all()
@@ -124,6 +128,8 @@ class ReviewScreen(Screen):
         shown = len(q.view)
         rank = q.current_rank()
         position = f"{q.cursor + 1}/{shown} in filter" if q.cursor >= 0 and q.filter.active else ""
+        if rank is not None and q.status[rank] == VERIFIED:  # nothing to decide: say why
+            position = "  ".join(p for p in (position, f"◆ {VERIFIED_STATUS}") if p)
         group = int(q.group_size[rank]) if rank is not None else 1
         view.show(q.current(), q.decision(rank) if rank is not None else None, position, group)
         self.query_one("#queue", IssueList).sync()
@@ -147,8 +153,10 @@ class ReviewScreen(Screen):
         """Errors left, from the verified sample and the decisions so far (auditor.scoring.remaining)."""
         if self._sample is None or self._sentence_codes is None:
             return None
-        st = self.queue.status
+        st = self.queue.status[~self.queue.verified]
         counts = coded_queue_counts(self._sentence_codes, (st == ACCEPT) | (st == RELABEL), (st == OPEN) | (st == SKIP))
+        if self.queue.verified.any():
+            counts = replace(counts, fixed=counts.fixed + self._sample[1])
         try:
             return remaining_errors(*self._sample, counts).status_text()
         except ValueError:  # metrics that do not fit together (a hand-edited file): say nothing

@@ -22,11 +22,12 @@ from textual.widgets import Static
 
 from auditor.data.sample import SampleRow
 from auditor.review.groups import change_text
-from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, Issue, Progress, ReviewQueue
+from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, VERIFIED, Issue, Progress, ReviewQueue
 from auditor.review.store import Decision
 from auditor.review.why import why_flagged
 
-STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»"}
+# VERIFIED: settled by the verified sample (its tags are applied; nothing to decide)
+STATUS_GLYPH = {OPEN: "·", ACCEPT: "✓", RELABEL: "✎", KEEP: "=", SKIP: "»", VERIFIED: "◆"}
 CONFLICT_GLYPH = "!"
 DONE_WORDS = {"accept": "accepted", "relabel": "relabelled", "keep": "kept", "skip": "skipped"}
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -471,7 +472,7 @@ class IssueList(ScrollView, can_focus=False):
             if mark:
                 text.append(f"{mark} ", self._style("group"))
             text.append(change, self._style("change"))
-        if status in (ACCEPT, RELABEL, KEEP):
+        if status in (ACCEPT, RELABEL, KEEP, VERIFIED):
             text.stylize(self._style("decided"))
         elif status == SKIP:
             text.stylize(self._style("skipped"))
@@ -521,25 +522,28 @@ def format_duration(seconds: float) -> str:
 
 
 class ProgressLine(Static):
-    """decided/total with a bar (a skip is not done), decisions by action, skips, conflicts,
-    estimated time left at this session's pace."""
+    """decided/total with a bar (a skip is not done; an issue the verified sample settled is),
+    decisions by action, skips, issues settled by the sample, conflicts, estimated time left
+    at this session's pace."""
 
     COMPONENT_CLASSES = {"progress-line--bar", "progress-line--rest", "progress-line--dim", "progress-line--conflict"}
 
     def show(self, progress: Progress, filter_text: str, shown: int, remaining: str | None = None) -> None:
         """remaining: the estimate of errors left from the verified sample (auditor.scoring.remaining)."""
         p = progress
-        frac = p.decided / p.total if p.total else 1.0
+        frac = p.done / p.total if p.total else 1.0
         bar_w = 8
         full = int(round(frac * bar_w))
         dim = foreground(self.get_component_rich_style("progress-line--dim"))
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{p.decided}/{p.total} decided ")
+        text.append(f"{p.done}/{p.total} decided ")
         text.append("━" * full, foreground(self.get_component_rich_style("progress-line--bar")))
         text.append("━" * (bar_w - full), foreground(self.get_component_rich_style("progress-line--rest")))
         text.append(f" {frac:.0%} ")
         a = p.by_action
         text.append(f" ✓{a.get('accept', 0)} ✎{a.get('relabel', 0)} ={a.get('keep', 0)} »{p.skipped} skipped")
+        if p.verified:
+            text.append(f"  {STATUS_GLYPH[VERIFIED]}{p.verified} verified in the sample")
         if p.conflicts:
             text.append(f"  {CONFLICT_GLYPH}{p.conflicts} conflict{'s' if p.conflicts != 1 else ''}",
                         foreground(self.get_component_rich_style("progress-line--conflict")))

@@ -1,7 +1,11 @@
 """The apply stage: the latest decisions applied to corpus/ -> cleaned/ + changelog.parquet.
 
 `apply_run` is the one body: the pipeline's apply stage and `auditor apply` both call it, so
-both refuse a run without a corpus or without a decision store, with the same line."""
+both refuse a run without a corpus or without a decision store, with the same line. When the
+run's config names a verified sample (scoring.reference.file), its verified sentences get the
+curator's tags too (auditor.cleaning); the file is read before anything is written, so a
+missing one ends in one line and leaves the previous cleaning as it was, and its digest joins
+the stage's input (`input_state`), so editing the sample re-runs apply."""
 
 from __future__ import annotations
 
@@ -29,10 +33,16 @@ def _apply(rd: RunDir):
     issues = rd.read_issues()
     if not rd.store.is_file():
         raise DataError(f"{rd.store}: no decisions yet; review the issues first: auditor review {rd.path}")
+    from auditor.review.verified import run_sample
+
+    sample = run_sample(rd)
     with rd.open_store(read_only=True) as store:
         decisions, rows = store.latest(), len(store)
     guard_against_emptying(rd.path, rd.store, rows)
-    result = apply_decisions(rd.read_corpus(), issues, decisions)
+    if sample is None:
+        result = apply_decisions(rd.read_corpus(), issues, decisions)
+    else:
+        result = apply_decisions(rd.read_corpus(), issues, decisions, sample.rows, sample.audited, sample.path.name)
     save_cleaned(result, rd.path)
     update_metrics(rd.path, "apply", result.summary.to_dict())
     return result
@@ -41,7 +51,30 @@ def _apply(rd: RunDir):
 def run(ctx: RunContext) -> str:
     summary = apply_run(ctx.rd).summary.to_dict()
     stale = f", {summary['stale']} stale decisions not applied" if summary.get("stale") else ""
-    return f"{summary['changed_sentences']} sentences changed{stale}"
+    return f"{summary['changed_sentences']} sentences changed{stale}{verified_note(summary)}"
+
+
+def verified_note(summary: dict) -> str:
+    """What the verified sample did, for the stage's note and `auditor apply` ("" without one)."""
+    if summary.get("verified_sentences") is None:
+        return ""
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    note = f"; verified sample: {n(summary['verified_sentences'], 'sentence')} applied, {summary['verified_changed']} changed"
+    if summary.get("verified_superseded"):
+        note += f", {n(summary['verified_superseded'], 'decision')} in them superseded"
+    if summary.get("verified_stale"):
+        note += f", {n(summary['verified_stale'], 'line')} not applied (listed)"
+    return note
+
+
+def input_state(ctx: RunContext) -> str:
+    """Digest of the verified sample apply writes into cleaned/ ("" without one): a corrected
+    sentence in the file re-runs apply."""
+    from auditor.stages.inputs import file_digest
+
+    return file_digest(ctx.cfg.scoring.reference.file)
 
 
 def check(ctx: RunContext) -> str | None:
