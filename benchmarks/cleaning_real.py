@@ -52,7 +52,7 @@ from detection_real import DEFAULT_DATA, conll_corpus, pipeline_config, write_ve
 from auditor.config import ModelConfig, ProbeConfig, SyntheticConfig, TrainingConfig  # noqa: E402
 from auditor.data.corpus import CLEAN_COLUMN, label_names  # noqa: E402
 from auditor.data.iob import spans  # noqa: E402
-from auditor.data.sample import SampleRow, draw_sample, write_sample  # noqa: E402
+from auditor.data.sample import SampleRow, draw_sample, read_sample, write_sample  # noqa: E402
 from auditor.data.synthetic import generate_synthetic  # noqa: E402
 from auditor.evaluation import paired_bootstrap_delta, seqeval_scores  # noqa: E402
 from auditor.modeling.crossval import audited_word_vectors, run_crossval  # noqa: E402
@@ -230,9 +230,11 @@ def curate(audit: Audit, sampled: Sampled | None, budget: float | None, settings
     tag = "all" if budget is None else f"{budget:g}"
     store_path = store_dir / f"{settings.order}-g{int(settings.groups)}-l{settings.look}{'c' if settings.careful else ''}{'w' if settings.look_at == 'worst' else ''}-s{sample_n}-b{tag}.sqlite"
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    store, run = review(issues, truth_of(audit.corpus), actions, settings, store_path, spent=sample_n if sampled else 0)
+    rows = read_sample(sampled.path) if sampled is not None else None
+    store, run = review(issues, truth_of(audit.corpus), actions, settings, store_path, spent=sample_n if sampled else 0,
+                        sample=rows)
     run.budget = budget
-    tags = cleaned_tags(audit.corpus, issues, store, "dev", run)
+    tags = cleaned_tags(audit.corpus, issues, store, "dev", run, rows)
     return run, tags, store
 
 
@@ -458,8 +460,6 @@ def second_pass(audit: Audit, sampled: Sampled, store, model: str, overrides: di
     """Re-score with the sample plus the curator's decided sentences as verified evidence (their
     tags after the decisions), the weight fixed at the sample's own fit; sentence AP of the
     sentences neither sampled nor decided, first pass vs second pass."""
-    from auditor.data.sample import read_sample
-
     names = label_names(audit.corpus)
     decided_ids = {str(i) for i in audit_issue_ids(sampled.issues, store)}
     dev = audit.corpus["dev"]

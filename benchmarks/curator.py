@@ -3,7 +3,9 @@
 It sees the truth (the corrected tags) only of what it looks at, and it pays for every look:
 
 - verifying a sample sentence = 1 action (the random sample `auditor sample` draws,
-  ``auditor.data.sample.draw_sample``; it becomes ``scoring.reference.file``);
+  ``auditor.data.sample.draw_sample``; it becomes ``scoring.reference.file``). As in the
+  product, its tags are applied directly and the queue starts the issues of its sentences
+  decided (``auditor.review.verified``): they cost nothing more;
 - deciding an issue = 1 action: accept when the suggestion gives the true tags, relabel with
   the true tags of the span (widened to whole true and given entities) when it does not, keep
   when the given tags are right;
@@ -30,10 +32,12 @@ import pyarrow as pa
 
 from auditor.cleaning import apply_decisions
 from auditor.data.iob import spans
+from auditor.data.sample import SampleRow
 from auditor.review.bulk import BulkDecision, plan_bulk
 from auditor.review.ordering import groups_first_order, score_order
 from auditor.review.queue import IssueTable
 from auditor.review.store import DecisionStore
+from auditor.review.verified import verified_issue_mask
 
 ORDERS = ("score", "groups")
 
@@ -172,13 +176,15 @@ def review(
     settings: CuratorSettings,
     store_path: Path,
     spent: int = 0,
+    sample: list[SampleRow] | None = None,
 ) -> tuple[DecisionStore, CuratorRun]:
     """Work down the queue until the budget (None: every issue) is spent; spent: actions
-    already used (the sample). Decisions are written to a fresh store at store_path."""
+    already used (the sample); sample: the verified sample's lines, whose sentences' issues
+    the queue starts decided. Decisions are written to a fresh store at store_path."""
     table = IssueTable(pa.Table.from_pandas(issues, preserve_index=False))
     frame = table.table.to_pandas()
     order = queue_order(table, settings)
-    is_open = np.ones(table.n, dtype=bool)
+    is_open = ~verified_issue_mask(table.table, sample or [])
     store_path.unlink(missing_ok=True)
     store = DecisionStore(store_path, curator="simulated")
     run = CuratorRun(budget=None, sample=spent, actions=spent, issues_total=table.n)
@@ -245,9 +251,11 @@ def review(
     return store, run
 
 
-def cleaned_tags(corpus, issues: pd.DataFrame, store: DecisionStore, split: str, run: CuratorRun) -> list[list[int]]:
-    """The split's tags after the product's apply stage; fills run's before/after counts."""
-    result = apply_decisions(corpus, issues, store.latest())
+def cleaned_tags(corpus, issues: pd.DataFrame, store: DecisionStore, split: str, run: CuratorRun,
+                 sample: list[SampleRow] | None = None) -> list[list[int]]:
+    """The split's tags after the product's apply stage (the verified sample's tags written
+    too, as `auditor apply` does); fills run's before/after counts."""
+    result = apply_decisions(corpus, issues, store.latest(), sample, [split] if sample else None)
     run.changed_sentences = result.summary.changed_sentences
     run.stale = result.summary.stale
     from auditor.data.corpus import CLEAN_COLUMN
