@@ -22,12 +22,14 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from datasets import Dataset, DatasetDict
 
 from auditor.config import PipelineConfig
 from auditor.errors import ConfigError, DataError
 from auditor.progress import progress_bar
+from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
@@ -48,6 +50,10 @@ class CurvePoint:
     def to_dict(self) -> dict:
         return {"size": self.size, "model": self.model, "f1": self.f1}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> CurvePoint:
+        return cls(**fields_from_dict(cls, d))
+
 
 @dataclass
 class CurveResult:
@@ -56,6 +62,8 @@ class CurveResult:
     sizes: the training sizes actually used (curve.sizes capped at the target's train
     sentences, duplicates dropped); labels: which test tags were scored against.
     """
+
+    SECTION: ClassVar[str] = "curve"
 
     source: str
     target: str
@@ -85,6 +93,17 @@ class CurveResult:
             "reused_zero_shot": dict(self.reused),
             "figure": str(self.figure) if self.figure else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CurveResult:
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+        return cls(**fields_from_dict(
+            cls, d,
+            points=[CurvePoint.from_dict(p) for p in d.get("points") or []],
+            reused=dict(d.get("reused_zero_shot") or {}),
+            figure=Path(d["figure"]) if d.get("figure") else None,
+        ))
 
 
 def _check_languages(source: list[str], target: str, languages: list[str]) -> None:

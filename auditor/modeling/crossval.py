@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
 from auditor.modeling.training import train_tagger
 from auditor.progress import progress_bar
+from auditor.records import fields_from_dict
 from auditor.run_dir import FOLDS as FOLDS_DIR
 from auditor.run_dir import PREDICTIONS as PREDICTIONS_FILE
 from auditor.tables import OofPredictions, SentenceVectors
@@ -75,6 +77,10 @@ class FoldResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> FoldResult:
+        return cls(**fields_from_dict(cls, d))
+
 
 @dataclass
 class CrossvalResult:
@@ -83,6 +89,8 @@ class CrossvalResult:
     words_per_second: audited words / (sum of fold seconds + encode_seconds) over the folds present
     encode_seconds:   probe mode: the one-off frozen-encoder pass (0 for finetune)
     """
+
+    SECTION: ClassVar[str] = "crossval"
 
     mode: str
     folds: list[FoldResult]
@@ -100,8 +108,17 @@ class CrossvalResult:
             "mode": self.mode,
             "folds": [f.to_dict() for f in self.folds],
             "words_per_second": self.words_per_second,
+            "n_folds": self.n_folds,
             "encode_seconds": self.encode_seconds,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CrossvalResult:
+        """metrics.json["crossval"] back (predictions stays None: the section records no paths;
+        a section written before n_folds was recorded counts its folds)."""
+        folds = [FoldResult.from_dict(f) for f in d.get("folds") or []]
+        n_folds = d.get("n_folds", len(folds))
+        return cls(**fields_from_dict(cls, d, folds=folds, n_folds=n_folds))
 
 
 def resolve_mode(cfg: PipelineConfig) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from auditor.config import ScoringConfig
 from auditor.data.iob import spans
 from auditor.errors import DataError
+from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 from auditor.scoring.frame import ScoringFrame
 from auditor.scoring.fusion import SIGNALS, single_signal_score
@@ -59,9 +61,15 @@ class MethodRow:
             "recall_at": dict(self.recall_at),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> MethodRow:
+        return cls(**fields_from_dict(cls, d))
+
 
 @dataclass
 class DetectionReport:
+
+    SECTION: ClassVar[str] = "detection"
     noise_rate: float  # share of audited sentences whose given tags differ from the clean tags
     n_sentences: int
     n_error_sentences: int
@@ -78,9 +86,21 @@ class DetectionReport:
             "n_error_sentences": self.n_error_sentences,
             "n_error_spans": self.n_error_spans,
             "n_issues": self.n_issues,
+            "ks": list(self.ks),
             "sentence": [r.to_dict() for r in self.sentence],
             "span": [r.to_dict() for r in self.span],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DetectionReport:
+        """metrics.json["detection"] back; a section written before "ks" was recorded takes
+        them from its rows' precision_at keys."""
+        sentence = [MethodRow.from_dict(r) for r in d.get("sentence") or []]
+        span = [MethodRow.from_dict(r) for r in d.get("span") or []]
+        ks = d.get("ks")
+        if ks is None:
+            ks = [int(k) for k in next((r.precision_at for r in [*sentence, *span]), {})]
+        return cls(**fields_from_dict(cls, d, ks=tuple(int(k) for k in ks), sentence=sentence, span=span))
 
     def row(self, level: str, method: str) -> MethodRow:
         return next(r for r in getattr(self, level) if r.method == method)

@@ -68,8 +68,8 @@ def _adaptive_metrics(ctx: RunContext) -> None:
     from auditor.review.adaptive_refits import refit_summary
 
     summary = refit_summary(ctx.run_dir)
-    if summary["refits"]:
-        update_metrics(ctx.run_dir, "adaptive", summary)
+    if summary.refits:
+        update_metrics(ctx.run_dir, "adaptive", summary.to_dict())
 
 
 def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> None:
@@ -87,17 +87,19 @@ def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> No
 
 
 def _store_summary(ctx: RunContext, policy: str) -> dict:
+    """metrics.json["review"] of a review by curators: what the store holds now."""
     from collections import Counter
 
     from auditor.review.store import DecisionStore
+    from auditor.review.summary import ReviewSummary
     from auditor.tables import read_issues
 
     latest = DecisionStore(ctx.store_path).latest()
     total = len(read_issues(ctx.issues_path, columns=["issue_id"]))
-    return {
-        "policy": policy,
-        "total": total,
-        "decided": len(latest),
-        "by_action": dict(Counter(d.action for d in latest.values())),
-        "curators": sorted({d.curator for d in latest.values()}),
-    }
+    return ReviewSummary(
+        policy=policy,
+        total=total,
+        decided=len(latest),
+        by_action=dict(Counter(d.action for d in latest.values())),
+        curators=sorted({d.curator for d in latest.values()}),
+    ).to_dict()
