@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 from datasets import Dataset, DatasetDict
 
 from auditor.config import Experiment, PipelineConfig, TrainingConfig
@@ -396,28 +395,6 @@ def primary_labels(result: RetrainResult) -> str | None:
         if name in present:
             return name
     return None
-
-
-def f1_matrix(result: RetrainResult | dict, labels: str | None = None) -> pd.DataFrame:
-    """Micro F1 per (experiment, model) row and test-language column, for one label set.
-
-    labels: "silver" | "clean" | "verified" | "reviewed"; default primary_labels(result). Cells of
-    languages an experiment did not test are NaN. Columns in first-seen order.
-    """
-    if isinstance(result, dict):
-        result = RetrainResult.from_dict(result)
-    labels = labels or primary_labels(result)
-    cells: dict[tuple[str, str], dict[str, float]] = {}
-    langs: list[str] = []
-    for exp in result.experiments:
-        for row in exp.results:
-            if row.labels != labels:
-                continue
-            cells.setdefault((exp.name, row.model), {})[row.lang] = row.scores.f1
-            if row.lang not in langs:
-                langs.append(row.lang)
-    index = pd.MultiIndex.from_tuples(list(cells), names=["experiment", "model"])
-    return pd.DataFrame([[c.get(lang, np.nan) for lang in langs] for c in cells.values()], index=index, columns=langs)
 
 
 # --- experiments -----------------------------------------------------------------------
