@@ -19,12 +19,12 @@ from auditor.data.stats import CorpusStats
 from auditor.errors import DataError
 from auditor.evaluation import EvalRow, ExperimentResult, F1Interval, IntervalRow, RetrainResult, Scores, TypeScores
 from auditor.metrics import read_metrics, update_metrics
-from auditor.modeling.crossval import CrossvalResult, FoldResult
+from auditor.modeling.crossval_result import CrossvalResult, FoldResult
 from auditor.reporting.builder import SECTIONS, ReportDerived
 from auditor.review.adaptive_refits import AdaptiveSummary
 from auditor.review.policies import PolicySummary
 from auditor.review.summary import ReviewSummary
-from auditor.scoring.detection import DetectionReport, MethodRow
+from auditor.scoring.detection_report import DetectionReport, MethodRow
 from auditor.scoring.summary import ScoringSummary
 
 # every record of metrics.json, one per section

@@ -29,7 +29,7 @@ def out_of_fold_tagger(cfg, mode: str | None) -> str:
 
 
 def build(b: ReportBuilder) -> None:
-    from auditor.modeling.crossval import CrossvalResult
+    from auditor.modeling.crossval_result import CrossvalResult
 
     sec, cv = b.section_for("Cross-validation", "crossval", CrossvalResult)
     if cv is None:

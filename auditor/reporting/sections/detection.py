@@ -9,11 +9,11 @@ from auditor.reporting import figures as figs
 from auditor.reporting.builder import ReportBuilder
 
 if TYPE_CHECKING:
-    from auditor.scoring.detection import MethodRow
+    from auditor.scoring.detection_report import MethodRow
 
 
 def build(b: ReportBuilder) -> None:
-    from auditor.scoring.detection import DetectionReport
+    from auditor.scoring.detection_report import DetectionReport
 
     det = b.m.section(DetectionReport)
     if det is None:
