@@ -133,6 +133,11 @@ def update_metrics(run_dir: str | os.PathLike, section: str, value: Any) -> None
         write_text_atomic(run_dir / FILENAME, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
+def write_section(run_dir: str | os.PathLike, record: Any) -> None:
+    """Replace the section `record` names (its SECTION) with record.to_dict()."""
+    update_metrics(run_dir, record.SECTION, record.to_dict())
+
+
 def drop_metrics(run_dir: str | os.PathLike, sections: list[str]) -> None:
     run_dir = Path(run_dir)
     if not (run_dir / FILENAME).exists():

@@ -18,7 +18,7 @@ from auditor.config import config_from_dict
 from auditor.data.stats import CorpusStats
 from auditor.errors import DataError
 from auditor.evaluation import EvalRow, ExperimentResult, F1Interval, IntervalRow, RetrainResult, Scores, TypeScores
-from auditor.metrics import read_metrics, update_metrics
+from auditor.metrics import read_metrics, update_metrics, write_section
 from auditor.modeling.crossval_result import CrossvalResult, FoldResult
 from auditor.reporting.builder import SECTIONS, ReportDerived
 from auditor.review.adaptive_refits import AdaptiveSummary
@@ -91,7 +91,8 @@ def test_a_section_round_trips(name, tmp_path):
     x = SAMPLES[name]
     record = type(x)
     assert record.from_dict(x.to_dict()) == x
-    update_metrics(tmp_path, name, x.to_dict())  # through the file, as every reader gets it
+    write_section(tmp_path, x)  # through the file, as every reader gets it
+    assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))[name] == json.loads(json.dumps(x.to_dict()))
     assert read_metrics(tmp_path).section(record) == x
 
 
@@ -100,7 +101,7 @@ def test_the_analysis_section_round_trips(tmp_path):
     back = AnalysisResult.from_dict(x.to_dict())
     assert back.to_dict() == x.to_dict() and np.array_equal(back.confusion, x.confusion)
     assert back.worst_sentences == x.worst_sentences and back.top_tokens == x.top_tokens and back.figure == x.figure
-    update_metrics(tmp_path, "analysis", x.to_dict())
+    write_section(tmp_path, x)
     assert read_metrics(tmp_path).section(AnalysisResult).to_dict() == x.to_dict()
 
 

@@ -33,7 +33,6 @@ from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
-METRICS_SECTION = "curve"
 _LABEL_PREFERENCE = ("clean", "reviewed", "silver")
 # the Corpus columns a tagger trains on (cleaning adds bookkeeping columns that must not leak in)
 _TRAIN_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
@@ -197,13 +196,13 @@ def run_curve(
         _train_and_score(result, corpora, pools, cfg, run_dir, names, model_path, test.data, gold, progress)
 
     if write:
-        from auditor.metrics import update_metrics
+        from auditor.metrics import write_section
         from auditor.reporting.figures import learning_curve_figure
 
         out = run_dir / ANALYSIS_DIR / f"curve_{source_name}_{target}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.figure = learning_curve_figure(result.sizes, result.series(), result.zero_shot, target, out)
-        update_metrics(run_dir, METRICS_SECTION, result.to_dict())
+        write_section(run_dir, result)
     return result
 
 

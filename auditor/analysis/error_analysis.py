@@ -28,7 +28,6 @@ from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
-METRICS_SECTION = "analysis"
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ def run_analysis(
     """
     from auditor.analysis.models import find_model
     from auditor.data.corpus import label_names
-    from auditor.metrics import update_metrics
+    from auditor.metrics import write_section
     from auditor.modeling.predict import predict_word_probs
     from auditor.modeling.training import load_tagger
 
@@ -267,5 +266,5 @@ def run_analysis(
         out = run_dir / ANALYSIS_DIR / f"confusion_{split}{suffix}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.figure = confusion_matrix_figure(result.confusion, result.labels, out)
-        update_metrics(run_dir, METRICS_SECTION, result.to_dict())
+        write_section(run_dir, result)
     return result

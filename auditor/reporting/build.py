@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.atomic import write_text_atomic
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.reporting import Document, sections
 from auditor.reporting.builder import ReportBuilder, ReportDerived
 from auditor.reporting.inputs import RunInputs, load_run, read_config
@@ -63,5 +63,5 @@ def build_report(run_dir: Path, report_dir: Path) -> ReportPaths:
     write_text_atomic(md_path, markdown.render(doc, report_dir))
     write_text_atomic(html_path, html.render(doc))
     derived.figures = [p.name for p in figures]
-    update_metrics(run_dir, "report", derived.to_dict())
+    write_section(run_dir, derived)
     return ReportPaths(md_path, html_path, figures)

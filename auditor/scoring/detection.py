@@ -214,7 +214,7 @@ def evaluate_run_dir(
     """
     from datasets import load_from_disk
 
-    from auditor.metrics import update_metrics
+    from auditor.metrics import write_section
     from auditor.scoring.truth import attach_truth, read_truth
     from auditor.tables import read_issues
 
@@ -249,7 +249,7 @@ def evaluate_run_dir(
         # a verified sample's evidence needs the audited words' vectors (the crossval cache has them)
         vectors = audited_word_vectors(corpus, cfg, run_dir)
     report = evaluate_detection(corpus, issues, preds, scoring, ks, vectors=vectors)
-    update_metrics(run_dir, "detection", report.to_dict())
+    write_section(run_dir, report)
     return report
 
 

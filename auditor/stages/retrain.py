@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from auditor.distributed import is_main_process
-from auditor.metrics import read_metrics, update_metrics
+from auditor.metrics import read_metrics, write_section
 from auditor.stages.context import RunContext
 
 
@@ -14,7 +14,7 @@ def run(ctx: RunContext) -> str:
         if is_main_process():
             from auditor.evaluation import RetrainResult
 
-            update_metrics(ctx.run_dir, "retrain", RetrainResult(disabled=True).to_dict())
+            write_section(ctx.run_dir, RetrainResult(disabled=True))
         return "disabled in config"
     from datasets import load_from_disk
 
@@ -25,7 +25,7 @@ def run(ctx: RunContext) -> str:
     cleaned = load_from_disk(str(ctx.cleaned_dir))
     result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
     if main:
-        update_metrics(ctx.run_dir, "retrain", result.to_dict())
+        write_section(ctx.run_dir, result)
         _write_model_cards(ctx, original, result)
     note = f"{len(result.experiments)} experiment(s)"
     if "validation" in original:
