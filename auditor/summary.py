@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from auditor.config import PipelineConfig
+from auditor.evaluation import RetrainResult
 from auditor.metrics import read_metrics
 from auditor.pipeline import RunResult
 
@@ -14,8 +15,6 @@ from auditor.pipeline import RunResult
 def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
     """What `auditor run --json` prints: each stage's outcome, the report and every F1."""
     report = cfg.report_dir / "report.html"
-    from auditor.evaluation import RetrainResult
-
     retrain = read_metrics(result.run_dir).section(RetrainResult)
     f1 = [
         {"experiment": e.name, "model": r.model, "labels": r.labels, "lang": r.lang, "f1": r.scores.f1}
@@ -34,7 +33,6 @@ def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
 def f1_summary_table(run_dir: Path) -> Table | None:
     """Entity F1 before and after cleaning from metrics.json, each row naming the labels that
     judge it (auditor.f1_summary owns the table)."""
-    from auditor.evaluation import RetrainResult
     from auditor.f1_summary import f1_summary_table as table
 
     return table(read_metrics(run_dir).section(RetrainResult))

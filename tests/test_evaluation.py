@@ -238,3 +238,27 @@ def test_oracle_cleaning_does_not_lower_f1_against_clean_test_tags(tmp_path):
     assert all(after[g] >= before[g] for g in langs), (before, after)
     # with half the training sentences carrying an error, cleaning must help clearly
     assert sum(after.values()) / len(langs) - sum(before.values()) / len(langs) > 0.03, (before, after)
+
+
+def test_silver_equal_to_clean_is_hidden_by_one_rule_in_the_report_and_the_summary():
+    import io
+
+    from rich.console import Console
+
+    from auditor.evaluation import EvalRow, ExperimentResult, Scores
+    from auditor.f1_summary import f1_summary_table
+
+    def result(silver_f1: float) -> RetrainResult:
+        rows = [EvalRow(m, "clean", "de", Scores(0.5, 0.5, f1, 10)) for m, f1 in (("before", 0.5), ("after", 0.6))]
+        rows += [EvalRow(m, "silver", "de", Scores(0.5, 0.5, f1, 10)) for m, f1 in (("before", 0.5), ("after", silver_f1))]
+        return RetrainResult([ExperimentResult("de", ["de"], ["de"], rows)])
+
+    def judges(r: RetrainResult) -> str:
+        console = Console(width=200, file=io.StringIO())
+        console.print(f1_summary_table(r))
+        return console.file.getvalue()
+
+    same, differ = result(0.6), result(0.55)
+    assert same.same_scores("silver", "clean") and same.shown_label_sets() == ["clean"]
+    assert not differ.same_scores("silver", "clean") and differ.shown_label_sets() == ["silver", "clean"]
+    assert "silver" not in judges(same) and "silver" in judges(differ)

@@ -9,9 +9,10 @@ from auditor.reporting.shared import mean_of
 
 
 def build(b: ReportBuilder) -> None:
-    sec = b.section("F1 before and after cleaning", "retrain")
-    from auditor.evaluation import RetrainResult
+    from auditor.evaluation import RetrainResult, primary_labels
+    from auditor.judgement import disagreements
 
+    sec = b.section("F1 before and after cleaning", "retrain")
     result = b.m.section(RetrainResult)
     if result is None or not result.experiments:
         if result is not None and result.disabled:
@@ -19,9 +20,6 @@ def build(b: ReportBuilder) -> None:
         else:
             b.missing_note(sec, "retrain")
         return
-    from auditor.evaluation import primary_labels
-    from auditor.judgement import disagreements
-
     label_sets = result.label_sets()
     shown = result.shown_label_sets()
     primary = primary_labels(result)
