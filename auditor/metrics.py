@@ -57,7 +57,7 @@ class Metrics:
     """metrics.json read back: each section as its typed record, None where the run has none.
 
     A record class names its section (`SECTION = "retrain"`) and reads its own to_dict()
-    back (`from_dict`, on auditor.records): `read_metrics(run_dir).section(RetrainResult)`.
+    back (`from_dict`, by the rule of auditor.records): `read_metrics(run_dir).section(RetrainResult)`.
     The records live beside the code that makes them; this module imports none of them, so
     any module may read metrics without an import cycle. A section is parsed when first
     asked for: a damaged one stops only the reader that needs it, with one DataError line
