@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 import pyarrow as pa
@@ -128,6 +128,8 @@ class ApplySummary:
     """Counts for metrics.json["apply"]; tokens = words whose tag changed. curator_conflict_list:
     CuratorConflict.to_dict() of every issue curators disagreed on (resolved by commit order)."""
 
+    SECTION: ClassVar[str] = "apply"
+
     decisions: int
     by_action: dict[str, int]
     changed_sentences: int
@@ -155,6 +157,12 @@ class ApplySummary:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         return {k: v for k, v in out.items() if v is not None or k not in _SAMPLE_FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ApplySummary:
+        from auditor.records import fields_from_dict
+
+        return cls(**fields_from_dict(cls, d))
 
 
 _SAMPLE_FIELDS = ("verified_sentences", "verified_changed", "verified_stale", "verified_superseded", "superseded_list")
@@ -582,7 +590,8 @@ def applied_decisions(run_dir: str | os.PathLike) -> int:
     if not RunDir(run_dir).cleaned.is_dir():
         return 0
     try:
-        recorded = int((read_metrics(run_dir).get("apply") or {}).get("decisions") or 0)
+        apply = read_metrics(run_dir).section(ApplySummary)
+        recorded = apply.decisions if apply is not None else 0
     except (DataError, TypeError, ValueError):
         recorded = 0
     try:

@@ -319,7 +319,7 @@ def apply_cmd(
     console.print(f"decisions: {s.decisions} ({actions})")
     console.print(f"changed: {s.changed_sentences} sentence(s), {s.changed_tokens} token(s)")
     if s.verified_sentences is not None:
-        console.print(verified_note(s.to_dict()).removeprefix("; "))
+        console.print(verified_note(s).removeprefix("; "))
     if s.repaired:
         console.print(f"IOB2 repairs at span edges: {s.repaired} (in the changelog)")
     for c in result.conflicts[:5]:

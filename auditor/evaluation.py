@@ -30,9 +30,9 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 from datasets import Dataset, DatasetDict
 
 from auditor.config import Experiment, PipelineConfig, TrainingConfig
@@ -348,15 +348,40 @@ class ExperimentResult:
 
 @dataclass
 class RetrainResult:
+    """The metrics.json["retrain"] section. disabled: the run's config turned retraining off
+    (retrain.enabled: false), so there are no experiments by design, not by failure."""
+
+    SECTION: ClassVar[str] = "retrain"
+
     experiments: list[ExperimentResult] = field(default_factory=list)
+    disabled: bool = False
 
     def to_dict(self) -> dict:
-        """The metrics.json["retrain"] section."""
-        return {"experiments": [e.to_dict() for e in self.experiments]}
+        out: dict = {"experiments": [e.to_dict() for e in self.experiments]}
+        if self.disabled:
+            out["disabled"] = True
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> RetrainResult:
-        return cls([ExperimentResult.from_dict(e) for e in d.get("experiments", [])])
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+        return cls([ExperimentResult.from_dict(e) for e in d.get("experiments") or []], bool(d.get("disabled", False)))
+
+    def same_scores(self, a: str, b: str) -> bool:
+        """True when label sets a and b gave identical F1 and support for every (experiment,
+        model, test language): e.g. silver and clean on a test split without noise, where the
+        F1 tables show one of them only."""
+        ca = {(e.name, r.model, r.lang): r.scores for e in self.experiments for r in e.results if r.labels == a}
+        cb = {(e.name, r.model, r.lang): r.scores for e in self.experiments for r in e.results if r.labels == b}
+        return bool(ca) and ca.keys() == cb.keys() and all(ca[k].f1 == cb[k].f1 and ca[k].support == cb[k].support for k in ca)
+
+    def shown_label_sets(self) -> list[str]:
+        """label_sets() as the F1 tables show them: silver left out when it equals clean."""
+        sets = self.label_sets()
+        if "silver" in sets and "clean" in sets and self.same_scores("silver", "clean"):
+            sets.remove("silver")
+        return sets
 
     def label_sets(self) -> list[str]:
         present = {r.labels for e in self.experiments for r in e.results}
@@ -370,28 +395,6 @@ def primary_labels(result: RetrainResult) -> str | None:
         if name in present:
             return name
     return None
-
-
-def f1_matrix(result: RetrainResult | dict, labels: str | None = None) -> pd.DataFrame:
-    """Micro F1 per (experiment, model) row and test-language column, for one label set.
-
-    labels: "silver" | "clean" | "verified" | "reviewed"; default primary_labels(result). Cells of
-    languages an experiment did not test are NaN. Columns in first-seen order.
-    """
-    if isinstance(result, dict):
-        result = RetrainResult.from_dict(result)
-    labels = labels or primary_labels(result)
-    cells: dict[tuple[str, str], dict[str, float]] = {}
-    langs: list[str] = []
-    for exp in result.experiments:
-        for row in exp.results:
-            if row.labels != labels:
-                continue
-            cells.setdefault((exp.name, row.model), {})[row.lang] = row.scores.f1
-            if row.lang not in langs:
-                langs.append(row.lang)
-    index = pd.MultiIndex.from_tuples(list(cells), names=["experiment", "model"])
-    return pd.DataFrame([[c.get(lang, np.nan) for lang in langs] for c in cells.values()], index=index, columns=langs)
 
 
 # --- experiments -----------------------------------------------------------------------

@@ -29,10 +29,11 @@ from datasets import Sequence as HFSequence
 
 from auditor import run_dir as run_dir_layout
 from auditor.atomic import atomic_path
-from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN
+from auditor.cleaning import CHANGED_COLUMN, ORIGINAL_COLUMN, ApplySummary
 from auditor.data.corpus import label_names
 from auditor.data.validate import check_split_name
 from auditor.errors import AuditorError, DataError
+from auditor.review.summary import ReviewSummary
 
 FORMATS = ("hf", "parquet", "conll", "jsonl")
 # the annotation tools' formats (auditor.data.formats), with the source's text layout
@@ -60,8 +61,8 @@ class CardInfo:
 
     name: str = "auditor-cleaned"
     source: str = "unknown"
-    review: dict[str, Any] | None = None
-    apply: dict[str, Any] | None = None
+    review: ReviewSummary | None = None
+    apply: ApplySummary | None = None
     changelog: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,8 +81,8 @@ class CardInfo:
         return cls(
             name=str((cfg.name if cfg is not None else None) or rd.name),
             source=_describe_source(cfg.data.model_dump(mode="json") if cfg is not None else {}),
-            review=metrics.get("review"),
-            apply=metrics.get("apply"),
+            review=metrics.section(ReviewSummary),
+            apply=metrics.section(ApplySummary),
             changelog=changelog if changelog.is_file() else None,
         )
 
@@ -237,20 +238,20 @@ def _files_line(fmt: str, corpus: DatasetDict) -> str:
 def _changes_lines(card: CardInfo, has_changelog: bool) -> list[str]:
     out = []
     ap = card.apply
-    if ap:
-        actions = ", ".join(f"{a}: {n}" for a, n in ap.get("by_action", {}).items()) or "none"
+    if ap is not None:
+        actions = ", ".join(f"{a}: {n}" for a, n in ap.by_action.items()) or "none"
         out.append(
-            f"The review recorded {ap.get('decisions', 0)} decisions ({actions}); applying them changed "
-            f"{ap.get('changed_sentences', 0)} sentences and {ap.get('changed_tokens', 0)} tags."
+            f"The review recorded {ap.decisions} decisions ({actions}); applying them changed "
+            f"{ap.changed_sentences} sentences and {ap.changed_tokens} tags."
         )
-        if ap.get("stale"):
-            out.append(f"{ap['stale']} stale decisions (their sentence had changed since scoring) were not applied.")
+        if ap.stale:
+            out.append(f"{ap.stale} stale decisions (their sentence had changed since scoring) were not applied.")
     rv = card.review
-    unattended = bool(rv) and (rv.get("unattended") or str(rv.get("curator", "")).startswith("policy:"))
+    unattended = rv is not None and (rv.unattended or (rv.curator or "").startswith("policy:"))
     if unattended:
-        out.append(rv.get("note") or f"Decisions were made by the unattended '{rv.get('policy')}' policy, not by a person.")
-    elif rv:
-        out.append(f"Decisions were made by curators in the auditor review UI (policy: {rv.get('policy', '?')}).")
+        out.append(rv.note or f"Decisions were made by the unattended '{rv.policy}' policy, not by a person.")
+    elif rv is not None:
+        out.append(f"Decisions were made by curators in the auditor review UI (policy: {rv.policy}).")
     if has_changelog:
         out.append(
             f"Every change (sentence id, word span, tags before and after, action, curator, time) is listed in "

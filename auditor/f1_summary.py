@@ -12,16 +12,17 @@ from auditor.judgement import NO_CHANGE, disagreements, judged_on, verified_sent
 ROW_ORDER = ("clean", "verified", "reviewed", "silver")
 
 
-def f1_summary_table(retrain: dict) -> Table | None:
+def f1_summary_table(result: RetrainResult | None) -> Table | None:
     """Entity F1 per experiment and test language, before and after cleaning, from
     metrics.json["retrain"]; None when nothing was retrained.
 
-    Silver rows are left out when they equal the clean ones (an unnoised test split).
-    Verified rows show the bootstrap interval of F1; every after row shows after - before
-    with its paired interval. The caption names each disagreement of silver and verified."""
-    result = RetrainResult.from_dict(retrain or {})
-    if not result.experiments:
+    Silver rows are left out when they equal the clean ones (an unnoised test split; the
+    report's rule, RetrainResult.shown_label_sets). Verified rows show the bootstrap interval
+    of F1; every after row shows after - before with its paired interval. The caption names
+    each disagreement of silver and verified."""
+    if result is None or not result.experiments:
         return None
+    shown = result.shown_label_sets()
     langs = sorted({r.lang for e in result.experiments for r in e.results})
     level = next((r.interval.level for e in result.experiments for r in e.intervals), None)
     brackets = f" ({level:.0%} bootstrap intervals in brackets)" if level is not None else ""
@@ -32,11 +33,7 @@ def f1_summary_table(retrain: dict) -> Table | None:
         table.add_column(lang, justify="right")
     for exp in result.experiments:
         by = {(r.model, r.labels, r.lang): r.scores.f1 for r in exp.results}
-        label_sets = [lab for lab in ROW_ORDER if any(k[1] == lab for k in by)]
-        if "clean" in label_sets and "silver" in label_sets and all(
-            by.get((m, "clean", g)) == by.get((m, "silver", g)) for m in ("before", "after") for g in langs
-        ):
-            label_sets.remove("silver")
+        label_sets = [lab for lab in ROW_ORDER if lab in shown and any(k[1] == lab for k in by)]
         for labels in label_sets:
             n = verified_sentences(result, exp.name) if labels == "verified" else None
             before_cells = []

@@ -1,5 +1,9 @@
 """metrics.json: every number the report shows, one section per stage.
 
+Readers get typed records, never the raw dicts: `read_metrics(run_dir).section(RetrainResult)`
+is a RetrainResult or None (Metrics). Each record's from_dict reads what its to_dict wrote,
+old runs' sections included (auditor.records).
+
 Stages update their own section with a read-modify-write under a lock file, then an
 atomic rename, so two processes (e.g. two folds on one machine) never lose a section.
 """
@@ -12,7 +16,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.atomic import write_text_atomic
 from auditor.errors import DataError
@@ -32,8 +36,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def read_metrics(run_dir: str | os.PathLike) -> dict:
-    """The run's metrics.json ({} when there is none); DataError when it is not a JSON object."""
+def _read_raw(run_dir: str | os.PathLike) -> dict:
+    """The run's metrics.json as parsed JSON ({} when there is none); DataError when it is not a JSON object."""
     path = Path(run_dir) / FILENAME
     if not path.is_file():
         return {}
@@ -44,6 +48,60 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise DataError(f"{path}: not a metrics file (a JSON {type(data).__name__}, not an object); {_REBUILD}")
     return data
+
+
+R = TypeVar("R")
+
+
+class Metrics:
+    """metrics.json read back: each section as its typed record, None where the run has none.
+
+    A record class names its section (`SECTION = "retrain"`) and reads its own to_dict()
+    back (`from_dict`, by the rule of auditor.records): `read_metrics(run_dir).section(RetrainResult)`.
+    The records live beside the code that makes them; this module imports none of them, so
+    any module may read metrics without an import cycle. A section is parsed when first
+    asked for: a damaged one stops only the reader that needs it, with one DataError line
+    naming the file and the section. `present` names the sections the file holds.
+    """
+
+    def __init__(self, data: dict | None = None, path: Path | None = None) -> None:
+        self._data = dict(data or {})
+        self._path = path or Path(FILENAME)
+        self._parsed: dict[str, Any] = {}
+
+    @property
+    def present(self) -> frozenset[str]:
+        return frozenset(self._data)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def without(self, *sections: str) -> Metrics:
+        """The same metrics less some sections (the report never reads its own)."""
+        return Metrics({k: v for k, v in self._data.items() if k not in sections}, self._path)
+
+    def section(self, record: type[R]) -> R | None:
+        """metrics.json[record.SECTION] as a `record`, None when the file has no such section."""
+        name = record.SECTION  # type: ignore[attr-defined]
+        if name not in self._parsed:
+            self._parsed[name] = self._parse(name, record)
+        return self._parsed[name]
+
+    def _parse(self, name: str, record: type) -> Any:
+        raw = self._data.get(name)
+        if raw is None:
+            return None
+        try:
+            return record.from_dict(raw)  # type: ignore[attr-defined]
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            what = f"missing field {err}" if isinstance(err, KeyError) else _first_line(err)
+            raise DataError(f'{self._path}: section "{name}" is damaged ({what}); {_REBUILD}') from None
+
+
+def read_metrics(run_dir: str | os.PathLike) -> Metrics:
+    """The run's metrics.json, read section by section as typed records (Metrics); DataError
+    when the file is not a JSON object, or, on access, when a section is damaged."""
+    return Metrics(_read_raw(run_dir), Path(run_dir) / FILENAME)
 
 
 # every stage rewrites its own section, and --from load (unlike --force) reuses finished
@@ -70,9 +128,14 @@ def update_metrics(run_dir: str | os.PathLike, section: str, value: Any) -> None
     """Replace one top-level section of run_dir/metrics.json."""
     run_dir = Path(run_dir)
     with _locked(run_dir):
-        data = read_metrics(run_dir)
+        data = _read_raw(run_dir)
         data[section] = _clean(value)
         write_text_atomic(run_dir / FILENAME, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def write_section(run_dir: str | os.PathLike, record: Any) -> None:
+    """Replace the section `record` names (its SECTION) with record.to_dict()."""
+    update_metrics(run_dir, record.SECTION, record.to_dict())
 
 
 def drop_metrics(run_dir: str | os.PathLike, sections: list[str]) -> None:
@@ -80,7 +143,7 @@ def drop_metrics(run_dir: str | os.PathLike, sections: list[str]) -> None:
     if not (run_dir / FILENAME).exists():
         return
     with _locked(run_dir):
-        data = read_metrics(run_dir)
+        data = _read_raw(run_dir)
         for s in sections:
             data.pop(s, None)
         write_text_atomic(run_dir / FILENAME, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

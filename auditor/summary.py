@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from auditor.config import PipelineConfig
+from auditor.evaluation import RetrainResult
 from auditor.metrics import read_metrics
 from auditor.pipeline import RunResult
 
@@ -14,11 +15,11 @@ from auditor.pipeline import RunResult
 def run_summary(result: RunResult, cfg: PipelineConfig) -> dict:
     """What `auditor run --json` prints: each stage's outcome, the report and every F1."""
     report = cfg.report_dir / "report.html"
-    retrain = read_metrics(result.run_dir).get("retrain") or {}
+    retrain = read_metrics(result.run_dir).section(RetrainResult)
     f1 = [
-        {"experiment": e["name"], "model": r["model"], "labels": r["labels"], "lang": r["lang"], "f1": r["f1"]}
-        for e in retrain.get("experiments") or []
-        for r in e["results"]
+        {"experiment": e.name, "model": r.model, "labels": r.labels, "lang": r.lang, "f1": r.scores.f1}
+        for e in (retrain.experiments if retrain is not None else [])
+        for r in e.results
     ]
     return {
         "run_dir": str(result.run_dir),
@@ -34,4 +35,4 @@ def f1_summary_table(run_dir: Path) -> Table | None:
     judge it (auditor.f1_summary owns the table)."""
     from auditor.f1_summary import f1_summary_table as table
 
-    return table(read_metrics(run_dir).get("retrain") or {})
+    return table(read_metrics(run_dir).section(RetrainResult))

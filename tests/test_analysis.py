@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from auditor.analysis.error_analysis import analyze_predictions, run_analysis
+from auditor.analysis.error_analysis import AnalysisResult, analyze_predictions, run_analysis
 from auditor.config import ModelConfig, PipelineConfig, SyntheticConfig, TinyModelConfig, TrainingConfig
 from auditor.errors import DataError, ModelError
 from auditor.metrics import read_metrics
@@ -140,11 +140,11 @@ def test_run_analysis_writes_tables_and_figure(run_dir):
     assert res.n_words == n_words and res.n_sentences == len(validation)
     assert sum(r.count for r in res.loss_per_tag) == n_words
     assert res.experiment == "all" and res.model == "after"
-    section = read_metrics(run_dir)["analysis"]
-    assert section["split"] == "validation" and section["model"] == "after"
-    assert sum(r["count"] for r in section["loss_per_tag"]) == n_words
-    assert section["confusion"]["labels"] == validation.features["ner_tags"].feature.names
-    losses = [sum(s["losses"]) for s in section["worst_sentences"]]
+    section = read_metrics(run_dir).section(AnalysisResult)
+    assert section.split == "validation" and section.model == "after"
+    assert sum(r.count for r in section.loss_per_tag) == n_words
+    assert section.labels == validation.features["ner_tags"].feature.names
+    losses = [s.loss for s in section.worst_sentences]
     assert losses == sorted(losses, reverse=True) and len(losses) == 10
     assert res.figure == run_dir / "analysis" / "confusion_validation.png"
     assert res.figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -190,7 +190,7 @@ def test_analyze_command_json(run_dir):
     result = CliRunner().invoke(app, ["analyze", str(run_dir), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    section = read_metrics(run_dir)["analysis"]
+    section = read_metrics(run_dir).section(AnalysisResult).to_dict()
     assert data["n_words"] == section["n_words"] and data["confusion"] == section["confusion"]
     assert sum(r["count"] for r in data["loss_per_tag"]) == data["n_words"]
     assert data["figure"].endswith("confusion_validation.png")

@@ -303,6 +303,7 @@ def make_run(tmp_path, decide: bool = True):
 
 
 def test_cli_apply_writes_cleaned_changelog_and_metrics(tmp_path):
+    from auditor.cleaning import ApplySummary
     from auditor.cli import app
     from auditor.metrics import read_metrics
 
@@ -314,7 +315,7 @@ def test_cli_apply_writes_cleaned_changelog_and_metrics(tmp_path):
     assert "1 sentence" in out.output
     assert tags_of(load_from_disk(str(run / "cleaned"))["train"], "de/train/000002")[-1] == "B-LOC"
     assert (run / "changelog.parquet").is_file()
-    assert read_metrics(run)["apply"]["changed_tokens"] == 1
+    assert read_metrics(run).section(ApplySummary).changed_tokens == 1
 
 
 def test_cli_apply_json(tmp_path):

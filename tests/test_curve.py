@@ -10,7 +10,7 @@ import pytest
 from datasets import DatasetDict
 from typer.testing import CliRunner
 
-from auditor.analysis.curve import curve_sizes, run_curve
+from auditor.analysis.curve import CurveResult, curve_sizes, run_curve
 from auditor.config import ModelConfig, PipelineConfig, SyntheticConfig, TinyModelConfig, TrainingConfig
 from auditor.data.corpus import CLEAN_COLUMN
 from auditor.errors import ConfigError, DataError
@@ -56,10 +56,10 @@ def test_curve_before_and_after(corpus, tmp_path):
     assert set(res.zero_shot) == {"before", "after"}
     assert [(p.model, p.size) for p in res.points] == [("before", 10), ("before", 30), ("after", 10), ("after", 30)]
     assert all(0.0 <= p.f1 <= 1.0 for p in res.points) and all(0.0 <= f <= 1.0 for f in res.zero_shot.values())
-    section = read_metrics(cfg.run_dir)["curve"]
-    assert section["source"] == "de" and section["target"] == "fr"
-    assert section["zero_shot"] == res.zero_shot
-    assert section["points"] == [{"size": p.size, "model": p.model, "f1": p.f1} for p in res.points]
+    section = read_metrics(cfg.run_dir).section(CurveResult)
+    assert section.source == "de" and section.target == "fr"
+    assert section.zero_shot == res.zero_shot
+    assert section.points == res.points
     assert res.figure == cfg.run_dir / "analysis" / "curve_de_fr.png"
     assert res.figure.read_bytes()[:4] == b"\x89PNG"
     assert res.series() == {m: [p.f1 for p in res.points if p.model == m] for m in ("before", "after")}
@@ -103,12 +103,12 @@ def test_curve_command(tmp_path):
     result = CliRunner().invoke(app, ["curve", str(pipeline), "--target", "it", "--sizes", "12,500"], terminal_width=160)
     assert result.exit_code == 0, result.output
     assert "zero-shot (de)" in result.output and "capped" in result.output
-    section = read_metrics(tmp_path / "runs" / "curve")["curve"]
-    assert section["target"] == "it" and [p["size"] for p in section["points"]] == [12, 50]
+    section = read_metrics(tmp_path / "runs" / "curve").section(CurveResult)
+    assert section.target == "it" and [p.size for p in section.points] == [12, 50]
     as_json = CliRunner().invoke(app, ["curve", str(pipeline), "--target", "it", "--sizes", "12", "--json"])
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.stdout)
     assert data["target"] == "it" and [p["size"] for p in data["points"]] == [12]
-    assert data["points"] == read_metrics(tmp_path / "runs" / "curve")["curve"]["points"]
+    assert data["points"] == [p.to_dict() for p in read_metrics(tmp_path / "runs" / "curve").section(CurveResult).points]
     bad = CliRunner().invoke(app, ["curve", str(pipeline), "--sizes", "10,many"])
     assert "expected comma-separated integers" in str(bad.exception)

@@ -13,7 +13,6 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.errors import DataError
 from auditor.evaluation import (
     RetrainResult,
-    f1_matrix,
     plan_experiments,
     primary_labels,
     run_retrain,
@@ -176,19 +175,6 @@ def test_retrain_result_round_trips_through_metrics_json(small_run):
     assert RetrainResult.from_dict(d).to_dict() == result.to_dict()
 
 
-def test_f1_matrix_rows_are_experiment_model_and_columns_languages(small_run):
-    _, _, _, result = small_run
-    m = f1_matrix(result)
-    assert list(m.columns) == ["de", "fr"]
-    assert list(m.index) == [("de", "before"), ("de", "after")]
-    clean = {(r.model, r.lang): r.scores.f1 for r in result.experiments[0].results if r.labels == "clean"}
-    assert m.loc[("de", "after"), "fr"] == clean[("after", "fr")]
-    silver = f1_matrix(result.to_dict(), labels="silver")
-    assert silver.loc[("de", "before"), "de"] == next(
-        r.scores.f1 for r in result.experiments[0].results if (r.model, r.labels, r.lang) == ("before", "silver", "de")
-    )
-
-
 def test_reviewed_test_tags_are_scored_when_the_test_split_was_audited(tmp_path):
     run_dir = tmp_path / "t"
     cfg = _cfg(run_dir, {"train": 16, "validation": 4, "test": 6}, [{"train": "all", "test": ["fr"]}], max_steps=2)
@@ -240,11 +226,39 @@ def test_oracle_cleaning_does_not_lower_f1_against_clean_test_tags(tmp_path):
     )
     corpus = generate_synthetic(cfg.data.synthetic, list(cfg.data.languages), seed=0)
     result = run_retrain(corpus, _oracle_cleaned(corpus), cfg, run_dir, progress=False)
-    m = f1_matrix(result, labels="clean")
-    before, after = m.loc[("all", "before")], m.loc[("all", "after")]
-    assert not before.isna().any() and not after.isna().any()
+    [exp] = result.experiments
+    clean = {(r.model, r.lang): r.scores.f1 for r in exp.results if r.labels == "clean"}
+    langs = sorted(cfg.data.languages)
+    # every test language scored for both taggers
+    assert exp.name == "all" and set(clean) == {(m, g) for m in ("before", "after") for g in langs}
+    before = {g: clean[("before", g)] for g in langs}
+    after = {g: clean[("after", g)] for g in langs}
     # the models learned something, so the comparison is meaningful
-    assert before.min() > 0.3, before
-    assert (after >= before).all(), (before.to_dict(), after.to_dict())
+    assert min(before.values()) > 0.3, before
+    assert all(after[g] >= before[g] for g in langs), (before, after)
     # with half the training sentences carrying an error, cleaning must help clearly
-    assert after.mean() - before.mean() > 0.03, (before.to_dict(), after.to_dict())
+    assert sum(after.values()) / len(langs) - sum(before.values()) / len(langs) > 0.03, (before, after)
+
+
+def test_silver_equal_to_clean_is_hidden_by_one_rule_in_the_report_and_the_summary():
+    import io
+
+    from rich.console import Console
+
+    from auditor.evaluation import EvalRow, ExperimentResult, Scores
+    from auditor.f1_summary import f1_summary_table
+
+    def result(silver_f1: float) -> RetrainResult:
+        rows = [EvalRow(m, "clean", "de", Scores(0.5, 0.5, f1, 10)) for m, f1 in (("before", 0.5), ("after", 0.6))]
+        rows += [EvalRow(m, "silver", "de", Scores(0.5, 0.5, f1, 10)) for m, f1 in (("before", 0.5), ("after", silver_f1))]
+        return RetrainResult([ExperimentResult("de", ["de"], ["de"], rows)])
+
+    def judges(r: RetrainResult) -> str:
+        console = Console(width=200, file=io.StringIO())
+        console.print(f1_summary_table(r))
+        return console.file.getvalue()
+
+    same, differ = result(0.6), result(0.55)
+    assert same.same_scores("silver", "clean") and same.shown_label_sets() == ["clean"]
+    assert not differ.same_scores("silver", "clean") and differ.shown_label_sets() == ["silver", "clean"]
+    assert "silver" not in judges(same) and "silver" in judges(differ)

@@ -15,6 +15,7 @@ from auditor.scoring.remaining import (
     remaining_errors,
     wilson,
 )
+from auditor.scoring.summary import ScoringSummary
 
 
 def test_point_estimate_and_interval_bracket_it():
@@ -104,9 +105,9 @@ def test_remaining_errors_subtracts_the_corrections_and_estimates_the_queue():
 
 
 def test_from_metrics():
-    scoring = {"n_sentences": 3000, "reference": {"verified_sentences": 200, "corrected_sentences": 31, "weight": 1.0}}
+    scoring = ScoringSummary(0, 3000, 0, 0, {}, {}, {}, reference={"verified_sentences": 200, "corrected_sentences": 31, "weight": 1.0})
     assert from_metrics(scoring) == (200, 31, 3000)
-    assert from_metrics({"n_sentences": 3000}) is None and from_metrics(None) is None
+    assert from_metrics(ScoringSummary(0, 3000, 0, 0, {}, {}, {})) is None and from_metrics(None) is None
 
 
 def test_the_bisection_finds_the_exhaustive_interval():
@@ -130,6 +131,7 @@ def test_the_report_says_how_many_errors_are_left(tmp_path):
     from review_rows import make_issues
 
     from auditor.config import PipelineConfig
+    from auditor.metrics import Metrics
     from auditor.reporting import Paragraph
     from auditor.reporting.builder import ReportBuilder
     from auditor.reporting.inputs import RunInputs
@@ -140,7 +142,9 @@ def test_the_report_says_how_many_errors_are_left(tmp_path):
     first, second = issues["issue_id"].iloc[0], issues["issue_id"].iloc[1]
     decisions = {first: Decision(first, "accept", None, None, None, "ana", "2026-01-01T00:00:00Z"),
                  second: Decision(second, "undo", None, None, None, "ana", "2026-01-01T00:00:01Z")}
-    metrics = {"scoring": {"n_sentences": 400, "reference": {"verified_sentences": 40, "corrected_sentences": 4}}}
+    metrics = Metrics({"scoring": {"n_sentences": 400, "n_issues": 0, "n_tokens": 0, "n_flagged_sentences": 0,
+                                   "by_kind": {}, "by_lang": {}, "by_type": {},
+                                   "reference": {"verified_sentences": 40, "corrected_sentences": 4}}})
     b = ReportBuilder(RunInputs(tmp_path, metrics, PipelineConfig(), True, issues=issues, decisions=decisions), tmp_path)
     section.build(b)
     [sec] = b.sections
@@ -149,8 +153,8 @@ def test_the_report_says_how_many_errors_are_left(tmp_path):
     assert r.fixed == 1  # the undone decision reopened its issue
     assert text.startswith("Counted in sentences with at least one wrong tag. From the random verified sample (40 of 400")
     assert f"The review corrected 1, so about 39 are left (90%: {r.in_corpus.low}–{r.in_corpus.high})" in text
-    assert b.derived["tables"]["remaining_errors"]["rows"][1] == ["left in the corpus", 39.0, r.in_corpus.low, r.in_corpus.high]
+    assert b.derived.tables["remaining_errors"]["rows"][1] == ["left in the corpus", 39.0, r.in_corpus.low, r.in_corpus.high]
     # without a verified sample: no section
-    b = ReportBuilder(RunInputs(tmp_path, {"scoring": {"n_sentences": 400}}, PipelineConfig(), True, issues=issues), tmp_path)
+    b = ReportBuilder(RunInputs(tmp_path, Metrics({"scoring": {**metrics.section(ScoringSummary).to_dict(), "reference": None}}), PipelineConfig(), True, issues=issues), tmp_path)
     section.build(b)
     assert b.sections == []

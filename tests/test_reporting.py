@@ -19,6 +19,7 @@ from auditor.data.synthetic import generate_synthetic
 from auditor.errors import DataError
 from auditor.metrics import read_metrics
 from auditor.reporting.build import build_report
+from auditor.reporting.builder import ReportDerived
 from auditor.review.store import DecisionStore
 from auditor.tables import ISSUE_COLUMNS, OofPredictions, write_issues
 
@@ -107,7 +108,7 @@ def full_metrics() -> dict:
             "words_per_second": 1234.5,
         },
         "scoring": {
-            "n_issues": 9, "n_sentences": 60, "n_flagged_sentences": 9,
+            "n_issues": 9, "n_sentences": 60, "n_tokens": 480, "n_flagged_sentences": 9,
             "by_kind": {"type": 4, "boundary": 2, "missing": 2, "spurious": 1},
             "by_lang": {"de": 5, "fr": 4},
             "by_type": {"PER": 3, "ORG": 4, "LOC": 2},
@@ -115,7 +116,7 @@ def full_metrics() -> dict:
             "loss_per_tag": [{"tag": "B-ORG", "count": 12, "mean": 0.9, "sum": 10.8}, {"tag": "O", "count": 300, "mean": 0.05, "sum": 15.0}],
         },
         "detection": {
-            "noise_rate": 0.3, "n_error_sentences": 9, "n_error_spans": 10,
+            "noise_rate": 0.3, "n_sentences": 30, "n_error_sentences": 9, "n_error_spans": 10, "n_issues": 9,
             "sentence": [{"method": "combined", "ap": 0.7, "auroc": 0.9, "precision_at": {"5": 0.8, "10": 0.6}, "recall_at": {"5": 0.4, "10": 0.6}}],
             "span": [
                 {"method": "combined", "ap": 0.65, "auroc": 0.88, "precision_at": {"5": 0.8, "10": 0.5}, "recall_at": {"5": 0.4, "10": 0.5}},
@@ -137,7 +138,7 @@ def full_metrics() -> dict:
             ],
         },
         "curve": {
-            "source": "de", "target": "fr", "zero_shot": {"before": 0.5, "after": 0.55},
+            "source": "de", "target": "fr", "labels": "clean", "sizes": [50, 100, 200], "zero_shot": {"before": 0.5, "after": 0.55},
             "points": [{"size": s, "model": m, "f1": 0.4 + s / 1000 + (0.05 if m == "after" else 0)} for s in (50, 100, 200) for m in ("before", "after")],
         },
     }
@@ -213,7 +214,7 @@ def test_numbers_in_tables_and_deltas(full_report):
     html = paths.html.read_text()
     md = paths.markdown.read_text()
     # clean-tag F1 of the "de" experiment: before 0.600/0.500, after 0.700/0.600, delta +0.100
-    f1 = read_metrics(run_dir)["report"]["tables"]["f1_clean"]
+    f1 = read_metrics(run_dir).section(ReportDerived).tables["f1_clean"]
     assert f1["columns"] == ["trained on", "model", "de", "fr", "mean"]
     assert f1["rows"][0] == ["de", "before", 0.6, 0.5, pytest.approx(0.55)]
     assert f1["rows"][2][:2] == ["de", "Δ"] and f1["rows"][2][2] == pytest.approx(0.1)
@@ -228,31 +229,31 @@ def test_numbers_in_tables_and_deltas(full_report):
 
 def test_derived_numbers_are_written_to_metrics(full_report):
     run_dir, corpus, paths = full_report
-    report = read_metrics(run_dir)["report"]
-    corpus_rows = report["tables"]["corpus"]["rows"]
+    report = read_metrics(run_dir).section(ReportDerived)
+    corpus_rows = report.tables["corpus"]["rows"]
     train_de = next(r for r in corpus_rows if r[:2] == ["train", "de"])
     assert train_de[2] == sum(1 for x in corpus["train"]["lang"] if x == "de")
-    conf = np.array(report["confusion"]["matrix"])
+    conf = np.array(report.values["confusion"]["matrix"])
     assert conf.shape == (7, 7) and np.allclose(conf.sum(axis=1)[conf.sum(axis=1) > 0], 1.0)
-    hist = report["loss_histogram"]
+    hist = report.values["loss_histogram"]
     assert sum(hist["flagged"]) + sum(hist["not_flagged"]) == len(corpus["train"])
     # the hand-made issue table flags exactly the noisy sentences
     noisy = sum(a != b for a, b in zip(corpus["train"]["ner_tags"], corpus["train"][CLEAN_COLUMN]))
     assert noisy > 0 and sum(hist["flagged"]) == noisy
-    worst = report["worst_sentences"]
+    worst = report.values["worst_sentences"]
     assert len(worst) == 4  # report.top_sentences
     assert [w["loss"] for w in worst] == sorted((w["loss"] for w in worst), reverse=True)
     # curators come from review.sqlite (latest decision per issue)
-    assert report["tables"]["review_curators"]["rows"] == [["policy:oracle", 3, 1, 4]]
-    assert report["missing"] == []
+    assert report.tables["review_curators"]["rows"] == [["policy:oracle", 3, 1, 4]]
+    assert report.missing == []
     # and every table of the report is in metrics.json
     for key in re.findall(r'<table id="t-([^"]+)"', paths.html.read_text()):
-        assert key in report["tables"]
+        assert key in report.tables
 
 
 def test_worst_sentences_show_given_and_predicted(full_report):
     run_dir, _, paths = full_report
-    worst = read_metrics(run_dir)["report"]["worst_sentences"]
+    worst = read_metrics(run_dir).section(ReportDerived).values["worst_sentences"]
     md, html = paths.markdown.read_text(), paths.html.read_text()
     top = worst[0]
     assert top["id"] in md and top["id"] in html
@@ -280,7 +281,7 @@ def test_report_with_missing_sections_still_builds(tmp_path):
     assert "F1 before and after cleaning" in md and "+0.100" in md
     assert "No out-of-fold predictions" in md
     assert [p.name for p in paths.figures] == ["f1_before_after.png"]
-    assert set(read_metrics(run_dir)["report"]["missing"]) == {
+    assert set(read_metrics(run_dir).section(ReportDerived).missing) == {
         "corpus", "crossval", "scoring", "detection", "review", "apply", "analysis", "curve"
     }
 
@@ -332,7 +333,7 @@ def test_cli_report_on_missing_run_dir_exits_2(tmp_path):
 
 def test_worst_sentences_carry_known_clean_tags(full_report):
     run_dir, corpus, paths = full_report
-    worst = read_metrics(run_dir)["report"]["worst_sentences"][0]
+    worst = read_metrics(run_dir).section(ReportDerived).values["worst_sentences"][0]
     names = corpus["train"].features["ner_tags"].feature.names
     row = corpus["train"][corpus["train"]["id"].index(worst["id"])]
     assert worst["clean"] == [names[t] for t in row[CLEAN_COLUMN]]
@@ -348,7 +349,7 @@ def test_identical_silver_and_clean_scores_give_one_table(tmp_path):
     ]
     run_dir, _ = make_run(tmp_path, {"retrain": retrain}, with_artifacts=False)
     build_report(run_dir, tmp_path / "out")
-    tables = read_metrics(run_dir)["report"]["tables"]
+    tables = read_metrics(run_dir).section(ReportDerived).tables
     assert "f1_clean" in tables and "f1_silver" not in tables
     assert "one table for both" in (tmp_path / "out" / "report.md").read_text()
 

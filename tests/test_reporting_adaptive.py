@@ -13,7 +13,7 @@ from auditor.metrics import read_metrics, update_metrics  # noqa: E402
 from auditor.reporting import Document, html, markdown  # noqa: E402
 from auditor.reporting.sections.adaptive import adaptive_section  # noqa: E402
 from auditor.review.adaptive import prior_order  # noqa: E402
-from auditor.review.adaptive_refits import refit, refit_summary  # noqa: E402
+from auditor.review.adaptive_refits import AdaptiveSummary, refit, refit_summary  # noqa: E402
 
 
 def test_section_shows_refits_order_change_and_favoured_signals(tmp_path):
@@ -23,10 +23,10 @@ def test_section_shows_refits_order_change_and_favoured_signals(tmp_path):
     for n in (80, 120):
         latest = {issues["issue_id"].iat[r]: ("accept" if truth[r] else "keep") for r in prior[:n]}
         refit(issues, latest, run_dir=tmp_path, source="ana")
-    update_metrics(tmp_path, "adaptive", refit_summary(tmp_path))
+    update_metrics(tmp_path, "adaptive", refit_summary(tmp_path).to_dict())
     metrics = read_metrics(tmp_path)  # through JSON, as the report reads it
 
-    sec = adaptive_section(metrics)
+    sec = adaptive_section(metrics.section(AdaptiveSummary))
     assert sec is not None and sec.anchor == "adaptive"
     refits = next(b for b in sec.blocks if getattr(b, "key", "") == "adaptive_refits")
     assert [r[3] for r in refits.rows] == [80, 120]  # decisions per refit
@@ -40,6 +40,6 @@ def test_section_shows_refits_order_change_and_favoured_signals(tmp_path):
 
 
 def test_no_refits_no_section():
-    assert adaptive_section({}) is None
-    assert adaptive_section({"adaptive": {"refits": 0}}) is None
+    assert adaptive_section(None) is None
+    assert adaptive_section(AdaptiveSummary.from_dict({"refits": 0})) is None
 

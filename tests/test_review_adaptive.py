@@ -11,7 +11,7 @@ import pytest
 from auditor.config import AdaptiveConfig
 from auditor.review.adaptive import adapt_ranking, blend_weight, fit_model, prior_order
 from auditor.review.adaptive_features import decision_labels, group_evidence, issue_features, open_mask, signal_columns
-from auditor.review.adaptive_refits import load_refits, refit, refit_summary
+from auditor.review.adaptive_refits import AdaptiveSummary, load_refits, refit, refit_summary
 from auditor.review.store import Decision
 
 LANGS = ("de", "fr", "it", "en")
@@ -180,8 +180,9 @@ def test_a_refit_is_stored_and_survives_a_broken_neighbour(tmp_path):
     assert not [p for p in (tmp_path / "adaptive").iterdir() if p.name.endswith(".tmp")]
 
     summary = refit_summary(tmp_path)
-    assert summary["refits"] == 2 and summary["last"]["refit"] == 3 and summary["last"]["weights"]
-    assert refit_summary(tmp_path / "elsewhere") == {"refits": 0}
+    assert summary.refits == 2 and summary.last["refit"] == 3 and summary.last["weights"]
+    assert refit_summary(tmp_path / "elsewhere") == AdaptiveSummary(0)
+    assert refit_summary(tmp_path / "elsewhere").to_dict() == {"refits": 0}
 
 
 def test_no_refit_is_stored_below_the_threshold(tmp_path):

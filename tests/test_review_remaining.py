@@ -3,20 +3,21 @@ from the run's random verified sample and the decisions so far, so a curator kno
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from auditor.metrics import write_section
 from auditor.review.app import open_review
 from auditor.scoring.remaining import QueueCounts, remaining_errors
+from auditor.scoring.summary import ScoringSummary
 
 pytestmark = pytest.mark.anyio
 
 
 def _with_sample(run_dir: Path, verified: int = 50, corrected: int = 5, sentences: int = 500) -> None:
-    scoring = {"n_sentences": sentences, "reference": {"verified_sentences": verified, "corrected_sentences": corrected, "weight": 1.0}}
-    (run_dir / "metrics.json").write_text(json.dumps({"scoring": scoring}))
+    reference = {"verified_sentences": verified, "corrected_sentences": corrected, "weight": 1.0}
+    write_section(run_dir, ScoringSummary(0, sentences, 0, 0, {}, {}, {}, reference=reference))
 
 
 async def test_the_status_line_says_how_many_errors_are_left(run_dir: Path) -> None:

@@ -134,7 +134,9 @@ def recorded(monkeypatch, tmp_path):
             if name == "retrain":
                 for m in ("before", "after"):
                     (ctx.rd.model(m, "all")).mkdir(parents=True, exist_ok=True)
-                update_metrics(ctx.run_dir, "retrain", {"experiments": [{"name": "all", "results": []}]})
+                from auditor.evaluation import ExperimentResult, RetrainResult
+
+                update_metrics(ctx.run_dir, "retrain", RetrainResult([ExperimentResult("all", ["de"], ["de"])]).to_dict())
                 if state["curve"]:
                     update_metrics(ctx.run_dir, "curve", {"points": []})
             for p in pipeline.PIPELINE[name].artifacts(ctx):
@@ -195,5 +197,5 @@ def test_sections_of_other_stages_stay(recorded):
     update_metrics(cfg.run_dir, "scoring", {"issues": 3})
     cfg.report.top_sentences = 5
     quiet_run(cfg)
-    assert read_metrics(cfg.run_dir)["scoring"] == {"issues": 3}
+    assert json.loads((cfg.run_dir / "metrics.json").read_text())["scoring"] == {"issues": 3}
     assert json.loads((cfg.run_dir / "metrics.json").read_text())["retrain"]

@@ -66,6 +66,7 @@ def test_after_ids_moved_a_decision_lands_on_its_own_sentence_not_on_the_new_own
 
 
 def test_a_decision_whose_sentence_is_gone_is_listed_as_stale_everywhere(tmp_path) -> None:
+    from auditor.cleaning import ApplySummary
     from auditor.cli import app
     from auditor.metrics import read_metrics
 
@@ -82,7 +83,7 @@ def test_a_decision_whose_sentence_is_gone_is_listed_as_stale_everywhere(tmp_pat
     text = " ".join(out.output.split())
     assert "2 stale decision(s) not applied" in text
     assert "en/train/000001:0-2" in text and "en/train/000002:0-1" in text
-    stale = read_metrics(run)["apply"]["stale_list"]
+    stale = read_metrics(run).section(ApplySummary).stale_list
     assert [s["issue_id"] for s in stale] == ["en/train/000001:0-2", "en/train/000002:0-1"]
     assert {s["kind"] for s in stale} == {"sentence changed"}
     out = CliRunner().invoke(app, ["apply", str(run), "--json"])

@@ -169,7 +169,7 @@ def test_retrain_judges_on_the_verified_test_sentences_with_intervals(corpus, tm
     assert primary_labels(result) == "clean"  # known clean tags still rank first; verified next
     assert RetrainResult.from_dict(json.loads(json.dumps(result.to_dict()))).to_dict() == result.to_dict()
 
-    table = f1_summary_table(result.to_dict())
+    table = f1_summary_table(result)
     out = _render(table)
     assert "6 verified test sentences" in out and "clean test tags" in out and "90% bootstrap intervals" in out
 
@@ -231,7 +231,7 @@ def test_a_sign_disagreement_is_said_in_one_sentence():
         "Trained on all, tested on en: the silver test tags say cleaning hurt (-0.050 F1), the 40 verified test "
         "sentences say it helped (+0.030, 90% interval +0.020 to +0.050); trust the verified sentences."
     )
-    out = _render(f1_summary_table(result.to_dict()))
+    out = _render(f1_summary_table(result))
     assert "silver test tags say cleaning hurt" in out and "40 verified test sentences" in out
     assert "[+0.020, +0.050]" in out  # the paired interval beside the verified delta
 
@@ -239,7 +239,7 @@ def test_a_sign_disagreement_is_said_in_one_sentence():
 def test_agreement_or_no_change_says_nothing():
     assert disagreements(_result(0.80, 0.82, 0.70, 0.73)) == []
     assert disagreements(_result(0.80, 0.8002, 0.70, 0.65)) == []  # silver did not move
-    assert f1_summary_table(_result(0.80, 0.82, 0.70, 0.73).to_dict()).caption is None
+    assert f1_summary_table(_result(0.80, 0.82, 0.70, 0.73)).caption is None
 
 
 def test_the_other_direction_and_an_unsettled_interval():
@@ -250,12 +250,13 @@ def test_the_other_direction_and_an_unsettled_interval():
 
 
 def test_the_report_names_the_judge_and_the_disagreement(tmp_path):
+    from auditor.metrics import Metrics
     from auditor.reporting import Paragraph
     from auditor.reporting.sections import retrain as section
 
     class B:  # the slice of ReportBuilder the section uses
         def __init__(self):
-            self.m = {"retrain": _result(0.80, 0.75, 0.70, 0.73).to_dict()}
+            self.m = Metrics({"retrain": _result(0.80, 0.75, 0.70, 0.73).to_dict()})
             self.cfg = _cfg(tmp_path)
             self.tables = {}
             self.sections = []

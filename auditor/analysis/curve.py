@@ -22,16 +22,17 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from datasets import Dataset, DatasetDict
 
 from auditor.config import PipelineConfig
 from auditor.errors import ConfigError, DataError
 from auditor.progress import progress_bar
+from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
-METRICS_SECTION = "curve"
 _LABEL_PREFERENCE = ("clean", "reviewed", "silver")
 # the Corpus columns a tagger trains on (cleaning adds bookkeeping columns that must not leak in)
 _TRAIN_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
@@ -48,6 +49,10 @@ class CurvePoint:
     def to_dict(self) -> dict:
         return {"size": self.size, "model": self.model, "f1": self.f1}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> CurvePoint:
+        return cls(**fields_from_dict(cls, d))
+
 
 @dataclass
 class CurveResult:
@@ -56,6 +61,8 @@ class CurveResult:
     sizes: the training sizes actually used (curve.sizes capped at the target's train
     sentences, duplicates dropped); labels: which test tags were scored against.
     """
+
+    SECTION: ClassVar[str] = "curve"
 
     source: str
     target: str
@@ -85,6 +92,17 @@ class CurveResult:
             "reused_zero_shot": dict(self.reused),
             "figure": str(self.figure) if self.figure else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CurveResult:
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+        return cls(**fields_from_dict(
+            cls, d,
+            points=[CurvePoint.from_dict(p) for p in d.get("points") or []],
+            reused=dict(d.get("reused_zero_shot") or {}),
+            figure=Path(d["figure"]) if d.get("figure") else None,
+        ))
 
 
 def _check_languages(source: list[str], target: str, languages: list[str]) -> None:
@@ -178,13 +196,13 @@ def run_curve(
         _train_and_score(result, corpora, pools, cfg, run_dir, names, model_path, test.data, gold, progress)
 
     if write:
-        from auditor.metrics import update_metrics
+        from auditor.metrics import write_section
         from auditor.reporting.figures import learning_curve_figure
 
         out = run_dir / ANALYSIS_DIR / f"curve_{source_name}_{target}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.figure = learning_curve_figure(result.sizes, result.series(), result.zero_shot, target, out)
-        update_metrics(run_dir, METRICS_SECTION, result.to_dict())
+        write_section(run_dir, result)
     return result
 
 

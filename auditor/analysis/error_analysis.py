@@ -18,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from auditor.errors import DataError
+from auditor.records import fields_from_dict
 from auditor.run_dir import RunDir
 
 ANALYSIS_DIR = "analysis"
-METRICS_SECTION = "analysis"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class WorstSentence:
             "losses": [round(x, 4) for x in self.losses],
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> WorstSentence:
+        return cls(**fields_from_dict(cls, d))
+
 
 @dataclass
 class AnalysisResult:
@@ -72,6 +77,8 @@ class AnalysisResult:
     confusion: (K, K) row-normalized (rows = gold tag, columns = predicted), rows of tags
     absent from the split are 0. n_words: words analysed (= sum of loss_per_tag counts).
     """
+
+    SECTION: ClassVar[str] = "analysis"
 
     split: str
     model: str
@@ -105,6 +112,28 @@ class AnalysisResult:
             "worst_sentences": [s.to_dict() for s in self.worst_sentences],
             "figure": str(self.figure) if self.figure else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AnalysisResult:
+        """metrics.json["analysis"] back (NaN accuracy was written as null)."""
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+
+        def rows(items, key: str) -> list[LossRow]:
+            return [LossRow(str(r[key]), int(r["count"]), float(r["mean"]), float(r["sum"])) for r in items or []]
+
+        conf = d.get("confusion") or {}
+        accuracy = d.get("accuracy")
+        return cls(**fields_from_dict(
+            cls, d,
+            top_tokens=rows(d.get("top_tokens"), "token"),
+            loss_per_tag=rows(d.get("loss_per_tag"), "tag"),
+            labels=list(conf.get("labels") or []),
+            confusion=np.asarray(conf.get("matrix") or [], dtype=float),
+            worst_sentences=[WorstSentence.from_dict(s) for s in d.get("worst_sentences") or []],
+            figure=Path(d["figure"]) if d.get("figure") else None,
+            accuracy=float("nan") if accuracy is None else float(accuracy),
+        ))
 
 
 def _loss_rows(table: pd.DataFrame, key: str) -> list[LossRow]:
@@ -198,7 +227,7 @@ def run_analysis(
     """
     from auditor.analysis.models import find_model
     from auditor.data.corpus import label_names
-    from auditor.metrics import update_metrics
+    from auditor.metrics import write_section
     from auditor.modeling.predict import predict_word_probs
     from auditor.modeling.training import load_tagger
 
@@ -237,5 +266,5 @@ def run_analysis(
         out = run_dir / ANALYSIS_DIR / f"confusion_{split}{suffix}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.figure = confusion_matrix_figure(result.confusion, result.labels, out)
-        update_metrics(run_dir, METRICS_SECTION, result.to_dict())
+        write_section(run_dir, result)
     return result

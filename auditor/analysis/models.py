@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import DataError, ModelError
-from auditor.evaluation import MODELS
+from auditor.evaluation import MODELS, RetrainResult
 from auditor.metrics import read_metrics
 from auditor.run_dir import RunDir
 
@@ -58,10 +58,10 @@ def run_experiments(run_dir: Path, model: str) -> list[str]:
     base = RunDir(run_dir).models / model
     saved = sorted(p.name for p in base.iterdir() if is_model_dir(p)) if base.is_dir() else []
     try:
-        experiments = (read_metrics(run_dir).get("retrain") or {}).get("experiments") or []
+        retrain = read_metrics(run_dir).section(RetrainResult)
     except DataError:  # the order is a nicety; a corrupt metrics.json must not stop tagging
-        experiments = []
-    ordered = [e.get("name") for e in experiments if isinstance(e, dict)]
+        retrain = None
+    ordered = [e.name for e in retrain.experiments] if retrain is not None else []
     return [n for n in ordered if n in saved] + [n for n in saved if n not in ordered]
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from datasets import DatasetDict
 
 from auditor.data.corpus import CLEAN_COLUMN, entity_types, label_names
 from auditor.data.iob import diff_spans, spans, violations
 from auditor.data.validate import MAX_LOCATIONS, ValidationReport
+from auditor.records import fields_from_dict
 
 # locations shown in the terminal (the dict keeps MAX_LOCATIONS)
 SHOWN_LOCATIONS = 5
@@ -23,6 +25,8 @@ SHOWN_LOCATIONS = 5
 @dataclass
 class CorpusStats:
     """Counts of one corpus. Nested dicts are split -> language or entity type -> count."""
+
+    SECTION: ClassVar[str] = "corpus"
 
     label_names: list[str]
     entity_types: list[str]
@@ -46,6 +50,10 @@ class CorpusStats:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CorpusStats:
+        return cls(**fields_from_dict(cls, d))
 
     @property
     def total_sentences(self) -> int:

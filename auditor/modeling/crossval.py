@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from auditor.data.corpus import label_names as corpus_label_names
 from auditor.distributed import is_main_process
 from auditor.errors import ConfigError, DataError
 from auditor.modeling.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from auditor.modeling.crossval_result import CrossvalResult, FoldResult
 from auditor.modeling.factory import TINY, resolve_model
 from auditor.modeling.predict import predict_word_logits
 from auditor.modeling.probe import WordFeatures, cached_word_features, encode_word_features, train_probe
@@ -48,60 +49,6 @@ RESULT_FILE = "result.json"
 MERGED_FILE = "merged.fingerprint"  # the fingerprint predictions.parquet was merged from
 _BASE_COLUMNS = ["id", "tokens", "ner_tags", "lang"]
 _FORMAT_VERSION = 2  # 2: folds by content, probe heads with early stopping
-
-
-@dataclass
-class FoldResult:
-    """What one fold measured.
-
-    f1:          seqeval entity F1 of the fold's model on its holdout (None: empty holdout)
-    ece_before:  top-label ECE on the holdout with T = 1; ece_after: with the fitted T
-    temperature: the fitted T (1.0 when calibration is off or the holdout is empty)
-    n_train:     training sentences; n_heldout: audited sentences it predicted
-    seconds:     wall-clock time of the fold (training + prediction; probe: heads only)
-    epochs:      probe mode: epochs each head trained before early stopping (None: finetune)
-    """
-
-    fold: int
-    f1: float | None
-    ece_before: float
-    ece_after: float
-    temperature: float
-    n_train: int
-    n_heldout: int
-    seconds: float
-    epochs: list[int] | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class CrossvalResult:
-    """All folds' results; predictions is the merged file once every fold is done.
-
-    words_per_second: audited words / (sum of fold seconds + encode_seconds) over the folds present
-    encode_seconds:   probe mode: the one-off frozen-encoder pass (0 for finetune)
-    """
-
-    mode: str
-    folds: list[FoldResult]
-    words_per_second: float
-    n_folds: int
-    encode_seconds: float = 0.0
-    predictions: Path | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.predictions is not None
-
-    def to_dict(self) -> dict:
-        return {
-            "mode": self.mode,
-            "folds": [f.to_dict() for f in self.folds],
-            "words_per_second": self.words_per_second,
-            "encode_seconds": self.encode_seconds,
-        }
 
 
 def resolve_mode(cfg: PipelineConfig) -> str:

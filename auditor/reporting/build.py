@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.atomic import write_text_atomic
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.reporting import Document, sections
-from auditor.reporting.builder import ReportBuilder
+from auditor.reporting.builder import ReportBuilder, ReportDerived
 from auditor.reporting.inputs import RunInputs, load_run, read_config
 
 __all__ = ["ReportPaths", "RunInputs", "build_document", "build_report", "default_report_dir", "load_run"]
@@ -32,7 +32,7 @@ class ReportPaths:
     figures: list[Path]
 
 
-def build_document(inputs: RunInputs, report_dir: Path) -> tuple[Document, dict, list[Path]]:
+def build_document(inputs: RunInputs, report_dir: Path) -> tuple[Document, ReportDerived, list[Path]]:
     """The report document, the derived numbers for metrics["report"], and the figure files written."""
     report_dir.mkdir(parents=True, exist_ok=True)
     builder = ReportBuilder(inputs, report_dir)
@@ -62,6 +62,6 @@ def build_report(run_dir: Path, report_dir: Path) -> ReportPaths:
     md_path, html_path = report_dir / "report.md", report_dir / "report.html"
     write_text_atomic(md_path, markdown.render(doc, report_dir))
     write_text_atomic(html_path, html.render(doc))
-    derived["figures"] = [p.name for p in figures]
-    update_metrics(run_dir, "report", derived)
+    derived.figures = [p.name for p in figures]
+    write_section(run_dir, derived)
     return ReportPaths(md_path, html_path, figures)

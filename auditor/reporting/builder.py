@@ -1,14 +1,16 @@
 """The report under construction: what every section module gets to add its part.
 
 A section module (auditor.reporting.sections.<name>) has one function, ``build(b)``, that
-reads ``b.m`` (metrics.json), ``b.inputs`` (the run's artifacts) and ``b.cfg``, and adds
+reads ``b.m`` (metrics.json's typed sections, auditor.metrics.Metrics), ``b.inputs`` (the run's artifacts) and ``b.cfg``, and adds
 sections, tables and figures through the helpers here. Derived numbers go to ``b.derived``,
 which becomes metrics.json["report"].
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -32,6 +34,40 @@ SECTIONS = {
 }
 
 
+@dataclass
+class ReportDerived:
+    """metrics.json["report"]: the numbers the report derived itself, so every number it shows
+    is in metrics.json. tables: each registered table (Table.to_dict()) by key; values: the
+    other derived numbers by key (confusion matrices, the loss histogram, the worst sentences,
+    ...), written at the top level of the section; missing: the metrics sections the run
+    lacked; figures: the figure files' names."""
+
+    SECTION: ClassVar[str] = "report"
+
+    tables: dict[str, dict] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in ("tables", "missing", "figures"):
+            raise KeyError(f"{key!r} is a field of the report section, not a derived value")
+        self.values[key] = value
+
+    def to_dict(self) -> dict:
+        return {"tables": dict(self.tables), **self.values, "missing": list(self.missing), "figures": list(self.figures)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ReportDerived:
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+        values = {k: v for k, v in d.items() if k not in ("tables", "missing", "figures")}
+        return cls(dict(d.get("tables") or {}), values, list(d.get("missing") or []), list(d.get("figures") or []))
+
+
+R = TypeVar("R")
+
+
 class ReportBuilder:
     """Collects sections, the derived numbers (for metrics["report"]) and the figures."""
 
@@ -41,7 +77,7 @@ class ReportBuilder:
         self.cfg = inputs.cfg
         self.report_dir = report_dir
         self.sections: list[Section] = []
-        self.derived: dict = {"tables": {}}
+        self.derived = ReportDerived()
         self.figures: list[Path] = []
         self._view: OofView | None = None
         self._view_done = False
@@ -51,19 +87,20 @@ class ReportBuilder:
         self.sections.append(s)
         return s
 
-    def section_for(self, title: str, anchor: str, key: str) -> tuple[Section, dict | None]:
-        """A section showing metrics.json[key]: the section and the metrics, or, when the run
-        has none, the section with a note saying which stage would have written them."""
+    def section_for(self, title: str, anchor: str, record: type[R]) -> tuple[Section, R | None]:
+        """A section showing a metrics.json section: the report section and the metrics
+        section's record, or, when the run has none, the report section with a note saying
+        which stage would have written it."""
         sec = self.section(title, anchor)
-        data = self.m.get(key)
-        if not data:
-            self.missing_note(sec, key)
-        return sec, data or None
+        data = self.m.section(record)
+        if data is None:
+            self.missing_note(sec, record.SECTION)  # type: ignore[attr-defined]
+        return sec, data
 
     def table(self, sec: Section, table: Table) -> None:
-        if table.key in self.derived["tables"]:
+        if table.key in self.derived.tables:
             raise ValueError(f"duplicate report table key {table.key}")
-        self.derived["tables"][table.key] = table.to_dict()
+        self.derived.tables[table.key] = table.to_dict()
         sec.blocks.append(table)
 
     def figure(self, sec: Section, path: Path, caption: str) -> None:
@@ -102,8 +139,8 @@ class ReportBuilder:
 
     def document(self) -> Document:
         """The document of the sections built so far, headed by a note naming what the run lacks."""
-        missing = [k for k in SECTIONS if k not in self.m]
-        self.derived["missing"] = missing
+        missing = [k for k in SECTIONS if k not in self.m.present]
+        self.derived.missing = missing
         if missing:
             items = "; ".join(f"{SECTIONS[k][0]} ({SECTIONS[k][1]})" for k in missing)
             self.sections[0].blocks.insert(0, Paragraph(f"Not in this run: {items}.", note=True))

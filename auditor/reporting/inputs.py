@@ -10,7 +10,7 @@ import pandas as pd
 
 from auditor.config import PipelineConfig
 from auditor.errors import AuditorError, DataError
-from auditor.metrics import read_metrics
+from auditor.metrics import Metrics, read_metrics
 from auditor.run_dir import RunDir
 
 
@@ -19,7 +19,7 @@ class RunInputs:
     """Everything the report reads; None where the run directory lacks the artifact."""
 
     run_dir: Path
-    metrics: dict
+    metrics: Metrics
     cfg: PipelineConfig
     config_found: bool
     issues: pd.DataFrame | None = None
@@ -35,8 +35,7 @@ def load_run(run_dir: Path) -> RunInputs:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: no such run directory (run a pipeline first: auditor run <pipeline.yaml>)")
-    metrics = read_metrics(run_dir)
-    metrics.pop("report", None)  # our own output; never an input
+    metrics = read_metrics(run_dir).without("report")  # our own output; never an input
     cfg, found, problems = read_config(run_dir)
     inputs = RunInputs(run_dir, metrics, cfg, found, problems=problems)
     rd = RunDir(run_dir)

@@ -3,7 +3,7 @@ one: decisions -> re-ranked open issues -> run_dir/adaptive/refit-XXXX.json.
 
 Refits are stored as run_dir/adaptive/refit-XXXX.json (decisions, features, fitted weights,
 time, how the order changed), each written atomically and never overwritten.
-refit_summary is what metrics.json["adaptive"] (and so the report) holds of them.
+refit_summary (an AdaptiveSummary) is what metrics.json["adaptive"] (and so the report) holds of them.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from auditor.config import AdaptiveConfig
+from auditor.records import fields_from_dict
 from auditor.review.adaptive import AdaptiveRanking, adapt_ranking
 from auditor.review.adaptive_features import IssueFeatures, decision_labels, issue_features, open_mask
 
@@ -125,15 +127,38 @@ def load_refits(run_dir: str | os.PathLike) -> list[dict]:
     return sorted(out, key=lambda r: r["refit"])
 
 
-def refit_summary(run_dir: str | os.PathLike, top_weights: int = 8) -> dict:
+@dataclass
+class AdaptiveSummary:
+    """metrics.json["adaptive"]: refits (how many), history (each refit in brief: refit, at,
+    source, n_decisions, n_wrong, n_right, blend_weight, order_change, top_weights) and last
+    (the last refit with its signals, weights and intercept in full). Rows stay dicts: they
+    are the refit records' own fields, which refit_record owns."""
+
+    SECTION: ClassVar[str] = "adaptive"
+
+    refits: int
+    history: list[dict] = field(default_factory=list)
+    last: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        if not self.refits:
+            return {"refits": 0}
+        return {"refits": self.refits, "history": [dict(r) for r in self.history], "last": dict(self.last)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AdaptiveSummary:
+        return cls(**fields_from_dict(cls, d))
+
+
+def refit_summary(run_dir: str | os.PathLike, top_weights: int = 8) -> AdaptiveSummary:
     """metrics.json["adaptive"]: every refit in brief plus the last one's weights in full."""
     refits = load_refits(run_dir)
     if not refits:
-        return {"refits": 0}
+        return AdaptiveSummary(0)
     last = refits[-1]
-    return {
-        "refits": len(refits),
-        "history": [
+    return AdaptiveSummary(
+        refits=len(refits),
+        history=[
             {
                 "refit": r["refit"], "at": r.get("at"), "source": r.get("source"),
                 "n_decisions": r.get("n_decisions"), "n_wrong": r.get("n_wrong"), "n_right": r.get("n_right"),
@@ -142,9 +167,9 @@ def refit_summary(run_dir: str | os.PathLike, top_weights: int = 8) -> dict:
             }
             for r in refits
         ],
-        "last": {k: last.get(k) for k in ("refit", "at", "source", "n_decisions", "n_wrong", "n_right",
-                                          "blend_weight", "signals", "weights", "intercept", "order_change")},
-    }
+        last={k: last.get(k) for k in ("refit", "at", "source", "n_decisions", "n_wrong", "n_right",
+                                       "blend_weight", "signals", "weights", "intercept", "order_change")},
+    )
 
 
 def refit(

@@ -39,6 +39,7 @@ from auditor.review.adaptive import AdaptiveRanking, adapt_ranking
 from auditor.review.adaptive_features import IssueFeatures, decision_labels, issue_features, open_mask
 from auditor.review.adaptive_refits import refit_record, save_refit
 from auditor.review.store import Decision, DecisionStore
+from auditor.review.summary import ReviewSummary
 
 POLICIES = ("threshold", "oracle")
 POLICY_PREFIX = "policy:"
@@ -97,26 +98,18 @@ class PolicySummary:
             f"over the top {self.top_fraction:.0%} of {self.total} ranked issues{adaptive}{human}."
         )
 
+    def section(self) -> ReviewSummary:
+        """The metrics.json["review"] record of this policy's run."""
+        return ReviewSummary(
+            policy=self.policy, unattended=True, curator=self.curator, total=self.total,
+            considered=self.considered, decided=self.decided, recorded=self.recorded,
+            human_decisions_kept=self.human, stale=self.stale, by_action=dict(self.by_action),
+            top_fraction=self.top_fraction, note=self.note, threshold=self.threshold,
+            adaptive=dict(self.adaptive) if self.adaptive is not None else None,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "policy": self.policy,
-            "unattended": True,
-            "curator": self.curator,
-            "total": self.total,
-            "considered": self.considered,
-            "decided": self.decided,
-            "recorded": self.recorded,
-            "human_decisions_kept": self.human,
-            "stale": self.stale,
-            "by_action": dict(self.by_action),
-            "top_fraction": self.top_fraction,
-            "note": self.note,
-        }
-        if self.threshold is not None:
-            out["threshold"] = self.threshold
-        if self.adaptive is not None:
-            out["adaptive"] = dict(self.adaptive)
-        return out
+        return self.section().to_dict()
 
 
 def ranked_top(issues: pd.DataFrame, top_fraction: float) -> pd.DataFrame:

@@ -145,7 +145,9 @@ class ReviewScreen(Screen):
         from auditor.metrics import read_metrics
 
         try:
-            return from_metrics(read_metrics(self.run_dir).get("scoring"))
+            from auditor.scoring.summary import ScoringSummary
+
+            return from_metrics(read_metrics(self.run_dir).section(ScoringSummary))
         except (OSError, DataError):  # the status line does without; the report says what is wrong
             return None
 

@@ -18,7 +18,6 @@ worst share, the summed loss) and the combined sentence score of auditor.scoring
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from auditor.config import ScoringConfig
 from auditor.data.iob import spans
 from auditor.errors import DataError
 from auditor.run_dir import RunDir
+from auditor.scoring.detection_report import DetectionReport, MethodRow
 from auditor.scoring.frame import ScoringFrame
 from auditor.scoring.fusion import SIGNALS, single_signal_score
 from auditor.scoring.score import compute_signals, sentence_combined, sentence_signals
@@ -38,81 +38,6 @@ from auditor.tables import OofPredictions, SentenceVectors
 DEFAULT_KS = (10, 50, 100, 500)
 METHODS = ("combined", *SIGNALS, "random")
 RANDOM_SEED = 0
-
-
-@dataclass
-class MethodRow:
-    """Detection quality of one ranking: AP, AUROC and precision/recall at each k."""
-
-    method: str
-    ap: float
-    auroc: float
-    precision_at: dict[str, float]
-    recall_at: dict[str, float]
-
-    def to_dict(self) -> dict:
-        return {
-            "method": self.method,
-            "ap": self.ap,
-            "auroc": self.auroc,
-            "precision_at": dict(self.precision_at),
-            "recall_at": dict(self.recall_at),
-        }
-
-
-@dataclass
-class DetectionReport:
-    noise_rate: float  # share of audited sentences whose given tags differ from the clean tags
-    n_sentences: int
-    n_error_sentences: int
-    n_error_spans: int
-    n_issues: int
-    ks: tuple[int, ...]
-    sentence: list[MethodRow] = field(default_factory=list)
-    span: list[MethodRow] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "noise_rate": self.noise_rate,
-            "n_sentences": self.n_sentences,
-            "n_error_sentences": self.n_error_sentences,
-            "n_error_spans": self.n_error_spans,
-            "n_issues": self.n_issues,
-            "sentence": [r.to_dict() for r in self.sentence],
-            "span": [r.to_dict() for r in self.span],
-        }
-
-    def row(self, level: str, method: str) -> MethodRow:
-        return next(r for r in getattr(self, level) if r.method == method)
-
-    def table_rows(self) -> tuple[list[str], list[list[str]]]:
-        """Header and rows (level, method, AP, AUROC, P@k..., R@k...) as formatted strings."""
-        header = ["level", "method", "AP", "AUROC"] + [f"P@{k}" for k in self.ks] + [f"R@{k}" for k in self.ks]
-        rows = []
-        for level in ("sentence", "span"):
-            for r in getattr(self, level):
-                rows.append(
-                    [level, r.method, _fmt(r.ap), _fmt(r.auroc)]
-                    + [_fmt(r.precision_at[str(k)]) for k in self.ks]
-                    + [_fmt(r.recall_at[str(k)]) for k in self.ks]
-                )
-        return header, rows
-
-    def to_markdown(self) -> str:
-        header, rows = self.table_rows()
-        lines = [
-            f"noise rate {self.noise_rate:.3f}: {self.n_error_sentences} of {self.n_sentences} sentences, "
-            f"{self.n_error_spans} error spans, {self.n_issues} issues",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---" for _ in header) + "|",
-        ]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
 def evaluate_detection(
@@ -289,7 +214,7 @@ def evaluate_run_dir(
     """
     from datasets import load_from_disk
 
-    from auditor.metrics import update_metrics
+    from auditor.metrics import write_section
     from auditor.scoring.truth import attach_truth, read_truth
     from auditor.tables import read_issues
 
@@ -324,7 +249,7 @@ def evaluate_run_dir(
         # a verified sample's evidence needs the audited words' vectors (the crossval cache has them)
         vectors = audited_word_vectors(corpus, cfg, run_dir)
     report = evaluate_detection(corpus, issues, preds, scoring, ks, vectors=vectors)
-    update_metrics(run_dir, "detection", report.to_dict())
+    write_section(run_dir, report)
     return report
 
 

@@ -21,8 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from auditor.scoring.summary import ScoringSummary
 
 UNIT = "sentences with an error"
 # decided sentences the queue's hit rate is measured on (the deepest reached in rank order)
@@ -208,10 +212,10 @@ def remaining_errors(
     )
 
 
-def from_metrics(scoring: dict | None) -> tuple[int, int, int] | None:
+def from_metrics(scoring: ScoringSummary | None) -> tuple[int, int, int] | None:
     """(sample size, sample errors, corpus size) from metrics.json["scoring"], or None when the
     run used no verified sample."""
-    ref = (scoring or {}).get("reference") or None
-    if not ref or not ref.get("verified_sentences") or not scoring.get("n_sentences"):
+    ref = scoring.reference if scoring is not None else None
+    if not ref or not ref.get("verified_sentences") or not scoring.n_sentences:
         return None
-    return int(ref["verified_sentences"]), int(ref["corrected_sentences"]), int(scoring["n_sentences"])
+    return int(ref["verified_sentences"]), int(ref["corrected_sentences"]), int(scoring.n_sentences)

@@ -7,7 +7,7 @@ arrays; only sentences with a flagged word are turned into spans in Python.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, 
 from auditor.scoring.quality import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
 from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
+from auditor.scoring.summary import ScoringSummary
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
 
 TOP_TOKENS = 20
@@ -193,37 +194,6 @@ def sentence_signals(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringCon
 def sentence_combined(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringConfig) -> np.ndarray:
     """(S,) the combined score of each audited sentence (auditor.scoring.fusion)."""
     return sentence_scores(signals.qualities(), frame.offsets, signals.sequence_sum, cfg)
-
-
-@dataclass
-class ScoringSummary:
-    """What metrics.json["scoring"] holds; see to_dict."""
-
-    n_issues: int
-    n_sentences: int
-    n_tokens: int
-    n_flagged_sentences: int
-    by_kind: dict[str, int]
-    by_lang: dict[str, int]
-    by_type: dict[str, int]
-    top_tokens: list[dict] = field(default_factory=list)
-    loss_per_tag: list[dict] = field(default_factory=list)
-    # the verified sample's evidence (sentences, corrected, weight and its fit), when one is used
-    reference: dict | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "n_issues": self.n_issues,
-            "n_sentences": self.n_sentences,
-            "n_tokens": self.n_tokens,
-            "n_flagged_sentences": self.n_flagged_sentences,
-            "by_kind": dict(self.by_kind),
-            "by_lang": dict(self.by_lang),
-            "by_type": dict(self.by_type),
-            "top_tokens": list(self.top_tokens),
-            "loss_per_tag": list(self.loss_per_tag),
-            "reference": self.reference,
-        }
 
 
 @dataclass

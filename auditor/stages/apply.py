@@ -10,7 +10,7 @@ the stage's input (`input_state`), so editing the sample re-runs apply."""
 from __future__ import annotations
 
 from auditor.errors import DataError
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.run_dir import RunDir
 from auditor.stages.context import RunContext
 
@@ -44,28 +44,30 @@ def _apply(rd: RunDir):
     else:
         result = apply_decisions(rd.read_corpus(), issues, decisions, sample.rows, sample.audited, sample.path.name)
     save_cleaned(result, rd.path)
-    update_metrics(rd.path, "apply", result.summary.to_dict())
+    write_section(rd.path, result.summary)
     return result
 
 
 def run(ctx: RunContext) -> str:
-    summary = apply_run(ctx.rd).summary.to_dict()
-    stale = f", {summary['stale']} stale decisions not applied" if summary.get("stale") else ""
-    return f"{summary['changed_sentences']} sentences changed{stale}{verified_note(summary)}"
+    summary = apply_run(ctx.rd).summary
+    stale = f", {summary.stale} stale decisions not applied" if summary.stale else ""
+    return f"{summary.changed_sentences} sentences changed{stale}{verified_note(summary)}"
 
 
-def verified_note(summary: dict) -> str:
-    """What the verified sample did, for the stage's note and `auditor apply` ("" without one)."""
-    if summary.get("verified_sentences") is None:
+def verified_note(summary) -> str:
+    """What the verified sample did (an ApplySummary), for the stage's note and `auditor apply`
+    ("" without one)."""
+    if summary.verified_sentences is None:
         return ""
+
     def n(count: int, what: str) -> str:
         return f"{count} {what}{'' if count == 1 else 's'}"
 
-    note = f"; verified sample: {n(summary['verified_sentences'], 'sentence')} applied, {summary['verified_changed']} changed"
-    if summary.get("verified_superseded"):
-        note += f", {n(summary['verified_superseded'], 'decision')} in them superseded"
-    if summary.get("verified_stale"):
-        note += f", {n(summary['verified_stale'], 'line')} not applied (listed)"
+    note = f"; verified sample: {n(summary.verified_sentences, 'sentence')} applied, {summary.verified_changed} changed"
+    if summary.verified_superseded:
+        note += f", {n(summary.verified_superseded, 'decision')} in them superseded"
+    if summary.verified_stale:
+        note += f", {n(summary.verified_stale, 'line')} not applied (listed)"
     return note
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.distributed import barrier, is_main_process
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.stages.context import RunContext
 
 
@@ -27,7 +27,7 @@ def run(ctx: RunContext) -> str:
     barrier()  # no rank looks at the fold parts while rank 0 clears broken ones
     result = run_crossval(ctx.load_corpus(), ctx.cfg, ctx.run_dir, progress=ctx.progress)
     if is_main_process():
-        update_metrics(ctx.run_dir, "crossval", result.to_dict())
+        write_section(ctx.run_dir, result)
     f1s = [f.f1 for f in result.folds if f.f1 is not None]
     mean = f"mean fold F1 {sum(f1s) / len(f1s):.3f}" if f1s else ""
     return f"{result.mode}, {len(result.folds)} folds, {mean}"

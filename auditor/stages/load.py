@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.atomic import atomic_path
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.stages.context import RunContext
 
 
@@ -16,7 +16,7 @@ def run(ctx: RunContext) -> str:
     with atomic_path(ctx.corpus_dir, is_dir=True) as tmp:
         corpus.save_to_disk(str(tmp))
     stats = corpus_stats(corpus, loaded.report, ctx.cfg.data.train_splits)
-    update_metrics(ctx.run_dir, "corpus", stats.to_dict())
+    write_section(ctx.run_dir, stats)
     n = sum(len(s) for s in corpus.values())
     findings = findings_note(stats)
     if findings:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from auditor.distributed import is_main_process
-from auditor.metrics import read_metrics, update_metrics
+from auditor.metrics import read_metrics, write_section
 from auditor.stages.context import RunContext
 
 
 def run(ctx: RunContext) -> str:
     if not ctx.cfg.retrain.enabled:
         if is_main_process():
-            update_metrics(ctx.run_dir, "retrain", {"experiments": [], "disabled": True})
+            from auditor.evaluation import RetrainResult
+
+            write_section(ctx.run_dir, RetrainResult(disabled=True))
         return "disabled in config"
     from datasets import load_from_disk
 
@@ -22,11 +24,10 @@ def run(ctx: RunContext) -> str:
     original = ctx.load_corpus()
     cleaned = load_from_disk(str(ctx.cleaned_dir))
     result = run_retrain(original, cleaned, ctx.cfg, ctx.run_dir, progress=ctx.progress)
-    retrain = result.to_dict()
     if main:
-        update_metrics(ctx.run_dir, "retrain", retrain)
+        write_section(ctx.run_dir, result)
         _write_model_cards(ctx, original, result)
-    note = f"{len(retrain['experiments'])} experiment(s)"
+    note = f"{len(result.experiments)} experiment(s)"
     if "validation" in original:
         from auditor.analysis import run_analysis
 
@@ -45,10 +46,11 @@ def run(ctx: RunContext) -> str:
 def _write_model_cards(ctx: RunContext, original, result) -> None:
     """Each saved model carries a card: base model, data, cleaning applied, F1 per language
     on the most trustworthy label set the model was evaluated on (evaluation.primary_labels)."""
+    from auditor.cleaning import ApplySummary
     from auditor.evaluation import RetrainResult, primary_labels
     from auditor.modeling.card import write_model_card
 
-    apply = read_metrics(ctx.run_dir).get("apply") or {}
+    apply = read_metrics(ctx.run_dir).section(ApplySummary)
     datasets = [ctx.cfg.data.dataset] if ctx.cfg.data.source == "hub" else []
     for exp in result.experiments:
         n_train = sum(
@@ -67,7 +69,7 @@ def _write_model_cards(ctx: RunContext, original, result) -> None:
                 base_model=ctx.cfg.model.name,
                 languages=exp.train,
                 train_sentences=n_train,
-                cleaning=apply if model == "after" else None,
+                cleaning=apply.to_dict() if apply is not None and model == "after" else None,
                 f1_by_lang={r.lang: r.scores.f1 for r in rows if r.labels == labels},
                 datasets=datasets,
                 name=f"{ctx.cfg.name}-{exp.name}-{model}",
@@ -80,10 +82,12 @@ def artifacts(ctx: RunContext) -> list:
     from auditor.errors import DataError
 
     try:
-        retrain = read_metrics(ctx.run_dir).get("retrain") or {}
-    except DataError:
+        from auditor.evaluation import RetrainResult
+
+        retrain = read_metrics(ctx.run_dir).section(RetrainResult)
+    except DataError:  # a damaged section: the stage runs again and rewrites it
         return []
-    names = [e.get("name") for e in retrain.get("experiments") or [] if isinstance(e, dict) and e.get("name")]
+    names = [e.name for e in retrain.experiments] if retrain is not None else []
     return [ctx.rd.model(m, n) for n in names for m in ("before", "after")]
 
 

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from auditor.errors import AuditorError
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
+from auditor.review.summary import ReviewSummary
 from auditor.stages.context import RunContext, StopPipeline
 
 
@@ -27,7 +28,7 @@ def run(ctx: RunContext) -> str:
                     f"then run the same command again to apply, retrain and report"
                 )
             n = len(DecisionStore(ctx.store_path).latest())
-            update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
+            write_section(ctx.run_dir, _store_summary(ctx, "interactive"))
             return f"{n} decisions from curators"
         policy = review.unattended
     if policy == "interactive":
@@ -37,7 +38,7 @@ def run(ctx: RunContext) -> str:
         opened = file_identity(ctx.store_path)
         run_review(ctx.run_dir, curator=review.curator, adaptive=review.adaptive)
         check_store_survived(ctx.store_path, opened)
-        update_metrics(ctx.run_dir, "review", _store_summary(ctx, "interactive"))
+        write_section(ctx.run_dir, _store_summary(ctx, "interactive"))
         _adaptive_metrics(ctx)
         return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
     issues = read_issues(ctx.issues_path)
@@ -45,7 +46,7 @@ def run(ctx: RunContext) -> str:
     summary = apply_policy(
         issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store, run_dir=ctx.run_dir
     )
-    update_metrics(ctx.run_dir, "review", summary.to_dict())
+    write_section(ctx.run_dir, summary.section())
     _adaptive_metrics(ctx)
     return f"policy {policy}: {summary.decided} of {summary.total} issues decided"
 
@@ -68,8 +69,8 @@ def _adaptive_metrics(ctx: RunContext) -> None:
     from auditor.review.adaptive_refits import refit_summary
 
     summary = refit_summary(ctx.run_dir)
-    if summary["refits"]:
-        update_metrics(ctx.run_dir, "adaptive", summary)
+    if summary.refits:
+        write_section(ctx.run_dir, summary)
 
 
 def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> None:
@@ -86,7 +87,8 @@ def check_store_survived(store_path: Path, opened: tuple[int, int] | None) -> No
         )
 
 
-def _store_summary(ctx: RunContext, policy: str) -> dict:
+def _store_summary(ctx: RunContext, policy: str) -> ReviewSummary:
+    """metrics.json["review"] of a review by curators: what the store holds now."""
     from collections import Counter
 
     from auditor.review.store import DecisionStore
@@ -94,10 +96,10 @@ def _store_summary(ctx: RunContext, policy: str) -> dict:
 
     latest = DecisionStore(ctx.store_path).latest()
     total = len(read_issues(ctx.issues_path, columns=["issue_id"]))
-    return {
-        "policy": policy,
-        "total": total,
-        "decided": len(latest),
-        "by_action": dict(Counter(d.action for d in latest.values())),
-        "curators": sorted({d.curator for d in latest.values()}),
-    }
+    return ReviewSummary(
+        policy=policy,
+        total=total,
+        decided=len(latest),
+        by_action=dict(Counter(d.action for d in latest.values())),
+        curators=sorted({d.curator for d in latest.values()}),
+    )

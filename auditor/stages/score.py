@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.metrics import update_metrics
+from auditor.metrics import write_section
 from auditor.stages.context import RunContext
 
 
@@ -21,7 +21,7 @@ def run(ctx: RunContext) -> str:
         vectors = audited_word_vectors(corpus, ctx.cfg, ctx.run_dir, progress=ctx.progress)
     result = score_corpus(corpus, preds, ctx.cfg.scoring, progress=ctx.progress, evidence_splits=evidence, vectors=vectors)
     write_issues(result.issues, ctx.issues_path)
-    update_metrics(ctx.run_dir, "scoring", result.summary.to_dict())
+    write_section(ctx.run_dir, result.summary)
     note = f"{len(result.issues)} issues"
     ref = result.summary.reference
     if ref is not None:
@@ -34,7 +34,7 @@ def run(ctx: RunContext) -> str:
         from auditor.scoring.detection import evaluate_detection
 
         report = evaluate_detection(corpus, result.issues, preds, ctx.cfg.scoring, evidence_splits=evidence, vectors=vectors)
-        update_metrics(ctx.run_dir, "detection", report.to_dict())
+        write_section(ctx.run_dir, report)
         combined = next((r for r in report.span if r.method == "combined"), None)
         if combined is not None and combined.ap is not None:
             note += f", span AP {combined.ap:.3f} against known clean tags"

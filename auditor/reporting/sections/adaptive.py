@@ -1,6 +1,6 @@
 """The report's "Adaptive review order" section: how the queue re-ranked itself from decisions.
 
-Reads only metrics.json["adaptive"] (auditor.review.adaptive_refits.refit_summary, written by the
+Reads only metrics.json["adaptive"] (auditor.review.adaptive_refits.AdaptiveSummary, written by the
 review stage from run_dir/adaptive/refit-*.json): when and from how many decisions the order
 was adapted, how far it moved from the score order, and which features the curator's
 decisions favoured (the last refit's weights).
@@ -12,8 +12,13 @@ metrics.json["report"].
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from auditor.reporting import Column, Paragraph, Section, Table
 from auditor.reporting.builder import ReportBuilder
+
+if TYPE_CHECKING:
+    from auditor.review.adaptive_refits import AdaptiveSummary
 
 TITLE = "Adaptive review order"
 ANCHOR = "adaptive"
@@ -49,13 +54,13 @@ def _feature_text(name: str) -> str:
     return name
 
 
-def adaptive_section(metrics: dict) -> Section | None:
-    """The section, or None when the run's queue never adapted (no refits recorded)."""
-    data = metrics.get("adaptive") or {}
-    if not data.get("refits"):
+def adaptive_section(data: AdaptiveSummary | None) -> Section | None:
+    """The section of metrics.json["adaptive"], or None when the run's queue never adapted
+    (no refits recorded)."""
+    if data is None or not data.refits:
         return None
-    last = data.get("last") or {}
-    history = data.get("history") or []
+    last = data.last
+    history = data.history
     sec = Section(TITLE, ANCHOR)
     change = last.get("order_change") or {}
     moved = ""
@@ -66,7 +71,7 @@ def adaptive_section(metrics: dict) -> Section | None:
         )
     sec.blocks.append(
         Paragraph(
-            f"The review queue re-ranked itself {data['refits']} time(s) from the curators' decisions. The last "
+            f"The review queue re-ranked itself {data.refits} time(s) from the curators' decisions. The last "
             f"refit ({last.get('at', '?')}, by {last.get('source', '?')}) learned from {last.get('n_decisions')} "
             f"decisions ({last.get('n_wrong')} labels changed, {last.get('n_right')} kept); the model set "
             f"{(last.get('blend_weight') or 0):.0%} of the order, the score the rest.{moved}"
@@ -106,7 +111,9 @@ def adaptive_section(metrics: dict) -> Section | None:
 
 
 def build(b: ReportBuilder) -> None:
-    sec = adaptive_section(b.m)
+    from auditor.review.adaptive_refits import AdaptiveSummary
+
+    sec = adaptive_section(b.m.section(AdaptiveSummary))
     if sec is None:  # the queue never adapted: nothing to say, no empty section
         return
     blocks, sec.blocks = sec.blocks, []

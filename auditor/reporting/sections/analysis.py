@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from auditor.reporting import Paragraph, TaggedSentence
 from auditor.reporting.builder import ReportBuilder
@@ -11,36 +11,41 @@ from auditor.reporting.shared import loss_table
 
 def build(b: ReportBuilder) -> None:
     """`auditor analyze`: the chapter's error analysis of a final tagger on a held-out split."""
-    an = b.m.get("analysis")
-    if not an:
+    from auditor.analysis.error_analysis import AnalysisResult
+
+    an = b.m.section(AnalysisResult)
+    if an is None:
         return  # optional; named among the missing sections
     sec = b.section("Error analysis of the final tagger", "analysis")
-    what = f"the {an.get('model', '?')} tagger" + (f" of experiment {an['experiment']}" if an.get("experiment") else "")
-    where = f"the {an.get('split', '?')} split" + (f" ({an['lang']})" if an.get("lang") else "")
-    acc = an.get("accuracy")
-    acc_text = f", word accuracy {acc:.3f}" if isinstance(acc, (int, float)) else ""
+    what = f"the {an.model} tagger" + (f" of experiment {an.experiment}" if an.experiment else "")
+    where = f"the {an.split} split" + (f" ({an.lang})" if an.lang else "")
+    acc_text = f", word accuracy {an.accuracy:.3f}" if math.isfinite(an.accuracy) else ""
     sec.blocks.append(
-        Paragraph(f"{what[0].upper()}{what[1:]} on {where}: {an.get('n_sentences', '?')} sentences, {an.get('n_words', '?')} words{acc_text}.")
+        Paragraph(f"{what[0].upper()}{what[1:]} on {where}: {an.n_sentences} sentences, {an.n_words} words{acc_text}.")
     )
-    conf = an.get("confusion") or {}
-    if conf.get("matrix"):
-        matrix = np.asarray(conf["matrix"], dtype=float)
-        b.confusion(sec, "analysis_confusion", conf["labels"], matrix, "final tagger's predictions")
-    if an.get("top_tokens"):
+    if an.confusion.size:
+        b.confusion(sec, "analysis_confusion", an.labels, an.confusion, "final tagger's predictions")
+    if an.top_tokens:
         caption = "Tokens with the highest summed loss (nats)."
-        b.table(sec, loss_table("analysis_top_tokens", "token", caption, an["top_tokens"][: b.cfg.report.top_tokens]))
-    if an.get("loss_per_tag"):
-        b.table(sec, loss_table("analysis_loss_per_tag", "tag", "Loss per gold tag (nats).", an["loss_per_tag"]))
-    worst = an.get("worst_sentences") or []
+        rows = _rows(an.top_tokens[: b.cfg.report.top_tokens], "token")
+        b.table(sec, loss_table("analysis_top_tokens", "token", caption, rows))
+    if an.loss_per_tag:
+        b.table(sec, loss_table("analysis_loss_per_tag", "tag", "Loss per gold tag (nats).", _rows(an.loss_per_tag, "tag")))
+    worst = an.worst_sentences[: b.cfg.report.top_sentences]
     if worst:
         sub = b.section("The final tagger's highest-loss sentences", "analysis-worst", level=3)
         sub.blocks.append(Paragraph("Each word with its gold tag, the tagger's prediction and the word's loss in nats."))
         sub.blocks.extend(
             TaggedSentence(
-                id=w["id"], lang=w.get("lang") or w["id"].split("/")[0], loss=float(sum(w.get("losses") or [0.0])),
-                tokens=list(w["tokens"]), given=list(w["labels"]), predicted=list(w["predictions"]),
-                losses=[float(x) for x in w["losses"]] if w.get("losses") else None, given_name="gold",
+                id=w.id, lang=w.lang or w.id.split("/")[0], loss=w.loss,
+                tokens=list(w.tokens), given=list(w.labels), predicted=list(w.predictions),
+                losses=[float(x) for x in w.losses] if w.losses else None, given_name="gold",
             )
-            for w in worst[: b.cfg.report.top_sentences]
+            for w in worst
         )
-        b.derived["analysis_sentence_losses"] = [float(sum(w.get("losses") or [0.0])) for w in worst[: b.cfg.report.top_sentences]]
+        b.derived["analysis_sentence_losses"] = [w.loss for w in worst]
+
+
+def _rows(items, what: str) -> list[dict]:
+    """LossRows as the rows loss_table reads."""
+    return [{what: r.key, "count": r.count, "mean": r.mean, "sum": r.sum} for r in items]

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from auditor.reporting import Column, Paragraph, Table
 from auditor.reporting.builder import ReportBuilder
+
+if TYPE_CHECKING:
+    from auditor.data.stats import CorpusStats
 
 
 def build(b: ReportBuilder) -> None:
     sec = b.section("Corpus", "corpus")
     corpus = b.inputs.corpus
-    stats = b.m.get("corpus") or {}
+    from auditor.data.stats import CorpusStats
+
+    stats = b.m.section(CorpusStats)
     if corpus is not None:
         b.table(sec, corpus_table(corpus))
-    elif stats.get("sentences"):
+    elif stats is not None and stats.sentences:
         sec.blocks.append(Paragraph("The corpus folder is missing; these counts come from metrics.json.", note=True))
         b.table(sec, corpus_stats_table(stats))
-    if not stats:
+    if stats is None:
         b.missing_note(sec, "corpus")
         return
     findings = [
-        f"{stats.get('iob_violations', 0)} IOB2 violations (repaired or still present)",
-        f"{stats.get('empty_tokens', 0)} empty tokens",
+        f"{stats.iob_violations} IOB2 violations (repaired or still present)",
+        f"{stats.empty_tokens} empty tokens",
     ]
-    sec.blocks.append(Paragraph(f"Labels: {' '.join(stats.get('label_names', []))}. Loader findings: {'; '.join(findings)}."))
+    sec.blocks.append(Paragraph(f"Labels: {' '.join(stats.label_names)}. Loader findings: {'; '.join(findings)}."))
 
 
 def corpus_table(corpus) -> Table:
@@ -71,11 +77,11 @@ def _corpus_row(split: str, lang: str, c: Counter, types: list[str], with_clean:
     return row + [c["noisy"]] if with_clean else row
 
 
-def corpus_stats_table(stats: dict) -> Table:
-    """Sentences and tokens per split and language from metrics.json["corpus"] (CorpusStats.to_dict())."""
+def corpus_stats_table(stats: CorpusStats) -> Table:
+    """Sentences and tokens per split and language from metrics.json["corpus"]."""
     rows = []
-    for split, by_lang in stats["sentences"].items():
+    for split, by_lang in stats.sentences.items():
         for lang, n in by_lang.items():
-            rows.append([split, lang, n, (stats.get("tokens") or {}).get(split, {}).get(lang)])
+            rows.append([split, lang, n, stats.tokens.get(split, {}).get(lang)])
     cols = [Column("split"), Column("language"), Column("sentences", "num", ",d"), Column("tokens", "num", ",d")]
     return Table("corpus_metrics", cols, rows)

@@ -29,13 +29,15 @@ def out_of_fold_tagger(cfg, mode: str | None) -> str:
 
 
 def build(b: ReportBuilder) -> None:
-    sec, cv = b.section_for("Cross-validation", "crossval", "crossval")
-    if not cv:
+    from auditor.modeling.crossval_result import CrossvalResult
+
+    sec, cv = b.section_for("Cross-validation", "crossval", CrossvalResult)
+    if cv is None:
         return
-    folds = cv.get("folds", [])
-    wps = cv.get("words_per_second")
-    text = f"Mode: {cv.get('mode', '?')}, {len(folds)} folds. Each sentence was scored by a model that never saw it. "
-    text += out_of_fold_tagger(b.cfg, cv.get("mode"))
+    folds = cv.folds
+    wps = cv.words_per_second
+    text = f"Mode: {cv.mode}, {len(folds)} folds. Each sentence was scored by a model that never saw it. "
+    text += out_of_fold_tagger(b.cfg, cv.mode)
     if wps:
         text += f" Prediction speed: {wps:,.0f} words per second."
     sec.blocks.append(Paragraph(text))
@@ -50,7 +52,7 @@ def build(b: ReportBuilder) -> None:
         Column("seconds", "num", ".1f"),
     ]
     keys = ["fold", "f1", "ece_before", "ece_after", "temperature", "n_train", "n_heldout", "seconds"]
-    rows = [[f.get(k) for k in keys] for f in folds]
+    rows = [[getattr(f, k) for k in keys] for f in folds]
     kinds = ["" for _ in rows]
     if rows:
         mean = ["mean"] + [mean_of([r[i] for r in rows]) for i in range(1, 5)] + [None, None, sum_of([r[7] for r in rows])]

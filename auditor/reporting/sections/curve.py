@@ -9,21 +9,23 @@ from auditor.reporting.shared import fmt
 
 
 def build(b: ReportBuilder) -> None:
-    cv = b.m.get("curve")
-    if not cv:
+    from auditor.analysis.curve import CurveResult
+
+    cv = b.m.section(CurveResult)
+    if cv is None:
         return
     sec = b.section("Zero-shot transfer and fine-tuning curve", "curve")
-    src, tgt = cv.get("source", "?"), cv.get("target", "?")
-    zs = cv.get("zero_shot") or {}
+    src, tgt = cv.source, cv.target
+    zs = cv.zero_shot
     sec.blocks.append(
         Paragraph(f"Trained on {src}, tested on {tgt}: zero-shot F1 before cleaning {fmt(zs.get('before'))}, after {fmt(zs.get('after'))}.")
     )
-    points = cv.get("points") or []
+    points = cv.points
     if points:
         # before, after, then any other model name
-        models = sorted({p["model"] for p in points}, key=lambda m: (("before", "after").index(m) if m in ("before", "after") else 2, m))
-        sizes = sorted({int(p["size"]) for p in points})
-        f1 = {(int(p["size"]), p["model"]): p["f1"] for p in points}
+        models = sorted({p.model for p in points}, key=lambda m: (("before", "after").index(m) if m in ("before", "after") else 2, m))
+        sizes = sorted({int(p.size) for p in points})
+        f1 = {(int(p.size), p.model): p.f1 for p in points}
         rows = [[s, *[f1.get((s, m)) for m in models]] for s in sizes]
         cols = [Column(f"{tgt} sentences", "num", ",d"), *[Column(f"F1 {m}", "num") for m in models]]
         b.table(sec, Table("curve", cols, rows))

@@ -26,12 +26,14 @@ def build(b: ReportBuilder) -> None:
         sec.blocks.append(
             Paragraph("No out-of-fold predictions with their corpus: no confusion matrix or loss distribution.", note=True)
         )
-    scoring = b.m.get("scoring") or {}
-    if scoring.get("top_tokens"):
+    from auditor.scoring.summary import ScoringSummary
+
+    scoring = b.m.section(ScoringSummary)
+    if scoring is not None and scoring.top_tokens:
         caption = "Tokens with the highest summed loss of their given tags (nats)."
-        b.table(sec, loss_table("top_tokens", "token", caption, scoring["top_tokens"][:top_n]))
-    if scoring.get("loss_per_tag"):
-        b.table(sec, loss_table("loss_per_tag", "tag", "Loss per given tag (nats).", scoring["loss_per_tag"]))
+        b.table(sec, loss_table("top_tokens", "token", caption, scoring.top_tokens[:top_n]))
+    if scoring is not None and scoring.loss_per_tag:
+        b.table(sec, loss_table("loss_per_tag", "tag", "Loss per given tag (nats).", scoring.loss_per_tag))
 
     sentences = _worst_sentences(b, view, n_sent)
     if sentences:

@@ -10,17 +10,19 @@ from auditor.reporting.shared import counts_table
 
 
 def build(b: ReportBuilder) -> None:
-    sec, sc = b.section_for("Issues found", "issues", "scoring")
-    if sc:
-        n_sent, n_flag = sc.get("n_sentences"), sc.get("n_flagged_sentences")
+    from auditor.scoring.summary import ScoringSummary
+
+    sec, sc = b.section_for("Issues found", "issues", ScoringSummary)
+    if sc is not None:
+        n_sent, n_flag = sc.n_sentences, sc.n_flagged_sentences
         share = ""
         if n_sent and n_flag is not None:
             b.derived["flagged_sentence_share"] = n_flag / n_sent
             share = f" ({n_flag / n_sent:.1%} of {n_sent:,})"
         sec.blocks.append(
-            Paragraph(f"{sc.get('n_issues', 0):,} issues in {n_flag if n_flag is not None else '?'} sentences{share}.")
+            Paragraph(f"{sc.n_issues:,} issues in {n_flag if n_flag is not None else '?'} sentences{share}.")
         )
-        ref = sc.get("reference")
+        ref = sc.reference
         if ref:
             fit = ref.get("fit_sentence_ap") or {}
             how = (
@@ -42,13 +44,13 @@ def build(b: ReportBuilder) -> None:
                 )
             )
         for key, title in (("by_lang", "language"), ("by_kind", "kind"), ("by_type", "entity type")):
-            if sc.get(key):
-                b.table(sec, counts_table(f"issues_{key}", title, sc[key]))
+            if getattr(sc, key):
+                b.table(sec, counts_table(f"issues_{key}", title, getattr(sc, key)))
     issues = b.inputs.issues
     if issues is not None and len(issues):
         cross = pd.crosstab(issues["lang"], issues["kind"])
         rows = [[lang, *[int(v) for v in cross.loc[lang]], int(cross.loc[lang].sum())] for lang in cross.index]
         cols = [Column("language"), *[Column(k, "num", "d") for k in cross.columns], Column("total", "num", "d")]
         b.table(sec, Table("issues_lang_kind", cols, rows, "Issues by language and kind (from issues.parquet)."))
-    elif issues is None and sc:
+    elif issues is None and sc is not None:
         sec.blocks.append(Paragraph("issues.parquet is missing: no per-issue breakdown.", note=True))

@@ -16,8 +16,9 @@ def build(b: ReportBuilder) -> None:
         queue_counts,
         remaining_errors,
     )
+    from auditor.scoring.summary import ScoringSummary
 
-    sample = from_metrics(b.m.get("scoring"))
+    sample = from_metrics(b.m.section(ScoringSummary))
     if sample is None:
         return  # without a random verified sample there is nothing to estimate from
     sec = b.section("Errors left", "remaining")

@@ -9,19 +9,19 @@ from auditor.reporting.shared import mean_of
 
 
 def build(b: ReportBuilder) -> None:
+    from auditor.evaluation import RetrainResult, primary_labels
+    from auditor.judgement import disagreements
+
     sec = b.section("F1 before and after cleaning", "retrain")
-    rt = b.m.get("retrain")
-    if not rt or not rt.get("experiments"):
-        if rt and rt.get("disabled"):
+    result = b.m.section(RetrainResult)
+    if result is None or not result.experiments:
+        if result is not None and result.disabled:
             sec.blocks.append(Paragraph("Retraining is disabled in this run's config (retrain.enabled: false).", note=True))
         else:
             b.missing_note(sec, "retrain")
         return
-    from auditor.evaluation import RetrainResult, primary_labels
-    from auditor.judgement import disagreements
-
-    result = RetrainResult.from_dict(rt)
     label_sets = result.label_sets()
+    shown = result.shown_label_sets()
     primary = primary_labels(result)
     # first, before any table: a silver verdict with the wrong sign is the thing to know
     for d in disagreements(result):
@@ -38,7 +38,7 @@ def build(b: ReportBuilder) -> None:
         )
     )
     for labels in label_sets:
-        if labels == "silver" and "clean" in label_sets and _same_scores(result, "silver", "clean"):
+        if labels not in shown:  # silver equal to clean
             sec.blocks.append(
                 Paragraph("The silver test tags equal the clean ones (the test split carries no noise): one table for both.")
             )
@@ -83,13 +83,6 @@ def _retrain_cells(result, labels: str) -> tuple[list[str], dict[tuple[str, str,
     return langs, cells
 
 
-def _same_scores(result, a: str, b: str) -> bool:
-    """True when label sets a and b gave identical F1 for every (experiment, model, language)."""
-    _, ca = _retrain_cells(result, a)
-    _, cb = _retrain_cells(result, b)
-    return ca.keys() == cb.keys() and all(ca[k].f1 == cb[k].f1 and ca[k].support == cb[k].support for k in ca)
-
-
 def f1_delta_table(result, labels: str) -> Table:
     """Per experiment: a before row, an after row and a delta row; columns = test languages + mean."""
     langs, cells = _retrain_cells(result, labels)
@@ -128,7 +121,8 @@ def interval_table(result) -> Table:
 
     rows, level = [], 0.9
     # one set of rows for silver and clean when they are the same tags (an unnoised test split)
-    shown = [s for s in LABEL_SETS if not (s == "silver" and "clean" in result.label_sets() and _same_scores(result, "silver", "clean"))]
+    hidden = set(result.label_sets()) - set(result.shown_label_sets())
+    shown = [s for s in LABEL_SETS if s not in hidden]
     for exp in result.experiments:
         for lang in exp.test:
             for labels in shown:

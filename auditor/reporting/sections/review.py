@@ -21,18 +21,18 @@ POLICY_STATEMENTS = {
 
 
 def build(b: ReportBuilder) -> None:
-    sec, rv = b.section_for("Review", "review", "review")
-    if rv:
-        policy = rv.get("policy", "?")
-        total, decided = rv.get("total"), rv.get("decided")
-        sec.blocks.append(Paragraph(f"Policy: {policy}. {decided} of {total} issues decided."))
+    from auditor.review.summary import ReviewSummary
+
+    sec, rv = b.section_for("Review", "review", ReviewSummary)
+    if rv is not None:
+        sec.blocks.append(Paragraph(f"Policy: {rv.policy}. {rv.decided} of {rv.total} issues decided."))
         # the review stage's own statement names the policy's details; ours is the fallback
-        statement = rv.get("note") or POLICY_STATEMENTS.get(policy)
+        statement = rv.note or POLICY_STATEMENTS.get(rv.policy)
         if statement:
             sec.blocks.append(Paragraph(statement, note=True))
-        if rv.get("by_action"):
-            b.table(sec, counts_table("review_by_action", "action", rv["by_action"]))
-        details = details_table("review_details", rv, {"policy", "total", "decided", "by_action", "note"})
+        if rv.by_action:
+            b.table(sec, counts_table("review_by_action", "action", rv.by_action))
+        details = details_table("review_details", rv.to_dict(), {"policy", "total", "decided", "by_action", "note"})
         if details.rows:
             b.table(sec, details)
     decisions = b.inputs.decisions
@@ -44,5 +44,5 @@ def build(b: ReportBuilder) -> None:
         rows = [[c, *[by.get((c, a), 0) for a in actions], sum(by.get((c, a), 0) for a in actions)] for c in curators]
         cols = [Column("curator"), *[Column(a, "num", "d") for a in actions], Column("total", "num", "d")]
         b.table(sec, Table("review_curators", cols, rows, "Latest decision per issue, by curator (review.sqlite)."))
-    elif rv and rv.get("policy") == "interactive":
+    elif rv is not None and rv.policy == "interactive":
         sec.blocks.append(Paragraph("No review.sqlite in the run directory: the curators' log is not available.", note=True))
