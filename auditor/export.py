@@ -246,6 +246,11 @@ def _changes_lines(card: CardInfo, has_changelog: bool) -> list[str]:
         )
         if ap.stale:
             out.append(f"{ap.stale} stale decisions (their sentence had changed since scoring) were not applied.")
+        if ap.verified_sentences:
+            out.append(
+                f"{ap.verified_sentences} sentences were verified word by word by a curator (a random sample) and carry "
+                f"the curator's tags ({ap.verified_changed} of them changed)."
+            )
     rv = card.review
     unattended = rv is not None and (rv.unattended or (rv.curator or "").startswith("policy:"))
     if unattended:

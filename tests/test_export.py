@@ -103,6 +103,20 @@ def test_the_card_says_what_the_review_changed(cleaned, run, tmp_path):
     assert pq.read_table(out / "changelog.parquet").num_rows == pq.read_table(run / "changelog.parquet").num_rows
 
 
+def test_the_card_says_which_sentences_a_curator_verified(cleaned, run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    assert "verified word by word" not in (export_corpus(cleaned, "jsonl", tmp_path / "a", run_dir=copy) / "README.md").read_text()
+    metrics["apply"].update(verified_sentences=20, verified_changed=3, verified_stale=0, verified_superseded=0,
+                            superseded_list=[])
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    card = (export_corpus(cleaned, "jsonl", tmp_path / "b", run_dir=copy) / "README.md").read_text(encoding="utf-8")
+    assert "20 sentences were verified word by word by a curator (a random sample)" in card and "(3 of them changed)" in card
+
+
 def test_card_without_a_run_is_minimal_but_valid(cleaned, tmp_path):
     out = export_corpus(cleaned, "conll", tmp_path / "out", card=CardInfo(name="mine", source="my files"))
     card = (out / "README.md").read_text(encoding="utf-8")

@@ -303,6 +303,18 @@ def test_unreadable_artifact_is_named_not_fatal(tmp_path):
     assert "Could not read issues.parquet (" in paths.markdown.read_text()
 
 
+def test_the_cleaning_section_says_what_the_verified_sample_did(tmp_path):
+    metrics = full_metrics()
+    metrics["apply"] = {**metrics["apply"], "verified_sentences": 30, "verified_changed": 4, "verified_stale": 0,
+                        "verified_superseded": 2, "superseded_list": ["de/train/000001:0-1", "de/train/000002:1-2"]}
+    run_dir, _ = make_run(tmp_path, metrics, with_artifacts=False)
+    md = build_report(run_dir, tmp_path / "out").markdown.read_text()
+    assert "The verified sample was applied directly: 30 sentences the curator checked word by word got its tags (4 of them changed)." in md
+    assert "2 of the decisions lie inside those sentences and were superseded" in md
+    plain, _ = make_run(tmp_path / "plain", full_metrics(), with_artifacts=False)
+    assert "verified sample was applied" not in build_report(plain, tmp_path / "out2").markdown.read_text()
+
+
 def test_missing_run_dir_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="no such run directory"):
         build_report(tmp_path / "nope", tmp_path / "out")

@@ -16,7 +16,7 @@ from rich.console import Console
 from test_cleaning import SENTENCES, issue, make_corpus, tags_of
 from typer.testing import CliRunner
 
-from auditor.cleaning import apply_decisions
+from auditor.cleaning import ApplySummary, apply_decisions
 from auditor.cli import app
 from auditor.config import config_from_dict
 from auditor.data.sample import SampleRow, write_sample
@@ -54,6 +54,11 @@ def make_run(tmp_path: Path, sample: list[SampleRow] | None, decide: bool = True
     return run
 
 
+def apply_section(run: Path) -> dict:
+    """metrics.json["apply"] as the file holds it (which keys a run without a sample leaves out)."""
+    return json.loads(RunDir(run).metrics.read_text(encoding="utf-8"))["apply"]
+
+
 def changelog(run: Path) -> list[dict]:
     return pq.read_table(RunDir(run).changelog).to_pylist()
 
@@ -75,7 +80,7 @@ def test_apply_writes_the_verified_tags_into_cleaned_with_their_source(tmp_path)
     assert [(r["id"], r["start"], r["end"], r["after"], r["action"], r["curator"]) for r in log] == [
         ("de/train/000003", 0, 2, ["O", "O"], VERIFIED_ACTION, "ben")]
     assert "verified.jsonl" in log[0]["note"]
-    ap = read_metrics(run)["apply"]
+    ap = apply_section(run)
     assert (ap["verified_sentences"], ap["verified_changed"], ap["verified_superseded"], ap["verified_stale"]) == (2, 1, 0, 0)
     assert ap["changed_sentences"] == 1
     assert "verified sample: 2 sentences applied, 1 changed" in out.output
@@ -137,7 +142,7 @@ def test_a_verified_test_sample_is_never_applied(tmp_path):
     assert CliRunner().invoke(app, ["apply", str(run)]).exit_code == 0
     assert tags_of(load_from_disk(str(run / "cleaned"))["train"], BERLIN) == ANA_BERLIN
     assert {r["action"] for r in changelog(run)} == {"accept"}
-    assert "verified_sentences" not in read_metrics(run)["apply"]
+    assert "verified_sentences" not in apply_section(run)
 
 
 def test_without_a_sample_apply_is_what_it_was(tmp_path):
@@ -151,8 +156,8 @@ def test_without_a_sample_apply_is_what_it_was(tmp_path):
     assert [{**r, "at": ""} for r in changelog(with_cfg)] == [{**r, "at": ""} for r in changelog(without)]
     data = sorted(p.relative_to(with_cfg) for p in (with_cfg / "cleaned").rglob("*.arrow"))
     assert data and all((with_cfg / p).read_bytes() == (without / p).read_bytes() for p in data)
-    assert read_metrics(with_cfg)["apply"] == read_metrics(without)["apply"]
-    assert not any(k.startswith("verified") or k == "superseded_list" for k in read_metrics(with_cfg)["apply"])
+    assert apply_section(with_cfg) == apply_section(without)
+    assert not any(k.startswith("verified") or k == "superseded_list" for k in apply_section(with_cfg))
 
 
 def test_same_sample_same_output(tmp_path):
@@ -160,7 +165,7 @@ def test_same_sample_same_output(tmp_path):
     outputs = []
     for _ in range(2):
         assert CliRunner().invoke(app, ["apply", str(run)]).exit_code == 0
-        outputs.append((RunDir(run).changelog.read_bytes(), read_metrics(run)["apply"]))
+        outputs.append((RunDir(run).changelog.read_bytes(), apply_section(run)))
     assert outputs[0] == outputs[1]
 
 
@@ -333,8 +338,10 @@ def test_the_pipeline_applies_the_sample_and_reruns_apply_when_it_changes(tmp_pa
     assert CliRunner().invoke(app, ["sample", str(run), "--out", str(sample), "--n", "30", "--seed", "1"]).exit_code == 0
     corrected = _verify(sample, load_from_disk(str(run / "corpus")))
     assert pipeline(sample)[2:] == ["ran", "ran", "ran"]
-    ap = read_metrics(run)["apply"]
-    assert ap["verified_sentences"] == 30 and ap["verified_changed"] == len(corrected)
+    ap = read_metrics(run).section(ApplySummary)
+    assert ap.verified_sentences == 30 and ap.verified_changed == len(corrected)
+    # the threshold policy decides only what the sample left open: nothing of it is superseded
+    assert ap.verified_superseded == 0 and ap.decisions > 0
     truth = {json.loads(line)["id"]: json.loads(line)["ner_tags"] for line in sample.read_text().splitlines()}
     cleaned = load_from_disk(str(run / "cleaned"))["train"]
     assert all(tags_of(cleaned, id_) == truth[id_] for id_ in corrected)
@@ -345,4 +352,4 @@ def test_the_pipeline_applies_the_sample_and_reruns_apply_when_it_changes(tmp_pa
     undone["verified"] = False
     sample.write_text("".join(json.dumps(r) + "\n" for r in lines))
     assert pipeline(sample)[-1] == "ran"
-    assert read_metrics(run)["apply"]["verified_sentences"] == 29
+    assert read_metrics(run).section(ApplySummary).verified_sentences == 29

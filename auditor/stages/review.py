@@ -42,13 +42,28 @@ def run(ctx: RunContext) -> str:
         _adaptive_metrics(ctx)
         return f"{len(DecisionStore(ctx.store_path).latest())} decisions"
     issues = read_issues(ctx.issues_path)
+    # the verified sample's sentences are settled (apply writes the sample's tags there): a
+    # policy decides the rest, as a curator in the UI would
+    settled = _settled(ctx, issues)
     store = DecisionStore(ctx.store_path, curator=review.curator)
     summary = apply_policy(
-        issues, ctx.load_corpus(), review.model_copy(update={"policy": policy}), store, run_dir=ctx.run_dir
+        issues[~settled].reset_index(drop=True), ctx.load_corpus(), review.model_copy(update={"policy": policy}), store,
+        run_dir=ctx.run_dir,
     )
     write_section(ctx.run_dir, summary.section())
     _adaptive_metrics(ctx)
-    return f"policy {policy}: {summary.decided} of {summary.total} issues decided"
+    note = f" ({int(settled.sum())} more settled by the verified sample)" if settled.any() else ""
+    return f"policy {policy}: {summary.decided} of {summary.total} issues decided{note}"
+
+
+def _settled(ctx: RunContext, issues):
+    """(N,) bool: the issues inside sentences the run's verified sample settles."""
+    import numpy as np
+
+    from auditor.review.verified import run_sample, verified_issue_mask
+
+    sample = run_sample(ctx.rd)
+    return np.zeros(len(issues), dtype=bool) if sample is None else verified_issue_mask(issues, sample.rows)
 
 
 def decision_digest(ctx: RunContext) -> str:

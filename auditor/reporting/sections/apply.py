@@ -18,6 +18,14 @@ def build(b: ReportBuilder) -> None:
         text += f" {ap.stale} decisions were stale (the sentence they were made on is no longer in the corpus) and were not applied."
     if ap.moved:
         text += f" {ap.moved} decisions were applied to their sentence under a new id (the corpus ids moved)."
+    if ap.verified_sentences is not None:
+        text += (f" The verified sample was applied directly: {ap.verified_sentences} sentences the curator checked word by "
+                 f"word got its tags ({ap.verified_changed} of them changed).")
+        if ap.verified_superseded:
+            text += (f" {ap.verified_superseded} of the decisions lie inside those sentences and were superseded by the "
+                     "sample's tags, not applied.")
+        if ap.verified_stale:
+            text += f" {ap.verified_stale} lines of the sample no longer match their sentence and were not applied (listed below)."
     sec.blocks.append(Paragraph(text))
     if ap.by_action:
         b.table(sec, counts_table("apply_by_action", "action", ap.by_action))
