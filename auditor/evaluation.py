@@ -610,7 +610,8 @@ def run_retrain(
         for model_name, corpus in corpora.items():
             train, evaluation = training_data(corpus, cfg.data.train_splits, plan.train, training_cfg.seed)
             out_dir = RunDir(run_dir).model(model_name, plan.name)
-            tagger = train_tagger(train, evaluation, names, model_path, cfg.model, training_cfg, out_dir, progress)
+            tagger = train_tagger(train, evaluation, names, model_path, cfg.model, training_cfg, out_dir, progress,
+                                  progress_desc=f"retrain {plan.name} ({model_name})")
             preds[model_name] = [predict_tags(tagger, ts.data, cfg, progress) for ts in tests]
             for ts, pred in zip(tests, preds[model_name]):
                 for label_set in LABEL_SETS:

@@ -134,3 +134,21 @@ def test_frozen_word_embeddings_stay_fixed_while_the_rest_learns(corpus, tiny_pa
     moved = [n for n, p in before_rest.items() if n in after and not torch.equal(after[n], p)]
     assert len(moved) >= len(before_rest) // 2, moved
     assert _mean_loss(tagger.model, tokenizer, train, model_cfg) < _mean_loss(start, tokenizer, train, model_cfg)
+
+
+def test_a_fine_tune_on_its_own_reports_progress_in_a_log(corpus, tiny_path, monkeypatch, capsys):
+    """Off a terminal a fine-tune outside crossval (the retrain stage, a script) prints whole
+    lines while it trains instead of minutes of silence; under crossval's bar it stays quiet."""
+    from auditor import progress
+    from auditor.modeling.training import train_tagger
+
+    monkeypatch.setenv(progress.MODE_ENV, "lines")
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
+    model_cfg = ModelConfig(name=tiny_path, max_length=16, stride=4)
+    training = TrainingConfig(epochs=2, batch_size=8, seed=5)
+    train_tagger(corpus["train"], None, LABEL_NAMES, tiny_path, model_cfg, training, progress_desc="retrain de")
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("retrain de:")]
+    assert lines and lines[-1].startswith("retrain de: 100%") and all("\r" not in line for line in lines)
+    train_tagger(corpus["train"], None, LABEL_NAMES, tiny_path, model_cfg, training, progress_desc="fold 0 train",
+                 progress_nested=True)
+    assert "fold 0 train" not in capsys.readouterr().err

@@ -297,6 +297,7 @@ def _finetune_fold(ctx: _FoldContext, k: int):
         cfg.training,
         progress=ctx.progress,
         progress_desc=f"fold {k} train",
+        progress_nested=True,
     )
 
     def logits_of(index: np.ndarray) -> list[np.ndarray]:

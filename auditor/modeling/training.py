@@ -161,13 +161,14 @@ class _TrainProgress(TrainerCallback):
     """A labelled, transient training bar showing the last eval F1 (replaces the Trainer's
     unlabelled bars and the metric dicts it prints on every log)."""
 
-    def __init__(self, desc: str):
+    def __init__(self, desc: str, nested: bool):
         self.desc = desc
+        self.nested = nested
         self.bar = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            self.bar = progress_bar(total=state.max_steps, desc=self.desc, unit="step", nested=True)
+            self.bar = progress_bar(total=state.max_steps, desc=self.desc, unit="step", nested=self.nested)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
@@ -227,11 +228,15 @@ def train_tagger(
     progress: bool = True,
     keep_checkpoints: bool = False,
     progress_desc: str = "train",
+    progress_nested: bool = False,
 ) -> TrainedTagger:
     """Fine-tune model_name_or_path on `train` (Corpus rows: tokens, ner_tags) and return the tagger.
 
     eval:  rows scored with seqeval F1 after each epoch (TrainedTagger.eval_f1 = last one)
     out_dir: when given, the tagger is saved there (and epoch checkpoints too if keep_checkpoints)
+    progress_nested: the bar sits under another one (a crossval fold's): off a terminal it then
+        prints nothing; on its own (the retrain stage, a script) it prints a line every ~10 s,
+        since a fine-tune is minutes of otherwise silent work
     Same data + configs + seed -> identical weights on the same machine.
     """
     if len(train) == 0:
@@ -264,7 +269,7 @@ def train_tagger(
             trainer.remove_callback(PrinterCallback)
             trainer.remove_callback(ProgressCallback)
             if progress:
-                trainer.add_callback(_TrainProgress(progress_desc))
+                trainer.add_callback(_TrainProgress(progress_desc, progress_nested))
             trainer.train()
     f1s = [h["eval_f1"] for h in trainer.state.log_history if "eval_f1" in h]
     model = trainer.model
