@@ -156,15 +156,12 @@ def run_verified_mask(run_dir: str | Path, table: IssueTable):
     """((N,) bool: the table's issues the run's verified sample settles, or None; a warning or
     None). The review works without the sample: a missing or unreadable one is said, not fatal
     (apply refuses it with the same line)."""
-    from auditor.review.verified import run_sample, verified_issue_mask
+    from auditor.review.verified import settled_issues
 
     try:
-        sample = run_sample(RunDir(run_dir))
+        return settled_issues(RunDir(run_dir), table.table), None
     except (OSError, AuditorError) as err:
         return None, str(err)
-    if sample is None:
-        return None, None
-    return verified_issue_mask(table.table.select(["id", "tokens"]), sample.rows), None
 
 
 def require_terminal(command: str = "auditor review", also: str = "; --stats and --backup work without one") -> None:

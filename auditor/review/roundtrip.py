@@ -115,11 +115,10 @@ def select_issues(run_dir: Path, flt: IssueFilter, limit: int | None = None) -> 
     """The issues of the filter (status "open" by default) in rank order. The issues the run's
     verified sample settles are decided (auditor.review.verified), so never exported as open;
     a missing sample file is a DataError, as in `auditor apply`."""
-    from auditor.review.verified import run_sample, verified_issue_mask
+    from auditor.review.verified import settled_issues
 
     table = IssueTable.load(RunDir(run_dir).issues)
-    sample = run_sample(RunDir(run_dir))
-    verified = verified_issue_mask(table.table.select(["id", "tokens"]), sample.rows) if sample is not None else None
+    verified = settled_issues(RunDir(run_dir), table.table)
     queue = ReviewQueue(table, verified=verified)
     store = RunDir(run_dir).store
     if store.is_file():

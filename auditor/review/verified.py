@@ -93,3 +93,15 @@ def run_sample(rd: RunDir) -> RunSample | None:
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: the run's verified sample (scoring.reference.file) cannot be read ({err})") from None
     return RunSample(path, rows, tuple(cfg.data.audit))
+
+
+def settled_issues(rd: RunDir, issues: pd.DataFrame | pa.Table) -> np.ndarray:
+    """(N,) bool over the run's issue rows: the issues its verified sample settles (all False
+    without a sample). DataError (one line) when the configured file is missing or unreadable:
+    the review stage, export-issues and the review UI (which shows the line instead) share it."""
+    sample = run_sample(rd)
+    if sample is None:
+        return np.zeros(len(issues) if isinstance(issues, pd.DataFrame) else issues.num_rows, dtype=bool)
+    if isinstance(issues, pa.Table):
+        issues = issues.select(["id", "tokens"])  # the only columns the rule reads
+    return verified_issue_mask(issues, sample.rows)

@@ -44,7 +44,9 @@ def run(ctx: RunContext) -> str:
     issues = read_issues(ctx.issues_path)
     # the verified sample's sentences are settled (apply writes the sample's tags there): a
     # policy decides the rest, as a curator in the UI would
-    settled = _settled(ctx, issues)
+    from auditor.review.verified import settled_issues
+
+    settled = settled_issues(ctx.rd, issues)
     store = DecisionStore(ctx.store_path, curator=review.curator)
     summary = apply_policy(
         issues[~settled].reset_index(drop=True), ctx.load_corpus(), review.model_copy(update={"policy": policy}), store,
@@ -54,16 +56,6 @@ def run(ctx: RunContext) -> str:
     _adaptive_metrics(ctx)
     note = f" ({int(settled.sum())} more settled by the verified sample)" if settled.any() else ""
     return f"policy {policy}: {summary.decided} of {summary.total} issues decided{note}"
-
-
-def _settled(ctx: RunContext, issues):
-    """(N,) bool: the issues inside sentences the run's verified sample settles."""
-    import numpy as np
-
-    from auditor.review.verified import run_sample, verified_issue_mask
-
-    sample = run_sample(ctx.rd)
-    return np.zeros(len(issues), dtype=bool) if sample is None else verified_issue_mask(issues, sample.rows)
 
 
 def decision_digest(ctx: RunContext) -> str:
