@@ -45,7 +45,7 @@ from datasets.table import InMemoryTable
 
 from auditor.atomic import atomic_path
 from auditor.data.corpus import label_names as corpus_label_names
-from auditor.data.iob import is_tag, violations
+from auditor.data.iob import is_tag, repair_iob2, violations
 from auditor.errors import AuditorError
 from auditor.review.verified import VERIFIED_ACTION, VERIFIED_SOURCE, matches, verified_rows
 from auditor.run_dir import RunDir
@@ -379,10 +379,8 @@ def _settles(row: SampleRow, sent: _Sentence | None, audited: set[str], names: s
 def _verified_sentence(id_: str, sent: _Sentence, row: SampleRow, sample_name: str) -> tuple[list[str], list[dict]]:
     """The sentence with the verified tags (IOB2-repaired, which the verify UI already does) and
     one changelog row per run of changed words."""
-    tags = list(row.tags)
-    repaired = violations(tags)
-    for w in repaired:
-        tags[w] = "B-" + tags[w][2:]
+    repaired = bool(violations(row.tags))
+    tags = repair_iob2(row.tags)
     curator = str(row.extra.get("curator") or VERIFIED_SOURCE)
     note = f"verified in the sample {sample_name}".rstrip() + ("; IOB2-repaired" if repaired else "")
     rows, w, n = [], 0, len(tags)
