@@ -353,3 +353,32 @@ def test_the_pipeline_applies_the_sample_and_reruns_apply_when_it_changes(tmp_pa
     sample.write_text("".join(json.dumps(r) + "\n" for r in lines))
     assert pipeline(sample)[-1] == "ran"
     assert read_metrics(run).section(ApplySummary).verified_sentences == 29
+
+
+@pytest.mark.anyio
+async def test_the_report_and_the_status_line_count_errors_left_by_one_rule(tmp_path):
+    """Both leave the sample's settled issues out of the queue and count its corrected sentences
+    as fixed (apply writes them): the same 'errors left' in the UI and in the report."""
+    from auditor.config import PipelineConfig
+    from auditor.metrics import Metrics, write_section
+    from auditor.reporting import Paragraph
+    from auditor.reporting.builder import ReportBuilder
+    from auditor.reporting.inputs import RunInputs
+    from auditor.reporting.sections import remaining as section
+    from auditor.review.app import open_review
+    from auditor.scoring.summary import ScoringSummary
+
+    run = review_run(tmp_path, ["de/train/000005", "fr/train/000007"])
+    scoring = ScoringSummary(0, 400, 0, 0, {}, {}, {}, reference={"verified_sentences": 40, "corrected_sentences": 4})
+    write_section(run, scoring)
+    app_ = open_review(run, curator="ana")
+    async with app_.run_test(size=(200, 24)):
+        status = str(app_.screen.query_one("#progress").render())
+    b = ReportBuilder(RunInputs(run, Metrics({"scoring": scoring.to_dict()}), PipelineConfig(), True,
+                                issues=make_issues(), decisions={}), tmp_path)
+    section.build(b)
+    [text] = [p.text for p in b.sections[0].blocks if isinstance(p, Paragraph)]
+    left = b.derived.tables["remaining_errors"]["rows"][1]
+    assert left[1] == 36.0  # 40 estimated before review, the sample's 4 corrected
+    assert "The review corrected 4 (4 of them in the verified sample, applied directly), so about 36 are left" in text
+    assert f"errors left ~36 sentences (90% {left[2]}–{left[3]})" in status

@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -55,7 +54,13 @@ from auditor.review.queue import ACCEPT, KEEP, OPEN, RELABEL, SKIP, VERIFIED, Is
 from auditor.review.store import AlreadyDecided, DecisionStore, StoreError
 from auditor.review.verified import VERIFIED_STATUS
 from auditor.review.widgets import DONE_WORDS, IssueList, OrderLine, ProgressLine, SentenceView
-from auditor.scoring.remaining import coded_queue_counts, from_metrics, remaining_errors, sentence_codes
+from auditor.scoring.remaining import (
+    coded_queue_counts,
+    counting_the_sample,
+    from_metrics,
+    remaining_errors,
+    sentence_codes,
+)
 
 WIDE_AT = 140  # columns from which the queue and the sentence sit side by side
 
@@ -158,7 +163,7 @@ class ReviewScreen(Screen):
         st = self.queue.status[~self.queue.verified]
         counts = coded_queue_counts(self._sentence_codes, (st == ACCEPT) | (st == RELABEL), (st == OPEN) | (st == SKIP))
         if self.queue.verified.any():
-            counts = replace(counts, fixed=counts.fixed + self._sample[1])
+            counts = counting_the_sample(counts, self._sample[1])
         try:
             return remaining_errors(*self._sample, counts).status_text()
         except ValueError:  # metrics that do not fit together (a hand-edited file): say nothing

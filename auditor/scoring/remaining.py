@@ -19,7 +19,7 @@ likelier to hold fewer errors than the recent rate says: an upper-side estimate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -185,6 +185,17 @@ def coded_queue_counts(codes: np.ndarray, changed: np.ndarray, pending: np.ndarr
         recent_decided=len(tail),
         recent_changed=int(fixed[tail].sum()),
     )
+
+
+def counting_the_sample(counts: QueueCounts, sample_corrected: int) -> QueueCounts:
+    """The review's counts with the verified sample's corrected sentences as fixed.
+
+    apply writes the sample's tags (cleaning.apply_decisions), so the sentences the curator
+    corrected in the sample are corrected like any decision's. Count the queue without the
+    issues the sample settles (review.verified.settled_issues): those sentences are the
+    sample's, and their issues neither wait in the queue nor feed its hit rate. The review
+    UI's status line and the report's "Errors left" both use this one rule."""
+    return replace(counts, fixed=counts.fixed + int(sample_corrected))
 
 
 def remaining_errors(

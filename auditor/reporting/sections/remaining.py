@@ -12,6 +12,7 @@ def build(b: ReportBuilder) -> None:
     from auditor.scoring.remaining import (
         RECENT,
         QueueCounts,
+        counting_the_sample,
         from_metrics,
         queue_counts,
         remaining_errors,
@@ -24,9 +25,14 @@ def build(b: ReportBuilder) -> None:
     sec = b.section("Errors left", "remaining")
     issues, decisions = b.inputs.issues, b.inputs.decisions or {}
     counts = QueueCounts()
+    settled_any = False
     if issues is not None and len(issues):
-        actions = [_action(decisions.get(iid)) for iid in issues["issue_id"]]
-        counts = queue_counts(list(issues["id"]), actions)
+        settled = _settled(b, issues)
+        settled_any = bool(settled.any())
+        mine = issues[~settled]
+        counts = queue_counts(list(mine["id"]), [_action(decisions.get(iid)) for iid in mine["issue_id"]])
+    if settled_any:
+        counts = counting_the_sample(counts, sample[1])
     try:
         r = remaining_errors(*sample, counts)
     except ValueError as err:
@@ -38,7 +44,9 @@ def build(b: ReportBuilder) -> None:
         f"Counted in sentences with at least one wrong tag. From the random verified sample ({n:,} of {big_n:,} "
         f"audited sentences checked, {x:,} of them corrected): about {r.total.estimate:,.0f} audited sentences "
         f"had an error before review ({pct}: {r.total.low:,}–{r.total.high:,}, an exact interval for sampling "
-        f"without replacement). The review corrected {r.fixed:,}, so about {r.in_corpus.estimate:,.0f} are left "
+        f"without replacement). The review corrected {r.fixed:,}"
+        + (f" ({sample[1]:,} of them in the verified sample, applied directly)" if settled_any else "")
+        + f", so about {r.in_corpus.estimate:,.0f} are left "
         f"({pct}: {r.in_corpus.low:,}–{r.in_corpus.high:,})."
     )
     if r.in_queue is not None:
@@ -57,6 +65,21 @@ def build(b: ReportBuilder) -> None:
             Column(f"{pct} high", "num", "d")]
     b.table(sec, Table("remaining_errors", cols, rows,
                        f"Wrong sentences estimated from the verified sample; the queue's from its last {RECENT} decided sentences."))
+
+
+def _settled(b: ReportBuilder, issues):
+    """The issues the run's verified sample settles (review.verified); none when it cannot be
+    read (the report's other sections say what is wrong with it)."""
+    import numpy as np
+
+    from auditor.errors import DataError
+    from auditor.review.verified import settled_issues
+    from auditor.run_dir import RunDir
+
+    try:
+        return settled_issues(RunDir(b.inputs.run_dir), issues)
+    except (DataError, OSError):
+        return np.zeros(len(issues), dtype=bool)
 
 
 def _action(decision) -> str | None:
