@@ -470,6 +470,11 @@ def sample_cmd(
     split: Annotated[
         str | None, typer.Option("--split", help="draw from this split, stratified by language (default: the audited splits)")
     ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", help="disagree: draw most of a test sample where the run's before and after taggers "
+                     "disagree, each sentence weighted by what it stands for (needs --split test and a retrained run)"),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:
     """Draw a random sample of audited sentences for a curator to verify.
@@ -478,20 +483,42 @@ def sample_cmd(
     then set scoring.reference.file to it and run again: the sample's corrections go to the top
     of the queue, and words like the ones it corrects are doubted everywhere. With `--split test`
     the sample judges the cleaning instead: set retrain.verified_test to it, and the retrain
-    stage scores F1 on its verified sentences beside the silver test tags."""
+    stage scores F1 on its verified sentences beside the silver test tags. With `--where
+    disagree` (after a retrain) that sample is drawn mostly where the before and after taggers
+    tag a sentence differently, the only sentences that can move F1 between them; each
+    sentence is weighted by the test sentences it stands for, so the F1 stays the whole test
+    split's, and the sign of a small change needs far fewer checks."""
     from auditor.data.sample import draw_sample, write_sample
+    from auditor.sample_design import STRATUM, is_focus
 
     if out.exists() and not force:
         raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
-    if not RunDir(run_dir).corpus.is_dir():
+    if where is not None and where != "disagree":
+        raise AuditorError(f"--where {where!r}: the one choice is 'disagree'")
+    if where is not None and split != "test":
+        raise AuditorError("--where disagree draws test sentences; add --split test")
+    rd = RunDir(run_dir)
+    if not rd.corpus.is_dir():
         raise AuditorError(f"{run_dir}: no corpus/ folder; run the load stage first (auditor run PIPELINE --until load)")
-    cfg = RunDir(run_dir).read_config()
+    cfg = rd.read_config()
     splits = [split] if split else cfg.data.audit if cfg is not None else ["train"]
-    rows = draw_sample(RunDir(run_dir).read_corpus(), splits, n, seed, by_language=split is not None)
+    corpus = rd.read_corpus()
+    focus = None
+    if where is not None:
+        from auditor.test_predictions import disagreement_mask, read_test_predictions
+
+        if split not in corpus:
+            raise AuditorError(f"the corpus has no split(s) ['{split}'] (it has {sorted(corpus)})")
+        focus = disagreement_mask(read_test_predictions(rd.test_predictions), list(corpus[split]["id"]))
+    rows = draw_sample(corpus, splits, n, seed, by_language=split is not None, focus=focus)
     write_sample(out, rows)
     key = "retrain.verified_test" if split == "test" else "scoring.reference.file"
+    drawn = "" if focus is None else (
+        f" ({sum(1 for r in rows if is_focus(r.extra[STRATUM]))} of the {int(focus.sum())} "
+        f"where the taggers disagree, weighted)"
+    )
     typer.echo(
-        f"wrote {len(rows)} sentences of {', '.join(splits)} to {out}; check them with `auditor verify {out}`, "
+        f"wrote {len(rows)} sentences of {', '.join(splits)}{drawn} to {out}; check them with `auditor verify {out}`, "
         f"then set {key}: {out}"
     )
 

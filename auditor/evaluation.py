@@ -39,6 +39,8 @@ from auditor.config import Experiment, PipelineConfig, TrainingConfig
 from auditor.data.corpus import CLEAN_COLUMN, has_clean_tags, label_names
 from auditor.errors import DataError
 from auditor.run_dir import RunDir
+from auditor.sample_design import SampleDesign
+from auditor.verified_test import VerifiedTest
 
 MODELS = ("before", "after")
 LABEL_SETS = ("silver", "clean", "verified", "reviewed")
@@ -124,6 +126,41 @@ def seqeval_scores(true_tags: list[list[str]], pred_tags: list[list[str]]) -> Sc
     return Scores(float(p), float(r), float(f), int(s), per_type)
 
 
+def weighted_scores(true_tags: list[list[str]], pred_tags: list[list[str]], weights: np.ndarray) -> Scores:
+    """seqeval's entity scores (default mode) with sentence i's TP/FP/FN counted weights[i]
+    times: the scores of the test split a weighted sample stands for (auditor.sample_design).
+
+    weights: (N,) non-negative. support stays the true entities of the N sentences scored (what
+    was checked), not the weighted estimate. Equal weights give seqeval_scores' numbers."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    if len(true_tags) != len(pred_tags) or len(true_tags) != len(weights):
+        raise ValueError(f"{len(true_tags)} true sentences, {len(pred_tags)} predicted, {len(weights)} weights")
+    per_type: dict[str, np.ndarray] = {}
+    support: dict[str, int] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for w, t, p in zip(weights, true_tags, pred_tags):
+            if len(t) != len(p):
+                raise ValueError(f"{len(t)} true tags but {len(p)} predicted in a sentence")
+            true_set, pred_set = set(get_entities(list(t))), set(get_entities(list(p)))
+            for e in true_set | pred_set:
+                c = per_type.setdefault(e[0], np.zeros(3))
+                c += w * np.array([e in true_set and e in pred_set, e not in true_set, e not in pred_set], dtype=np.float64)
+            for e in true_set:
+                support[e[0]] = support.get(e[0], 0) + 1
+
+    def scores_of(c: np.ndarray) -> tuple[float, float, float]:
+        tp, fp, fn = (float(x) for x in c)
+        precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+        recall = tp / (tp + fn) if tp + fn > 0 else 0.0
+        return precision, recall, float(micro_f1(c))
+
+    total = sum(per_type.values(), np.zeros(3))
+    types = {name: TypeScores(*scores_of(per_type[name]), support.get(name, 0)) for name in sorted(per_type)}
+    return Scores(*scores_of(total), sum(support.values()), types)
+
+
 def _entity_types(true_tags: list[list[str]], pred_tags: list[list[str]]) -> list[str]:
     """The type names in seqeval's per-type order (sorted union of true and predicted)."""
     from seqeval.metrics.sequence_labeling import get_entities
@@ -202,10 +239,19 @@ def micro_f1(counts: np.ndarray) -> np.ndarray | float:
 _BOOT_CHUNK = 2_000_000
 
 
-def _resampled_sums(counts: list[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
-    """For each (N, 3) count array, its (n_boot, 3) sums over the SAME resampled sentences."""
+def _resampled_sums(counts: list[np.ndarray], n_boot: int, seed: int, design: SampleDesign | None = None) -> list[np.ndarray]:
+    """For each (N, 3) count array, its (n_boot, 3) sums over the SAME resampled sentences
+    (with a design: its weighted sums under the same rescaled bootstrap weights)."""
     n = len(counts[0])
     rng = np.random.default_rng(seed)
+    if design is not None:
+        sums: list[np.ndarray] = [np.empty((n_boot, 3)) for _ in counts]
+        per_chunk = max(1, _BOOT_CHUNK // n)
+        for start in range(0, n_boot, per_chunk):
+            w = design.bootstrap_weights(min(n_boot, start + per_chunk) - start, rng)
+            for c, out in zip(counts, sums):
+                out[start:start + len(w)] = w @ c
+        return sums
     sums = [np.empty((n_boot, 3), dtype=np.int64) for _ in counts]
     per_chunk = max(1, _BOOT_CHUNK // n)
     for start in range(0, n_boot, per_chunk):
@@ -225,6 +271,16 @@ def _check_bootstrap(n: int, n_boot: int, level: float) -> None:
         raise ValueError(f"bootstrap F1: level must be between 0 and 1 (got {level})")
 
 
+def _check_design(design: SampleDesign | None, n: int) -> None:
+    if design is not None and len(design) != n:
+        raise ValueError(f"bootstrap F1: the sample design has {len(design)} sentences but {n} were scored")
+
+
+def _total(counts: np.ndarray, design: SampleDesign | None) -> np.ndarray:
+    """The (3,) TP/FP/FN sums of (N, 3) per-sentence counts, weighted by the design if any."""
+    return counts.sum(axis=0) if design is None else design.weights @ counts
+
+
 def _interval(point: float, samples: np.ndarray, n: int, level: float) -> F1Interval:
     alpha = (1 - level) / 2
     low, high = np.quantile(samples, [alpha, 1 - alpha])
@@ -238,18 +294,22 @@ def bootstrap_f1(
     n_boot: int = 1000,
     level: float = 0.9,
     seed: int = 0,
+    design: SampleDesign | None = None,
 ) -> F1Interval:
     """Entity-level micro F1 (seqeval default mode) with a sentence-bootstrap percentile interval.
 
     true_tags, pred_tags: N >= 1 sentences, each a list of IOB2 tag strings; sentence i of
     both has the same length. n_boot resamples of N sentences drawn with replacement;
     level: the interval's coverage (0.9 = the 5th to 95th percentile of the resampled F1).
-    Same inputs and seed = same numbers. Raises ValueError on empty or mismatched input.
+    design: how the N sentences were drawn when not uniformly (auditor.sample_design): the
+    F1 of the weighted counts, resampled within strata. Same inputs and seed = same numbers.
+    Raises ValueError on empty or mismatched input.
     """
     _check_bootstrap(len(true_tags), n_boot, level)
     counts = entity_counts(true_tags, pred_tags)
-    (sums,) = _resampled_sums([counts], n_boot, seed)
-    return _interval(micro_f1(counts.sum(axis=0)), micro_f1(sums), len(counts), level)
+    _check_design(design, len(counts))
+    (sums,) = _resampled_sums([counts], n_boot, seed, design)
+    return _interval(micro_f1(_total(counts, design)), micro_f1(sums), len(counts), level)
 
 
 def paired_bootstrap_delta(
@@ -260,6 +320,7 @@ def paired_bootstrap_delta(
     n_boot: int = 1000,
     level: float = 0.9,
     seed: int = 0,
+    design: SampleDesign | None = None,
 ) -> F1Interval:
     """F1(after) - F1(before) on the same true tags, with a paired sentence-bootstrap interval.
 
@@ -268,14 +329,17 @@ def paired_bootstrap_delta(
     taggers on them, so the sentences' shared difficulty cancels out of the difference
     (a much tighter interval than two independent ones). f1 is the point difference;
     an interval that excludes 0 says the change is larger than the test's sampling noise.
+    design: as in bootstrap_f1 (a sample drawn mostly where the taggers disagree gets the
+    sign of a small change right with far fewer sentences).
     """
     if len(pred_before) != len(pred_after):
         raise ValueError(f"{len(pred_before)} 'before' sentences but {len(pred_after)} 'after'")
     _check_bootstrap(len(true_tags), n_boot, level)
     before = entity_counts(true_tags, pred_before)
     after = entity_counts(true_tags, pred_after)
-    sums_before, sums_after = _resampled_sums([before, after], n_boot, seed)
-    point = micro_f1(after.sum(axis=0)) - micro_f1(before.sum(axis=0))
+    _check_design(design, len(before))
+    sums_before, sums_after = _resampled_sums([before, after], n_boot, seed, design)
+    point = micro_f1(_total(after, design)) - micro_f1(_total(before, design))
     return _interval(point, micro_f1(sums_after) - micro_f1(sums_before), len(before), level)
 
 
@@ -349,24 +413,30 @@ class ExperimentResult:
 @dataclass
 class RetrainResult:
     """The metrics.json["retrain"] section. disabled: the run's config turned retraining off
-    (retrain.enabled: false), so there are no experiments by design, not by failure."""
+    (retrain.enabled: false), so there are no experiments by design, not by failure.
+    verified_weighted: the verified test sentences were drawn where the taggers disagree and
+    their scores are weighted (auditor.sample_design), not a uniform sample's."""
 
     SECTION: ClassVar[str] = "retrain"
 
     experiments: list[ExperimentResult] = field(default_factory=list)
     disabled: bool = False
+    verified_weighted: bool = False
 
     def to_dict(self) -> dict:
         out: dict = {"experiments": [e.to_dict() for e in self.experiments]}
         if self.disabled:
             out["disabled"] = True
+        if self.verified_weighted:
+            out["verified_weighted"] = True
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> RetrainResult:
         if not isinstance(d, dict):
             raise TypeError(f"a JSON {type(d).__name__}, not an object")
-        return cls([ExperimentResult.from_dict(e) for e in d.get("experiments") or []], bool(d.get("disabled", False)))
+        return cls([ExperimentResult.from_dict(e) for e in d.get("experiments") or []], bool(d.get("disabled", False)),
+                   bool(d.get("verified_weighted", False)))
 
     def same_scores(self, a: str, b: str) -> bool:
         """True when label sets a and b gave identical F1 and support for every (experiment,
@@ -494,11 +564,19 @@ class EvalSet:
     data: Dataset
     labels: dict[str, list[list[str]]]
     rows: dict[str, list[int]] = field(default_factory=dict)
+    # label set -> how its sentences were drawn, when not uniformly (a weighted verified sample)
+    designs: dict[str, SampleDesign] = field(default_factory=dict)
 
     def judged(self, labels: str, pred: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
         """(true, predicted) tags of the sentences that label set judges; pred covers all of data."""
         idx = self.rows.get(labels)
         return self.labels[labels], pred if idx is None else [pred[i] for i in idx]
+
+    def scores(self, labels: str, pred: list[list[str]]) -> Scores:
+        """The entity scores of pred against a label set: weighted when its sample was."""
+        true, judged = self.judged(labels, pred)
+        design = self.designs.get(labels)
+        return seqeval_scores(true, judged) if design is None else weighted_scores(true, judged, design.weights)
 
 
 def eval_sets(
@@ -506,11 +584,11 @@ def eval_sets(
     cleaned: DatasetDict | None,
     langs: Sequence[str],
     reviewed: bool,
-    verified: dict[str, list[str]] | None = None,
+    verified: VerifiedTest | None = None,
 ) -> list[EvalSet]:
     """The test split of each language with its silver, clean and (if reviewed) reviewed tags,
-    and the verified tags of its sentences in `verified` (sentence id -> tags; a language
-    with none of them gets no verified set)."""
+    and the verified tags of its sentences in `verified` (a language with none of them gets
+    no verified set; a weighted sample's design comes along)."""
     if TEST_SPLIT not in original:
         raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
     names = label_names(original)
@@ -535,13 +613,16 @@ def eval_sets(
                 raise DataError(f"retrain: cleaned test split lacks sentence {missing[0]}; re-run the apply stage")
             labels["reviewed"] = _names([reviewed_by_id[i] for i in ds["id"]], names)
         rows: dict[str, list[int]] = {}
+        designs: dict[str, SampleDesign] = {}
         if verified:
-            mine = [i for i, sid in enumerate(ds["id"]) if sid in verified]
+            mine = [i for i, sid in enumerate(ds["id"]) if sid in verified.tags]
             if mine:
-                ids = ds["id"]
-                labels["verified"] = [list(verified[ids[i]]) for i in mine]
+                ids = [ds["id"][i] for i in mine]
+                labels["verified"] = [list(verified.tags[sid]) for sid in ids]
                 rows["verified"] = mine
-        out.append(EvalSet(lang, ds.select_columns(_TRAIN_COLUMNS), labels, rows))
+                if verified.design is not None:
+                    designs["verified"] = verified.design_of(ids)
+        out.append(EvalSet(lang, ds.select_columns(_TRAIN_COLUMNS), labels, rows, designs))
     return out
 
 
@@ -582,8 +663,10 @@ def run_retrain(
     corpus only "before" is trained. Returns every (model, label set, test language) score,
     each with its bootstrap interval, and the paired interval of each after - before.
     """
+    from auditor.distributed import is_main_process
     from auditor.modeling.factory import resolve_model
     from auditor.modeling.training import train_tagger
+    from auditor.test_predictions import TestPrediction, write_test_predictions
     from auditor.verified_test import read_verified_test
 
     run_dir = Path(run_dir)
@@ -600,9 +683,10 @@ def run_retrain(
     if cfg.retrain.verified_test:
         if TEST_SPLIT not in original:
             raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
-        verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names).tags
+        verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names)
 
-    result = RetrainResult()
+    result = RetrainResult(verified_weighted=verified is not None and verified.design is not None)
+    kept: list[TestPrediction] = []
     for plan in plans:
         tests = eval_sets(original, cleaned, plan.test, reviewed, verified)
         exp = ExperimentResult(plan.name, plan.train, plan.test)
@@ -614,11 +698,15 @@ def run_retrain(
                                   progress_desc=f"retrain {plan.name} ({model_name})")
             preds[model_name] = [predict_tags(tagger, ts.data, cfg, progress) for ts in tests]
             for ts, pred in zip(tests, preds[model_name]):
+                kept.extend(TestPrediction(plan.name, model_name, sid, tags) for sid, tags in zip(ts.data["id"], pred))
                 for label_set in LABEL_SETS:
                     if label_set in ts.labels:
-                        exp.results.append(EvalRow(model_name, label_set, ts.lang, seqeval_scores(*ts.judged(label_set, pred))))
+                        exp.results.append(EvalRow(model_name, label_set, ts.lang, ts.scores(label_set, pred)))
         exp.intervals = score_intervals(tests, preds, seed=training_cfg.seed)
         result.experiments.append(exp)
+    if is_main_process():
+        # kept for `auditor sample --split test --where disagree` (auditor.test_predictions)
+        write_test_predictions(RunDir(run_dir).test_predictions, kept)
     return result
 
 
@@ -634,11 +722,14 @@ def score_intervals(tests: list[EvalSet], preds: dict[str, list[list[list[str]]]
             if label_set not in ts.labels:
                 continue
             judged = {m: ts.judged(label_set, p[t]) for m, p in preds.items()}
+            design = ts.designs.get(label_set)
             for model, (true, pred) in judged.items():
-                rows.append(IntervalRow(model, label_set, ts.lang, bootstrap_f1(true, pred, n_boot=N_BOOT, level=LEVEL, seed=seed)))
+                iv = bootstrap_f1(true, pred, n_boot=N_BOOT, level=LEVEL, seed=seed, design=design)
+                rows.append(IntervalRow(model, label_set, ts.lang, iv))
             if "before" in judged and "after" in judged:
                 true = judged["before"][0]
-                delta = paired_bootstrap_delta(true, judged["before"][1], judged["after"][1], n_boot=N_BOOT, level=LEVEL, seed=seed)
+                delta = paired_bootstrap_delta(true, judged["before"][1], judged["after"][1], n_boot=N_BOOT, level=LEVEL,
+                                               seed=seed, design=design)
                 rows.append(IntervalRow("delta", label_set, ts.lang, delta))
     return rows
 

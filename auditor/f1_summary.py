@@ -41,7 +41,7 @@ def f1_summary_table(result: RetrainResult | None) -> Table | None:
                 b = by.get(("before", labels, g))
                 iv = exp.interval("before", labels, g) if labels == "verified" else None
                 before_cells.append("-" if b is None else f"{b:.3f}" + (_span(iv, signed=False) if iv else ""))
-            table.add_row(exp.name, judged_on(labels, n), "before", *before_cells)
+            table.add_row(exp.name, judged_on(labels, n, result.verified_weighted), "before", *before_cells)
             cells = []
             for g in langs:
                 a, b = by.get(("after", labels, g)), by.get(("before", labels, g))

@@ -19,10 +19,12 @@ from auditor.evaluation import F1Interval, RetrainResult
 NO_CHANGE = 0.0005
 
 
-def judged_on(labels: str, n_sentences: int | None = None) -> str:
-    """What a label set's numbers are judged on, for a table's row or caption."""
+def judged_on(labels: str, n_sentences: int | None = None, weighted: bool = False) -> str:
+    """What a label set's numbers are judged on, for a table's row or caption. weighted: the
+    verified sentences were drawn where the taggers disagree and stand for the whole split."""
     if labels == "verified":
-        return f"{n_sentences} verified test sentences" if n_sentences is not None else "verified test sentences"
+        text = f"{n_sentences} verified test sentences" if n_sentences is not None else "verified test sentences"
+        return text + " (weighted)" if weighted else text
     return {"silver": "silver test tags", "clean": "clean test tags", "reviewed": "reviewed test tags"}.get(labels, labels)
 
 

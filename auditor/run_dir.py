@@ -14,6 +14,7 @@ renamed or moved artifact is a one-line change and no two modules disagree on it
     cleaned/             the corrected DatasetDict (apply)
     changelog.parquet    one row per changed word (apply)
     models/<model>/<experiment>/   before/after taggers (retrain)
+    test-predictions.parquet       their tags of the test split (retrain)
     metrics.json         every number of the report, one section per stage
     export/<format>/     the exported corpus (export; or export.out)
     .stages/<stage>.json the runner's stamps
@@ -35,6 +36,7 @@ ADAPTIVE = "adaptive"
 CLEANED = "cleaned"
 CHANGELOG = "changelog.parquet"
 MODELS = "models"
+TEST_PREDICTIONS = "test-predictions.parquet"
 METRICS = "metrics.json"
 EXPORT = "export"
 STAGES = ".stages"
@@ -102,6 +104,11 @@ class RunDir:
     def model(self, model: str, experiment: str) -> Path:
         """models/<model>/<experiment>: model is "before" or "after"."""
         return self.models / model / experiment
+
+    @property
+    def test_predictions(self) -> Path:
+        """Every retrain experiment's before/after tags of the test split (auditor.test_predictions)."""
+        return self.path / TEST_PREDICTIONS
 
     @property
     def metrics(self) -> Path:

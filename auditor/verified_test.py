@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import DataError
+from auditor.sample_design import STRATUM, STRATUM_SIZE, SampleDesign, design_from_strata
 
 SPLIT = "test"
 
@@ -22,14 +23,25 @@ SPLIT = "test"
 @dataclass(frozen=True)
 class VerifiedTest:
     """tags: test sentence id -> the curator's tags (one tag string per word), verified
-    lines only; n_lines: all lines of the file (verified or not); source: the file."""
+    lines only; n_lines: all lines of the file (verified or not); source: the file;
+    design: how the verified sentences were drawn, in the order of tags, when the sample was
+    drawn with unequal chances (`auditor sample --where disagree`, auditor.sample_design),
+    None for a uniform one."""
 
     tags: dict[str, list[str]]
     n_lines: int
     source: str
+    design: SampleDesign | None = None
 
     def __len__(self) -> int:
         return len(self.tags)
+
+    def design_of(self, ids: list[str]) -> SampleDesign | None:
+        """The design of some verified sentences, in the order of ids (None when uniform)."""
+        if self.design is None:
+            return None
+        position = {sid: i for i, sid in enumerate(self.tags)}
+        return self.design.subset([position[sid] for sid in ids])
 
 
 def read_verified_test(path: str | Path, test, label_names: list[str]) -> VerifiedTest:
@@ -75,4 +87,31 @@ def read_verified_test(path: str | Path, test, label_names: list[str]) -> Verifi
     if not tags:
         what = f"none of its {len(rows)} sentences is verified yet; check them with `auditor verify {p}`" if rows else "it is empty"
         raise DataError(f"{p} (retrain.verified_test) holds no verified sentence: {what}")
-    return VerifiedTest(tags, len(rows), str(p))
+    return VerifiedTest(tags, len(rows), str(p), sample_design(p, [r for r in rows if r.verified]))
+
+
+def sample_design(path: str | Path, verified: list) -> SampleDesign | None:
+    """The verified lines' sample design from their "stratum"/"stratum_size" keys (written by a
+    weighted draw); None when no line has them. All or none must: a sample with some lines
+    weighted and some not has no honest weight for the rest."""
+    marked = [r for r in verified if STRATUM in r.extra]
+    if not marked:
+        return None
+    if len(marked) != len(verified):
+        plain = next(r for r in verified if STRATUM not in r.extra)
+        raise DataError(
+            f"{path}: sentence {plain.id!r} has no {STRATUM!r} but other lines do; a weighted sample needs every line "
+            f"from its draw (draw it again with `auditor sample RUN_DIR --split {SPLIT} --where disagree`)"
+        )
+    population: dict[str, int] = {}
+    for r in marked:
+        size = r.extra.get(STRATUM_SIZE)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise DataError(f"{path}: sentence {r.id!r}: {STRATUM_SIZE!r} must be a whole number >= 1 (got {size!r})")
+        name = str(r.extra[STRATUM])
+        if population.setdefault(name, size) != size:
+            raise DataError(f"{path}: stratum {name!r} has two sizes ({population[name]} and {size}); was the file edited by hand?")
+    try:
+        return design_from_strata([str(r.extra[STRATUM]) for r in marked], population)
+    except ValueError as err:
+        raise DataError(f"{path}: {err}; was the file edited by hand?") from None

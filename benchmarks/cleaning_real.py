@@ -562,7 +562,7 @@ def f1_table(results: dict, taggers: list[str], seeds: list[int], halves: list[i
     return "\n".join(lines)
 
 
-def sign_table(changes: list[dict], sizes: list[int]) -> str:
+def sign_table(changes: list[dict], sizes: list[int], key: str = "by_n") -> str:
     cols = " | ".join(f"n = {'all' if n == 0 else n}" for n in sizes)
     lines = ["| changes | count | " + cols + " |", "|---|---|" + "---|" * len(sizes)]
     for label, sel in (("all", lambda c: True), ("silver sign wrong", lambda c: c["silver_wrong"]),
@@ -572,11 +572,11 @@ def sign_table(changes: list[dict], sizes: list[int]) -> str:
             continue
         cells = []
         for n in sizes:
-            key = str(n)
-            sign = statistics.mean(c["by_n"][key]["sign"] for c in picked)
-            sure = statistics.mean(c["by_n"][key]["sure"] for c in picked)
-            wrong = statistics.mean(c["by_n"][key]["sure_wrong"] for c in picked)
-            allright = sum(c["by_n"][key]["sign"] >= 0.9 for c in picked)
+            at = [c[key][str(n)] for c in picked]
+            sign = statistics.mean(a["sign"] for a in at)
+            sure = statistics.mean(a["sure"] for a in at)
+            wrong = statistics.mean(a["sure_wrong"] for a in at)
+            allright = sum(a["sign"] >= 0.9 for a in at)
             cells.append(f"{sign:.0%} / {sure:.0%} / {wrong:.0%} ({allright}/{len(picked)})")
         lines.append(f"| {label} | {len(picked)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -681,11 +681,12 @@ def main(argv: list[str] | None = None) -> str:
         for v in versions[h]:
             print(f"#   half {h}: {v.label}: {v.actions} actions, {v.changed_sentences} sentences changed", flush=True)
     results: dict = {}
-    test_tags = {}
+    test_tags, test_sets = {}, {}
     for h in args.halves:
         test = halves[1 - h]
         ds = data.dev.select(test.tolist())
         test_tags[h] = (names_of(ds[CLEAN_COLUMN], names), names_of(ds["ner_tags"], names))
+        test_sets[h] = ds
     features = None
     recipe = FinetuneSettings(args.epochs, args.batch_size, args.lr)
     ft_versions = set(args.finetune_versions) if args.finetune_versions else None
@@ -791,13 +792,16 @@ def main(argv: list[str] | None = None) -> str:
     print("\n\n".join(sections[-3:]), flush=True)
 
     # 5. the sign question
-    changes = sign_question(results, test_tags, args)
+    changes = sign_question(results, test_tags, test_sets, args)
     if changes:
         sections.append(
             "## How many verified test sentences give a change its sign?\n\n"
             "cells: share of draws whose point Δ has the full corrected-test sign / share whose 90 % interval excludes 0 on "
             "that side / share whose interval excludes 0 on the wrong side (changes with the sign right in ≥ 90 % of draws)\n\n"
+            "A uniform random sample (`auditor sample --split test`):\n\n"
             + sign_table(changes, args.sign_sizes)
+            + "\n\nDrawn mostly where the two taggers disagree, weighted (`auditor sample --split test --where disagree`):\n\n"
+            + sign_table(changes, [n for n in args.sign_sizes if n], key="by_n_focus")
             + "\n\n" + change_list(changes))
     text = "\n\n".join(sections) + "\n"
     (work / "summary.md").write_text(text, encoding="utf-8")
@@ -811,10 +815,12 @@ def f_table_text(results: dict, args, versions: dict) -> str:
     return f1_table(plain, taggers, args.seeds, args.halves, versions)
 
 
-def sign_question(results: dict, test_tags: dict, args) -> list[dict]:
+def sign_question(results: dict, test_tags: dict, test_sets: dict, args) -> list[dict]:
     """Every before/after change (original -> each version, per tagger, half and seed): the
     full corrected-test delta, the silver delta, and per subsample size how often a paired
-    bootstrap on the corrected tags of just those sentences gets the full sign."""
+    bootstrap on the corrected tags of just those sentences gets the full sign: "by_n" for a
+    uniform draw, "by_n_focus" for the product's draw where the taggers disagree, weighted
+    (auditor.data.sample.draw_sample(focus=...), auditor.verified_test.sample_design)."""
     cache = Path(args.work) / "sign.jsonl"
     done = {}
     if cache.is_file():
@@ -826,11 +832,16 @@ def sign_question(results: dict, test_tags: dict, args) -> list[dict]:
         if label == ORIGINAL or (tagger, h, ORIGINAL, seed) not in results:
             continue
         key = json.dumps([tagger, h, label, seed, args.sign_draws, args.n_boot, list(args.sign_sizes), args.curator_tag])
-        if key in done:
-            out.append(done[key])
-            continue
         bc, bo, before = results[(tagger, h, ORIGINAL, seed)]
         true_c = test_tags[h][0]
+        if key in done:
+            rec = done[key]
+            if "by_n_focus" not in rec:  # a cache from before the focus draw: add it
+                rec["by_n_focus"] = focus_signs(true_c, before, pred, rec["delta"], test_sets[h], args)
+                with open(cache, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(rec) + "\n")
+            out.append(rec)
+            continue
         delta, silver = fc - bc, fo - bo
         rec = {"key": key, "tagger": tagger, "half": h, "version": label, "seed": seed, "delta": delta,
                "silver": silver, "silver_wrong": bool(np.sign(silver) != np.sign(delta)), "by_n": {}}
@@ -848,6 +859,7 @@ def sign_question(results: dict, test_tags: dict, args) -> list[dict]:
                 sure += (iv.low > 0 and delta > 0) or (iv.high < 0 and delta < 0)
                 sure_wrong += (iv.low > 0 and delta < 0) or (iv.high < 0 and delta > 0)
             rec["by_n"][str(n)] = {"sign": sign / draws, "sure": sure / draws, "sure_wrong": sure_wrong / draws}
+        rec["by_n_focus"] = focus_signs(true_c, before, pred, delta, test_sets[h], args)
         done[key] = rec
         with open(cache, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
@@ -856,13 +868,47 @@ def sign_question(results: dict, test_tags: dict, args) -> list[dict]:
     return out
 
 
+def focus_signs(true_c: list[list[str]], before: list[list[str]], after: list[list[str]], delta: float, test,
+                args) -> dict:
+    """Per sample size: how often the product's disagreement draw, weighted, gets the sign."""
+    from auditor.data.sample import draw_sample
+    from auditor.test_predictions import TestPrediction, disagreement_mask
+    from auditor.verified_test import sample_design
+
+    ids = list(test["id"])
+    preds = [TestPrediction("x", "before", i, t) for i, t in zip(ids, before)]
+    preds += [TestPrediction("x", "after", i, t) for i, t in zip(ids, after)]
+    focus = disagreement_mask(preds, ids)
+    position = {sid: i for i, sid in enumerate(ids)}
+    corpus = DatasetDict({"test": test})
+    out = {}
+    for n in args.sign_sizes:
+        if n == 0 or n >= len(ids):
+            continue
+        sign = sure = sure_wrong = 0
+        for d in range(args.sign_draws):
+            rows = draw_sample(corpus, ["test"], n, seed=1000 * d + n, by_language=True, focus=focus)
+            idx = [position[r.id] for r in rows]
+            iv = paired_bootstrap_delta([true_c[i] for i in idx], [before[i] for i in idx], [after[i] for i in idx],
+                                        n_boot=args.n_boot, seed=d, design=sample_design("draw", rows))
+            sign += np.sign(iv.f1) == np.sign(delta)
+            sure += (iv.low > 0 and delta > 0) or (iv.high < 0 and delta < 0)
+            sure_wrong += (iv.low > 0 and delta < 0) or (iv.high < 0 and delta > 0)
+        out[str(n)] = {"sign": sign / args.sign_draws, "sure": sure / args.sign_draws, "sure_wrong": sure_wrong / args.sign_draws,
+                       "disagree": int(focus.sum())}
+    return out
+
+
 def change_list(changes: list[dict]) -> str:
     lines = ["| tagger | half | training tags | seed | Δ F1 corrected test | Δ F1 original test | silver sign wrong? | "
-             "sign right at n = 300 |", "|---|---|---|---|---|---|---|---|"]
+             "test sentences the taggers disagree on | sign right at n = 300: uniform | where they disagree |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for c in changes:
         at = c["by_n"].get("300", {}).get("sign")
+        focus = c.get("by_n_focus", {}).get("300", {})
         lines.append(f"| {c['tagger']} | {c['half']} | {c['version']} | {c['seed']} | {c['delta']:+.4f} | {c['silver']:+.4f} | "
-                     f"{'yes' if c['silver_wrong'] else 'no'} | {'–' if at is None else f'{at:.0%}'} |")
+                     f"{'yes' if c['silver_wrong'] else 'no'} | {focus.get('disagree', '–')} | {'–' if at is None else f'{at:.0%}'} | "
+                     f"{'–' if not focus else format(focus['sign'], '.0%')} |")
     return "\n".join(lines)
 
 

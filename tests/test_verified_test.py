@@ -168,10 +168,51 @@ def test_retrain_judges_on_the_verified_test_sentences_with_intervals(corpus, tm
     assert len(verified) == 6
     assert primary_labels(result) == "clean"  # known clean tags still rank first; verified next
     assert RetrainResult.from_dict(json.loads(json.dumps(result.to_dict()))).to_dict() == result.to_dict()
+    assert not result.verified_weighted and "verified_weighted" not in result.to_dict()
 
     table = f1_summary_table(result)
     out = _render(table)
     assert "6 verified test sentences" in out and "clean test tags" in out and "90% bootstrap intervals" in out
+
+    # every test sentence's tags of both taggers are kept, for a draw where they disagree
+    from auditor.run_dir import RunDir
+    from auditor.test_predictions import read_test_predictions
+
+    kept = read_test_predictions(RunDir(tmp_path / "run").test_predictions)
+    assert sorted({(p.experiment, p.model) for p in kept}) == [("all", "after"), ("all", "before")]
+    assert sorted(p.id for p in kept if p.model == "before") == sorted(corpus["test"]["id"])
+
+
+def test_retrain_weighs_a_sample_drawn_where_the_taggers_disagree(corpus, tmp_path):
+    import numpy as np
+
+    from auditor.evaluation import weighted_scores
+    from auditor.run_dir import RunDir
+    from auditor.test_predictions import read_test_predictions
+
+    names = label_names(corpus)
+    clean = {r["id"]: [names[t] for t in r[CLEAN_COLUMN]] for r in corpus["test"]}
+    focus = np.arange(len(corpus["test"])) % 3 == 0
+    rows = draw_sample(corpus, ["test"], 12, seed=1, by_language=True, focus=focus)
+    for r in rows:
+        r.tags, r.verified = clean[r.id], True
+    path = tmp_path / "t.jsonl"
+    write_sample(path, rows)
+    result = run_retrain(corpus, corpus, _cfg(tmp_path, str(path)), tmp_path / "run", progress=False)
+    [exp] = result.experiments
+    kept = {(p.model, p.id): p.tags for p in read_test_predictions(RunDir(tmp_path / "run").test_predictions)}
+    vt = read_verified_test(path, corpus["test"], names)
+    for lang in ("de", "fr"):
+        mine = [r for r in rows if r.lang == lang]  # in test order, as the evaluation holds them
+        design = vt.design_of([r.id for r in mine])
+        want = weighted_scores([r.tags for r in mine], [kept[("before", r.id)] for r in mine], design.weights)
+        got = next(r.scores for r in exp.results if (r.model, r.labels, r.lang) == ("before", "verified", lang))
+        assert got.f1 == pytest.approx(want.f1) and got.support == want.support
+        assert exp.interval("before", "verified", lang).f1 == pytest.approx(want.f1)
+        # unweighted, the same sentences would score otherwise unless every weight were equal
+        assert len(set(design.weights.round(6))) > 1
+    assert result.verified_weighted and RetrainResult.from_dict(result.to_dict()).verified_weighted
+    assert "12 verified test sentences (weighted)" in _render(f1_summary_table(result))
 
 
 def test_the_retrain_stage_reruns_when_the_verified_file_changes(tmp_path):

@@ -21,6 +21,7 @@ import numpy as np
 
 from auditor.atomic import write_text_atomic
 from auditor.errors import DataError
+from auditor.sample_design import FOCUS_SHARE, STRATUM, STRATUM_SIZE, stratum_name
 
 
 @dataclass
@@ -102,7 +103,8 @@ def save_row(path: str | Path, row: SampleRow) -> list[SampleRow]:
     return rows
 
 
-def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: bool = False) -> list[SampleRow]:
+def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: bool = False,
+                focus: np.ndarray | None = None) -> list[SampleRow]:
     """n seeded random sentences of `splits` (fewer when there are fewer), in corpus order,
     not yet verified: the sample a curator checks. A random sample, not the top of the issue
     list: the evidence must learn what wrong tags the corpus has, not only the ones the model
@@ -111,7 +113,13 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     by_language: stratify by language, each language getting its share of n in proportion to
     its sentences (largest remainder), so a per-language F1 on a verified test sample has
     every language in it and the pooled sample still weighs sentences equally. Each line
-    records its split, so a sample drawn from the wrong split is caught when it is read."""
+    records its split, so a sample drawn from the wrong split is caught when it is read.
+
+    focus: a (sentences of `splits`, in order) bool mask of where the before and after
+    taggers disagree. Then most of each language's share (auditor.sample_design.FOCUS_SHARE)
+    comes from the focus sentences and the rest from the others, and each line records its
+    stratum and the stratum's size, so the sentences can be weighted by what they stand for
+    (auditor.sample_design): the change between the taggers is measured where it happens."""
     from auditor.data.corpus import entity_types, label_names
 
     missing = [s for s in splits if s not in corpus]
@@ -126,7 +134,10 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     langs = np.concatenate([np.asarray(corpus[s]["lang"], dtype=object) for s in splits])
     split_of = np.concatenate([np.full(len(corpus[s]), i) for i, s in enumerate(splits)])
     rng = np.random.default_rng(seed)
-    if by_language:
+    strata: dict[int, tuple[str, int]] = {}
+    if focus is not None:
+        picked, strata = _draw_focused(langs, np.asarray(focus, dtype=bool), n, rng, by_language)
+    elif by_language:
         picked = np.sort(np.concatenate([rng.choice(np.flatnonzero(langs == lang), size=k, replace=False)
                                          for lang, k in _proportional(langs, n).items() if k]))
     else:
@@ -135,12 +146,43 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     for i, split in enumerate(splits):
         size = len(corpus[split])
         mine = picked[split_of[picked] == i] - start if len(picked) else picked
-        for r in corpus[split].select(mine.tolist()):
+        for at, r in zip(mine.tolist(), corpus[split].select(mine.tolist())):
             tags = [names[t] for t in r["ner_tags"]]
-            rows.append(SampleRow(r["id"], list(r["tokens"]), tags, list(tags), r["lang"], False,
-                                  {"types": types, "split": split}))
+            extra: dict = {"types": types, "split": split}
+            if at + start in strata:
+                extra[STRATUM], extra[STRATUM_SIZE] = strata[at + start]
+            rows.append(SampleRow(r["id"], list(r["tokens"]), tags, list(tags), r["lang"], False, extra))
         start += size
     return rows
+
+
+def _draw_focused(langs: np.ndarray, focus: np.ndarray, n: int, rng: np.random.Generator,
+                  by_language: bool) -> tuple[np.ndarray, dict[int, tuple[str, int]]]:
+    """(sorted positions drawn, position -> (stratum name, stratum size)) of a focus draw: per
+    language (or over all), FOCUS_SHARE of its share from the focus sentences, the rest from
+    the others, each non-empty stratum getting at least one sentence when the share allows."""
+    import math
+
+    if len(focus) != len(langs):
+        raise DataError(f"the focus mask has {len(focus)} entries but the split(s) hold {len(langs)} sentences")
+    groups = _proportional(langs, n) if by_language else {None: min(n, len(langs))}
+    picked: list[np.ndarray] = []
+    strata: dict[int, tuple[str, int]] = {}
+    for lang, k in groups.items():
+        mine = np.ones(len(langs), dtype=bool) if lang is None else langs.astype(str) == lang
+        hot, cold = np.flatnonzero(mine & focus), np.flatnonzero(mine & ~focus)
+        k_hot = math.ceil(FOCUS_SHARE * k)
+        if len(hot) and len(cold) and k >= 2:
+            k_hot = min(k_hot, k - 1)
+        k_hot = min(len(hot), k_hot)
+        k_cold = min(len(cold), k - k_hot)
+        k_hot = min(len(hot), k - k_cold)  # too few others: the rest from the focus
+        for is_hot, units, take in ((True, hot, k_hot), (False, cold, k_cold)):
+            if take:
+                drawn = rng.choice(units, size=take, replace=False)
+                picked.append(drawn)
+                strata.update({int(i): (stratum_name(is_hot, lang), len(units)) for i in drawn})
+    return (np.sort(np.concatenate(picked)) if picked else np.array([], dtype=np.int64)), strata
 
 
 def _proportional(langs: np.ndarray, n: int) -> dict[str, int]:

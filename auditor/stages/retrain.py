@@ -77,8 +77,8 @@ def _write_model_cards(ctx: RunContext, original, result) -> None:
 
 
 def artifacts(ctx: RunContext) -> list:
-    """The model folders of the experiments metrics.json["retrain"] records: a deleted one is
-    trained again."""
+    """The model folders of the experiments metrics.json["retrain"] records and their test
+    predictions (auditor.test_predictions): a deleted one is trained again."""
     from auditor.errors import DataError
 
     try:
@@ -88,7 +88,7 @@ def artifacts(ctx: RunContext) -> list:
     except DataError:  # a damaged section: the stage runs again and rewrites it
         return []
     names = [e.name for e in retrain.experiments] if retrain is not None else []
-    return [ctx.rd.model(m, n) for n in names for m in ("before", "after")]
+    return [ctx.rd.model(m, n) for n in names for m in ("before", "after")] + ([ctx.rd.test_predictions] if names else [])
 
 
 def input_state(ctx: RunContext) -> str:

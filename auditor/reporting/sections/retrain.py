@@ -67,6 +67,10 @@ def _label_text(result, labels: str) -> str:
     if labels != "verified":
         return _LABEL_TEXT[labels]
     n = max((verified_sentences(result, e.name) for e in result.experiments), default=0)
+    if result.verified_weighted:
+        return (f"verified = a curator's tags of {n} test sentences drawn mostly where the before and after taggers "
+                "disagree, each weighted by the test sentences it stands for (retrain.verified_test from `auditor sample "
+                "--where disagree`; silver test tags share the corpus's conventions and can mark a corrected convention down)")
     return _LABEL_TEXT[labels].format(n=n)
 
 
@@ -109,7 +113,7 @@ def _judge(result, labels: str) -> str:
     from auditor.judgement import judged_on, verified_sentences
 
     if labels == "verified":
-        return judged_on(labels, max(verified_sentences(result, e.name) for e in result.experiments))
+        return judged_on(labels, max(verified_sentences(result, e.name) for e in result.experiments), result.verified_weighted)
     return "the " + judged_on(labels)
 
 
@@ -132,7 +136,8 @@ def interval_table(result) -> Table:
                     continue
                 level = before.level
                 rows.append([
-                    exp.name, lang, judged_on(labels, before.n_sentences) if labels == "verified" else judged_on(labels),
+                    exp.name, lang,
+                    judged_on(labels, before.n_sentences, result.verified_weighted) if labels == "verified" else judged_on(labels),
                     before.n_sentences, before.f1, _span(before, ".3f"),
                     after.f1 if after else None, _span(after, ".3f") if after else None,
                     delta.f1 if delta else None, _span(delta, "+.3f") if delta else None,
