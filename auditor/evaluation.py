@@ -337,6 +337,24 @@ def paired_bootstrap_delta(
     _check_bootstrap(len(true_tags), n_boot, level)
     before = entity_counts(true_tags, pred_before)
     after = entity_counts(true_tags, pred_after)
+    return paired_counts_delta(before, after, n_boot=n_boot, level=level, seed=seed, design=design)
+
+
+def paired_counts_delta(
+    before: np.ndarray,
+    after: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.9,
+    seed: int = 0,
+    design: SampleDesign | None = None,
+) -> F1Interval:
+    """paired_bootstrap_delta from per-sentence counts: before, after (N, 3) TP/FP/FN of each
+    tagger on the same N sentences (entity_counts). For callers that score many subsamples of
+    one test split (count once, then index)."""
+    if before.shape != after.shape:
+        raise ValueError(f"'before' counts of shape {before.shape} but 'after' {after.shape}")
+    _check_bootstrap(len(before), n_boot, level)
     _check_design(design, len(before))
     sums_before, sums_after = _resampled_sums([before, after], n_boot, seed, design)
     point = micro_f1(_total(after, design)) - micro_f1(_total(before, design))

@@ -87,18 +87,20 @@ def read_verified_test(path: str | Path, test, label_names: list[str]) -> Verifi
     if not tags:
         what = f"none of its {len(rows)} sentences is verified yet; check them with `auditor verify {p}`" if rows else "it is empty"
         raise DataError(f"{p} (retrain.verified_test) holds no verified sentence: {what}")
-    return VerifiedTest(tags, len(rows), str(p), sample_design(p, [r for r in rows if r.verified]))
+    return VerifiedTest(tags, len(rows), str(p), sample_design(p, rows))
 
 
-def sample_design(path: str | Path, verified: list) -> SampleDesign | None:
-    """The verified lines' sample design from their "stratum"/"stratum_size" keys (written by a
-    weighted draw); None when no line has them. All or none must: a sample with some lines
-    weighted and some not has no honest weight for the rest."""
-    marked = [r for r in verified if STRATUM in r.extra]
+def sample_design(path: str | Path, rows: list) -> SampleDesign | None:
+    """The design of a sample file's verified lines (in file order) from the "stratum" and
+    "stratum_size" keys a weighted draw writes; None when no line has them. rows: every line
+    of the file (auditor.data.sample.read_sample). All lines or none must have them: a sample
+    with some lines weighted and some not has no honest weight for the rest. Every stratum
+    drawn needs a verified line: without one its sentences would silently count for nothing."""
+    marked = [r for r in rows if STRATUM in r.extra]
     if not marked:
         return None
-    if len(marked) != len(verified):
-        plain = next(r for r in verified if STRATUM not in r.extra)
+    if len(marked) != len(rows):
+        plain = next(r for r in rows if STRATUM not in r.extra)
         raise DataError(
             f"{path}: sentence {plain.id!r} has no {STRATUM!r} but other lines do; a weighted sample needs every line "
             f"from its draw (draw it again with `auditor sample RUN_DIR --split {SPLIT} --where disagree`)"
@@ -111,7 +113,15 @@ def sample_design(path: str | Path, verified: list) -> SampleDesign | None:
         name = str(r.extra[STRATUM])
         if population.setdefault(name, size) != size:
             raise DataError(f"{path}: stratum {name!r} has two sizes ({population[name]} and {size}); was the file edited by hand?")
+    verified = [r for r in marked if r.verified]
+    unchecked = sorted(set(population) - {str(r.extra[STRATUM]) for r in verified})
+    if unchecked:
+        first = next(r for r in marked if str(r.extra[STRATUM]) == unchecked[0])
+        raise DataError(
+            f"{path}: no sentence of stratum {unchecked[0]!r} is verified yet, so the {population[unchecked[0]]} test "
+            f"sentences it stands for would count for nothing; verify at least one (e.g. {first.id!r}) with `auditor verify {path}`"
+        )
     try:
-        return design_from_strata([str(r.extra[STRATUM]) for r in marked], population)
+        return design_from_strata([str(r.extra[STRATUM]) for r in verified], population)
     except ValueError as err:
         raise DataError(f"{path}: {err}; was the file edited by hand?") from None

@@ -870,27 +870,32 @@ def sign_question(results: dict, test_tags: dict, test_sets: dict, args) -> list
 
 def focus_signs(true_c: list[list[str]], before: list[list[str]], after: list[list[str]], delta: float, test,
                 args) -> dict:
-    """Per sample size: how often the product's disagreement draw, weighted, gets the sign."""
-    from auditor.data.sample import draw_sample
+    """Per sample size: how often the product's disagreement draw, weighted, gets the sign.
+
+    The draw is `auditor sample --where disagree`'s own (auditor.data.sample.focus_draw, which
+    draw_sample calls with the same seeded generator), the weights its sample file's
+    (auditor.sample_design), the interval the retrain stage's (paired_counts_delta is
+    paired_bootstrap_delta on counts taken once, so thousands of draws stay cheap)."""
+    from auditor.data.sample import focus_draw
+    from auditor.evaluation import entity_counts, paired_counts_delta
+    from auditor.sample_design import design_from_strata
     from auditor.test_predictions import TestPrediction, disagreement_mask
-    from auditor.verified_test import sample_design
 
     ids = list(test["id"])
     preds = [TestPrediction("x", "before", i, t) for i, t in zip(ids, before)]
     preds += [TestPrediction("x", "after", i, t) for i, t in zip(ids, after)]
     focus = disagreement_mask(preds, ids)
-    position = {sid: i for i, sid in enumerate(ids)}
-    corpus = DatasetDict({"test": test})
+    langs = np.asarray(test["lang"], dtype=object)
+    cb, ca = entity_counts(true_c, before), entity_counts(true_c, after)
     out = {}
     for n in args.sign_sizes:
         if n == 0 or n >= len(ids):
             continue
         sign = sure = sure_wrong = 0
         for d in range(args.sign_draws):
-            rows = draw_sample(corpus, ["test"], n, seed=1000 * d + n, by_language=True, focus=focus)
-            idx = [position[r.id] for r in rows]
-            iv = paired_bootstrap_delta([true_c[i] for i in idx], [before[i] for i in idx], [after[i] for i in idx],
-                                        n_boot=args.n_boot, seed=d, design=sample_design("draw", rows))
+            picked, strata = focus_draw(langs, focus, n, np.random.default_rng(1000 * d + n), True)
+            design = design_from_strata([strata[int(i)][0] for i in picked], dict(strata.values()))
+            iv = paired_counts_delta(cb[picked], ca[picked], n_boot=args.n_boot, seed=d, design=design)
             sign += np.sign(iv.f1) == np.sign(delta)
             sure += (iv.low > 0 and delta > 0) or (iv.high < 0 and delta < 0)
             sure_wrong += (iv.low > 0 and delta < 0) or (iv.high < 0 and delta > 0)

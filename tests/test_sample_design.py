@@ -83,6 +83,18 @@ def test_a_design_weights_the_point_and_a_census_has_no_width():
         paired_bootstrap_delta(TRUE, PRED, TRUE, design=design_from_strata(["a", "a"], {"a": 2}))
 
 
+def test_counts_taken_once_give_the_same_interval_as_the_tags():
+    from auditor.evaluation import entity_counts, paired_counts_delta
+
+    design = design_from_strata(["a", "b", "a", "a"], {"a": 30, "b": 5})
+    for d in (None, design):
+        tags = paired_bootstrap_delta(TRUE, PRED, TRUE, n_boot=50, seed=3, design=d)
+        counts = paired_counts_delta(entity_counts(TRUE, PRED), entity_counts(TRUE, TRUE), n_boot=50, seed=3, design=d)
+        assert tags == counts
+    with pytest.raises(ValueError, match="shape"):
+        paired_counts_delta(entity_counts(TRUE, PRED), entity_counts(TRUE[:2], PRED[:2]))
+
+
 def _population(n: int = 400, n_disagree: int = 60, seed: int = 0):
     """n sentences with one PER each; 'before' misses a random fifth of them, 'after' fixes two
     thirds of before's misses among the first n_disagree and breaks the rest there."""
@@ -169,8 +181,10 @@ def test_a_focus_draw_keeps_both_strata_and_fills_from_either_when_one_runs_shor
 
 def _weighted_file(corpus, path, verify_every: int = 1):
     rows = draw_sample(corpus, ["test"], 20, seed=2, by_language=True, focus=_focus(corpus))
-    for i, r in enumerate(rows):
-        r.verified = i % verify_every == 0
+    seen: set[str] = set()
+    for i, r in enumerate(rows):  # every verify_every-th line, and each stratum's first
+        r.verified = i % verify_every == 0 or r.extra["stratum"] not in seen
+        seen.add(r.extra["stratum"])
     write_sample(path, rows)
     return rows
 
@@ -179,13 +193,19 @@ def test_a_weighted_sample_reads_back_with_its_design(corpus, tmp_path):
     path = tmp_path / "t.jsonl"
     rows = _weighted_file(corpus, path, verify_every=2)
     vt = read_verified_test(path, corpus["test"], label_names(corpus))
-    assert vt.design is not None and len(vt.design) == len(vt) == 10
+    assert vt.design is not None and len(vt.design) == len(vt) == sum(r.verified for r in rows) < 20
     verified = [r for r in rows if r.verified]
     counts = {s: sum(r.extra["stratum"] == s for r in verified) for s in {r.extra["stratum"] for r in verified}}
     # partly verified: each verified sentence stands for its stratum's size over the verified ones
     assert vt.design.weights.tolist() == [r.extra["stratum_size"] / counts[r.extra["stratum"]] for r in verified]
     ids = [verified[3].id, verified[0].id]
     assert vt.design_of(ids).weights.tolist() == [vt.design.weights[3], vt.design.weights[0]]
+    # a stratum drawn but with no verified line yet would count for nothing: said, not guessed
+    for r in rows:
+        r.verified = not is_focus(r.extra["stratum"]) or r.lang == "de"
+    write_sample(path, rows)
+    with pytest.raises(DataError, match="no sentence of stratum 'disagree/fr' is verified yet.*verify at least one"):
+        read_verified_test(path, corpus["test"], label_names(corpus))
     # a uniform sample has no design
     write_sample(path, draw_sample(corpus, ["test"], 4, seed=0, by_language=True))
     plain = read_sample(path)

@@ -136,7 +136,7 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     rng = np.random.default_rng(seed)
     strata: dict[int, tuple[str, int]] = {}
     if focus is not None:
-        picked, strata = _draw_focused(langs, np.asarray(focus, dtype=bool), n, rng, by_language)
+        picked, strata = focus_draw(langs, np.asarray(focus, dtype=bool), n, rng, by_language)
     elif by_language:
         picked = np.sort(np.concatenate([rng.choice(np.flatnonzero(langs == lang), size=k, replace=False)
                                          for lang, k in _proportional(langs, n).items() if k]))
@@ -156,8 +156,8 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     return rows
 
 
-def _draw_focused(langs: np.ndarray, focus: np.ndarray, n: int, rng: np.random.Generator,
-                  by_language: bool) -> tuple[np.ndarray, dict[int, tuple[str, int]]]:
+def focus_draw(langs: np.ndarray, focus: np.ndarray, n: int, rng: np.random.Generator,
+               by_language: bool) -> tuple[np.ndarray, dict[int, tuple[str, int]]]:
     """(sorted positions drawn, position -> (stratum name, stratum size)) of a focus draw: per
     language (or over all), FOCUS_SHARE of its share from the focus sentences, the rest from
     the others, each non-empty stratum getting at least one sentence when the share allows."""
