@@ -148,8 +148,10 @@ def interval_table(result) -> Table:
             Column("Δ", "delta"), Column(f"Δ {pct} (paired)")]
     return Table(
         "f1_intervals", cols, rows,
-        f"Entity F1 with {pct} bootstrap intervals (test sentences resampled {N_BOOT} times); Δ's interval resamples "
-        "the same sentences for both taggers. A Δ interval that includes 0 is within the test's sampling noise.",
+        f"Entity F1 with {pct} bootstrap intervals (test sentences resampled {N_BOOT} times"
+        + ("; the weighted verified sentences within their strata" if result.verified_weighted else "")
+        + "); Δ's interval resamples the same sentences for both taggers. A Δ interval that includes 0 is within the "
+        "test's sampling noise.",
     )
 
 
