@@ -53,6 +53,7 @@ from auditor.run_dir import RunDir
 if TYPE_CHECKING:
     from auditor.data.sample import SampleRow
     from auditor.review.store import Decision
+    from auditor.scoring.reference import DecidedWords
 
 ORIGINAL_COLUMN = "original_ner_tags"
 CHANGED_COLUMN = "changed"
@@ -618,3 +619,27 @@ def guard_against_emptying(run_dir: str | os.PathLike, store_path: Path, store_r
         f"restore {store_path.name} (e.g. from a backup, or a {store_path.name}.rescued-* file), or to start "
         f"the cleaning over delete {RunDir(run_dir).cleaned} and {RunDir(run_dir).changelog}"
     )
+
+
+def decided_words(result: ApplyResult) -> DecidedWords:
+    """The words the store's decisions covered, with the tags apply wrote there (a second
+    pass's extra evidence, ``scoring.reference.decisions``): the spans of the changelog's
+    accept, relabel and keep rows, so a decision counts only where apply would place it (stale
+    ones do not, a later overlapping one wins). The verified sample's rows and IOB2 repairs
+    are not decisions: a repaired word counts only inside a decided span."""
+    from auditor.scoring.reference import DecidedWords
+
+    rows = result.changelog[result.changelog["action"].isin(["accept", "relabel", "keep"])]
+    out = DecidedWords()
+    names = corpus_label_names(result.cleaned)
+    for split, part in rows.groupby("split", sort=True):
+        ds = result.cleaned[split]
+        wanted = set(part["id"])
+        at = {id_: i for i, id_ in enumerate(ds["id"]) if id_ in wanted}
+        for id_, spans_ in part.groupby("id", sort=True):
+            tags = [names[t] for t in ds[at[id_]]["ner_tags"]]
+            covered = [False] * len(tags)
+            for start, end in zip(spans_["start"], spans_["end"]):
+                covered[int(start) : int(end)] = [True] * (int(end) - int(start))
+            out.tags[str(id_)], out.covered[str(id_)] = tags, covered
+    return out

@@ -210,6 +210,12 @@ class ReferenceConfig(_Strict):
     # (leave one sentence out): large when the corrections cluster (a wrong convention), small
     # when they do not (random noise)
     weight: Annotated[float, Field(ge=0)] | Literal["auto"] = "auto"
+    # a second pass: the review's decisions (the words each decision covered, with the tags it
+    # wrote) join the sample's words as neighbours, so after a round of review the rest of a
+    # corrected convention rises in the queue; `auditor run` then re-scores whenever the
+    # decisions change. The weight is still fitted on the random sample only. Needs a sample
+    # (file) and curators' decisions (review.policy: interactive, review.unattended: stop)
+    decisions: bool = False
 
 
 class ScoringConfig(_Strict):
@@ -323,6 +329,21 @@ class PipelineConfig(_Strict):
     report: ReportConfig = ReportConfig()
     export: ExportConfig = ExportConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _check_second_pass(self) -> PipelineConfig:
+        ref = self.scoring.reference
+        if ref.decisions and ref.file is None:
+            raise ValueError(
+                "scoring.reference.decisions needs scoring.reference.file, the random verified sample its weight is "
+                "fitted on; draw one with `auditor sample RUN_DIR --out FILE`"
+            )
+        if ref.decisions and (self.review.policy != "interactive" or self.review.unattended != "stop"):
+            raise ValueError(
+                "scoring.reference.decisions learns from curators' decisions, but a review policy would decide "
+                "(and every run re-score); set review.policy: interactive and review.unattended: stop"
+            )
+        return self
 
     @property
     def run_dir(self) -> Path:

@@ -31,11 +31,11 @@ SMALL = {
 }
 
 
-def _pipeline(tmp_path: Path, reference: str | None = None) -> Path:
+def _pipeline(tmp_path: Path, reference: str | None = None, decisions: bool = False) -> Path:
     raw = json.loads(json.dumps(SMALL))
     raw.update(runs_dir=str(tmp_path / "runs"), report={"dir": str(tmp_path / "reports")})
     if reference:
-        raw["scoring"] = {"reference": {"file": reference}}
+        raw["scoring"] = {"reference": {"file": reference, "decisions": decisions}}
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -110,3 +110,37 @@ def test_a_missing_sample_file_stops_the_score_stage_with_one_line(tmp_path):
     _run(_pipeline(tmp_path))
     with pytest.raises(DataError, match="scoring.reference.file .* does not exist"):
         _run(_pipeline(tmp_path, str(tmp_path / "missing.jsonl")))
+
+
+@pytest.mark.slow
+def test_a_second_pass_rescores_when_the_decisions_change_and_only_then(tmp_path):
+    from auditor.cleaning import apply_decisions
+    from auditor.review.store import DecisionStore, issue_sentences
+
+    _run(_pipeline(tmp_path))
+    run_dir = tmp_path / "runs" / "ref"
+    sample = tmp_path / "sample.jsonl"
+    assert CliRunner().invoke(app, ["sample", str(run_dir), "--out", str(sample), "--n", "30"]).exit_code == 0
+    corpus = load_from_disk(str(run_dir / "corpus"))
+    _verify(sample, corpus)
+    path = _pipeline(tmp_path, str(sample), decisions=True)
+    first = _run(path)
+    assert first.stages[2].status == "ran" and "second pass" not in first.stages[2].note  # no decision yet
+
+    issues = read_issues(run_dir / "issues.parquet")
+    sampled = {json.loads(line)["id"] for line in sample.read_text().splitlines()}
+    open_ = issues[~issues["id"].isin(sampled)].head(6)
+    store = DecisionStore(run_dir / "review.sqlite", curator="ann", sentences=issue_sentences(issues))
+    store.record_many([(r.issue_id, "accept", int(r.start), int(r.end), list(r.suggested)) for r in open_.itertuples()])
+    second = _run(path)
+    assert [s.status for s in second.stages] == ["skipped", "skipped", "ran"]
+    covered = int((open_["end"] - open_["start"]).sum())
+    assert f"second pass: {covered} decided words" in second.stages[2].note
+    ref = json.loads((run_dir / "metrics.json").read_text())["scoring"]["reference"]
+    assert ref["decided_words"] == covered and ref["verified_sentences"] == 30
+    assert [s.status for s in _run(path).stages] == ["skipped"] * 3  # the same decisions: no re-score
+    # the decisions still apply to the re-scored issue table
+    rescored = read_issues(run_dir / "issues.parquet")
+    assert apply_decisions(corpus, rescored, store.latest()).summary.stale == 0
+    store.record_many([(open_.iloc[0]["issue_id"], "keep")])  # a changed mind: score again
+    assert [s.status for s in _run(path).stages] == ["skipped", "skipped", "ran"]

@@ -63,13 +63,16 @@ def test_why_says_what_the_verified_sample_said() -> None:
     assert corrected[0] == "the curator corrected this sentence in the verified sample"
     assert "the suggestion is the curator's tags from the verified sample, not the model's" in corrected
     similar = why_flagged(_issue(reference_score=0.4, predicted=agrees))
-    assert similar[0] == "similar words in the verified sample were corrected (evidence 0.40; 1 = none corrected)"
-    example = "“EU” in “The EU met .” (B-LOC→B-ORG)"
-    quoted = why_flagged(_issue(reference_score=0.4, reference_example=example, predicted=agrees))
-    assert quoted[0] == f"similar words in the verified sample were corrected, e.g. {example} (evidence 0.40; 1 = none corrected)"
+    assert similar[0] == "the curator corrected similar words (evidence 0.40; 1 = none corrected)"
+    # the example says where the curator made the correction: the sample, or the review queue
+    # (a second pass, scoring.reference.decisions)
+    for where in ("verified sample", "decided in review"):
+        example = f"“EU” in “The EU met .” (B-LOC→B-ORG, {where})"
+        quoted = why_flagged(_issue(reference_score=0.4, reference_example=example, predicted=agrees))
+        assert quoted[0] == f"the curator corrected similar words, e.g. {example} (evidence 0.40; 1 = none corrected)"
     assert "the suggestion follows the curator's corrections of similar words, not the model" in similar
     for quiet in (1.0, float("nan")):  # no corrected neighbours, or no sample at all
-        assert not any("verified sample" in line for line in why_flagged(_issue(reference_score=quiet)))
+        assert not any("curator" in line for line in why_flagged(_issue(reference_score=quiet)))
 
 
 def test_a_faint_doubt_is_no_reason() -> None:
@@ -78,13 +81,13 @@ def test_a_faint_doubt_is_no_reason() -> None:
     # suggestion is not said to follow the curator
     from auditor.scoring.reference import REFERENCE_FLAG_BELOW
 
-    example = "“EU” in “The EU met .” (B-LOC→B-ORG)"
+    example = "“EU” in “The EU met .” (B-LOC→B-ORG, verified sample)"
     agrees = "O B-PER I-PER O O B-LOC O".split()
     for faint in (REFERENCE_FLAG_BELOW, 0.92, 0.996):
         why = why_flagged(_issue(reference_score=faint, reference_example=example, predicted=agrees))
         assert not any("verified sample" in line or "curator" in line for line in why), why
     doubt = why_flagged(_issue(reference_score=REFERENCE_FLAG_BELOW - 0.01, predicted=agrees))
-    assert doubt[0].startswith("similar words in the verified sample were corrected")
+    assert doubt[0].startswith("the curator corrected similar words")
 
 
 async def test_a_decided_issue_shows_the_decision_who_and_when(run_dir: Path) -> None:

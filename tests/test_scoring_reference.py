@@ -205,7 +205,7 @@ def test_a_wrong_convention_the_model_agrees_with_is_found_through_the_sample(wo
     assert issues.loc[~verified_rows, "reference_score"].between(0.0, 0.85, inclusive="neither").all()
     # each doubt names a corrected verified word it rests on, in its sentence, with the change
     for example in issues.loc[~verified_rows, "reference_example"]:
-        assert example.startswith("“") and " beat " in example and example.endswith("(B-LOC→B-ORG)")
+        assert example.startswith("“") and " beat " in example and example.endswith("(B-LOC→B-ORG, verified sample)")
     assert (issues.loc[verified_rows, "reference_example"] == "").all()
     ref = result.summary.reference
     assert ref["verified_sentences"] == 18 and ref["corrected_sentences"] == 6 and ref["weight"] > 0

@@ -109,7 +109,7 @@ def sample_view(issue: Issue) -> str | None:
         return None
     example = issue.signals.get("reference_example")
     like = f", e.g. {example}" if isinstance(example, str) and example else ""
-    return f"similar words in the verified sample were corrected{like} (evidence {ref:.2f}; 1 = none corrected)"
+    return f"the curator corrected similar words{like} (evidence {ref:.2f}; 1 = none corrected)"
 
 
 def suggestion_source(issue: Issue) -> str | None:

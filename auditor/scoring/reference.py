@@ -24,11 +24,19 @@ sentence is scored with evidence from the *other* verified sentences only, and t
 whose fused ranking finds the sample's own wrong sentences best (sentence average precision)
 wins. A corpus whose errors do not cluster (random noise) gets a small weight; one with a
 systematic wrong convention gets a large one. No truth beyond the sample is used.
+
+A second pass (``scoring.reference.decisions``) adds the curator's decisions from the review
+queue as more verified words: only the words a decision covered (the curator looked at that
+span, not the rest of its sentence), with the tags the decision wrote. After the curator
+relabels a few "England" LOC→ORG in match reports, the rest of that convention finds corrected
+neighbours and rises in the queue. The weight is still fitted on the random sample only: the
+decided words are the queue's most doubted ones, so their share corrected says nothing about
+how much the evidence should weigh; they serve only as neighbours.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,6 +68,47 @@ class VerifiedSample:
         return len(self.tags)
 
 
+@dataclass
+class DecidedWords:
+    """Words a curator decided in the review queue, by sentence id: the sentence's tags after
+    the decisions and which of its words a decision covered (only those were looked at).
+    Built from the apply stage's rules by ``auditor.cleaning.decided_words``."""
+
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    covered: dict[str, list[bool]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return sum(sum(c) for c in self.covered.values())
+
+
+def decided_mask(
+    ids: np.ndarray, offsets: np.ndarray, decided: DecidedWords, label_names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool, the audited words a decision covered, and (N,) their decided tag ids (-1
+    elsewhere). ids: (S,), offsets: (S + 1,). A decided sentence that is not audited (an
+    issue can only be on an audited one; a later config may audit less) is left out. Raises
+    DataError when a decided sentence's length or a tag does not fit the corpus."""
+    position = {str(s): i for i, s in enumerate(ids)}
+    index = {n: i for i, n in enumerate(label_names)}
+    n = int(offsets[-1])
+    mask = np.zeros(n, dtype=bool)
+    tags = np.full(n, -1, dtype=np.int64)
+    for sid, covered in decided.covered.items():
+        s = position.get(sid)
+        if s is None:
+            continue
+        a, b = int(offsets[s]), int(offsets[s + 1])
+        row = decided.tags[sid]
+        if b - a != len(covered) or len(row) != len(covered):
+            raise DataError(f"decided sentence {sid!r} has {len(covered)} words but the corpus sentence has {b - a}")
+        unknown = next((t for t in row if t not in index), None)
+        if unknown is not None:
+            raise DataError(f"decided sentence {sid!r}: tag {unknown!r} is not one of the corpus's labels {label_names}")
+        mask[a:b] = covered
+        tags[a:b] = np.where(covered, [index[t] for t in row], -1)
+    return mask, tags
+
+
 class NeighbourEvidence(NamedTuple):
     """Per word (N,): quality in [0, 1] (lower = more of its verified neighbours were corrected),
     the suggested tag id (-1 = none), and the word index of the most similar corrected
@@ -80,7 +129,9 @@ class ReferenceEvidence:
     verified_tags: (N,) the curator's tag ids of verified words, -1 elsewhere;
     example: (N,) word index of the most similar corrected verified word, -1 for none;
     weight: exponent of the quality in the fused score (fitted or configured);
-    fit: weight -> sentence AP on the sample (leave-one-sentence-out), empty when not fitted.
+    fit: weight -> sentence AP on the sample (leave-one-sentence-out), empty when not fitted;
+    decided: (N,) bool, words a review decision covered that serve as neighbours too (a
+    second pass), None without; decided_tags: (N,) their decided tag ids, -1 elsewhere.
     """
 
     quality: np.ndarray
@@ -92,6 +143,23 @@ class ReferenceEvidence:
     n_sentences: int
     n_corrected_sentences: int
     fit: dict[float, float] = field(default_factory=dict)
+    decided: np.ndarray | None = None
+    decided_tags: np.ndarray | None = None
+    n_decided_words: int = 0
+    n_decided_corrected: int = 0
+
+    def curator_tag(self, word: int) -> int:
+        """The tag a curator gave `word` (index into the audited words): the verified
+        sample's, else a review decision's; -1 for none."""
+        if self.verified[word]:
+            return int(self.verified_tags[word])
+        if self.decided is not None and self.decided[word]:
+            return int(self.decided_tags[word])
+        return -1
+
+    def from_review(self, word: int) -> bool:
+        """The word's tag comes from a review decision, not the verified sample."""
+        return bool(self.decided is not None and self.decided[word] and not self.verified[word])
 
     @property
     def verified_wrong(self) -> np.ndarray:
@@ -109,12 +177,16 @@ class ReferenceEvidence:
         return np.where(doubts, self.suggestion, -1)
 
     def summary(self) -> dict:
-        return {
+        out = {
             "verified_sentences": self.n_sentences,
             "corrected_sentences": self.n_corrected_sentences,
             "weight": self.weight,
             "fit_sentence_ap": {str(w): round(ap, 4) for w, ap in self.fit.items()},
         }
+        if self.decided is not None:
+            out["decided_words"] = self.n_decided_words
+            out["decided_corrected_words"] = self.n_decided_corrected
+        return out
 
 
 def read_verified_sample(path: str | Path, label_names: list[str]) -> VerifiedSample:
@@ -269,29 +341,46 @@ def reference_evidence(
     k: int = 10,
     weight: float | None = None,
     words: np.ndarray | None = None,
+    decided: DecidedWords | None = None,
 ) -> ReferenceEvidence:
     """The verified sample's evidence for every audited word (see the module docstring).
 
     vectors: (N, D) word vectors of the audited words; labels: (N,) given tag ids; ids: (S,);
     offsets: (S + 1,); base_quality: (N,) the fused word quality without the evidence (for
     fitting the weight); weight: None = fit it on the sample; words: (N,) to check the
-    sample's tokens."""
+    sample's tokens; decided: the review's decided words, neighbours beside the sample's (a
+    second pass; a sample sentence's words stay the sample's)."""
     if len(vectors) != len(labels):
         raise DataError(f"reference evidence needs one vector per audited word ({len(vectors)} vectors, {len(labels)} words)")
     verified, verified_tags = verified_words(ids, offsets, sample, words)
     type_ids, _ = type_index(label_names)
     given_type = type_ids[labels]
     corrected = verified & (verified_tags != labels)
+    reviewed, decided_tags = None, None
+    source, source_tags, source_corrected = verified, verified_tags, corrected
+    if decided is not None:
+        reviewed, decided_tags = decided_mask(ids, offsets, decided, label_names)
+        reviewed &= ~verified
+        decided_tags = np.where(reviewed, decided_tags, -1)
+        source = verified | reviewed
+        source_tags = np.where(verified, verified_tags, decided_tags)
+        source_corrected = source & (source_tags != labels)
     sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     n_labels = len(label_names)
-    quality, suggestion, example = neighbour_evidence(vectors, given_type, verified, ~verified, corrected, verified_tags, n_labels, k)
+    quality, suggestion, example = neighbour_evidence(
+        vectors, given_type, source, ~verified, source_corrected, source_tags, n_labels, k
+    )
     wrong_sentence = np.zeros(len(offsets) - 1, dtype=bool)
     np.logical_or.at(wrong_sentence, sentence, corrected)
     verified_sentence = np.zeros(len(offsets) - 1, dtype=bool)
     np.logical_or.at(verified_sentence, sentence, verified)
     fit: dict[float, float] = {}
     if weight is None:
-        loo = neighbour_evidence(vectors, given_type, verified, verified, corrected, verified_tags, n_labels, k, sentence).quality
+        # the targets are the random sample's words only (the module docstring says why); the
+        # neighbours are every verified and decided word outside the target's own sentence
+        loo = neighbour_evidence(
+            vectors, given_type, source, verified, source_corrected, source_tags, n_labels, k, sentence
+        ).quality
         weight, fit = fit_weight(base_quality, loo, offsets, verified_sentence, wrong_sentence, aggregate)
     suggestion = _keep_position(suggestion, labels, label_names)
     # the sample's own words: what the curator said
@@ -307,6 +396,10 @@ def reference_evidence(
         n_sentences=int(verified_sentence.sum()),
         n_corrected_sentences=int(wrong_sentence.sum()),
         fit=fit,
+        decided=reviewed,
+        decided_tags=decided_tags,
+        n_decided_words=0 if reviewed is None else int(reviewed.sum()),
+        n_decided_corrected=0 if reviewed is None else int((source_corrected & reviewed).sum()),
     )
     return _speaks_where_it_doubts(evidence)
 
@@ -321,16 +414,11 @@ def _speaks_where_it_doubts(ev: ReferenceEvidence) -> ReferenceEvidence:
     doubted = ev.doubted() >= 0
     outside = ~ev.verified
     quality = np.where(outside, 1.0, ev.quality) if ev.weight <= 0 else ev.quality
-    return ReferenceEvidence(
+    return replace(
+        ev,
         quality=quality,
         suggestion=np.where(outside & ~doubted, -1, ev.suggestion),
-        verified=ev.verified,
-        verified_tags=ev.verified_tags,
         example=np.where(outside & doubted, ev.example, -1),
-        weight=ev.weight,
-        n_sentences=ev.n_sentences,
-        n_corrected_sentences=ev.n_corrected_sentences,
-        fit=ev.fit,
     )
 
 

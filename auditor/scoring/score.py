@@ -24,7 +24,7 @@ from auditor.scoring.frame import ScoringFrame, build_frame, corpus_arrays
 from auditor.scoring.fusion import SentenceSignals, WordQualities, check_weights, sentence_scores, span_scores
 from auditor.scoring.losses import loss_per_tag, sequence_losses, token_losses, top_tokens_by_loss
 from auditor.scoring.quality import sentence_quality, type_first_argmax, type_index, type_probs, word_quality
-from auditor.scoring.reference import ReferenceEvidence, read_verified_sample, reference_evidence
+from auditor.scoring.reference import DecidedWords, ReferenceEvidence, read_verified_sample, reference_evidence
 from auditor.scoring.spans import LabelScheme, classify, regions, repair_iob2_ids, suggested_sentence
 from auditor.scoring.summary import ScoringSummary
 from auditor.tables import ISSUE_COLUMNS, ISSUES_SCHEMA, OofPredictions, SentenceVectors, rank_issues
@@ -92,13 +92,15 @@ def compute_signals(
     progress: bool = False,
     evidence_splits: list[str] | None = None,
     vectors: SentenceVectors | None = None,
+    decided: DecidedWords | None = None,
 ) -> tuple[ScoringFrame, WordEvidence]:
     """Align the predictions with the corpus and compute every word-level signal.
 
     evidence_splits: the splits whose labels the consistency signal may use (the training and
     audited splits; default every split). Audited sentences always count. vectors: the
     audited words' frozen-encoder vectors, needed when cfg.reference.file names a verified
-    sample (auditor.scoring.reference)."""
+    sample (auditor.scoring.reference); decided: the review's decided words, neighbours beside
+    the sample's (cfg.reference.decisions, a second pass)."""
     check_weights(cfg)
     with progress_bar(total=4, desc="scoring", unit="step", disable=not progress) as bar:
         arrays = corpus_arrays(corpus)
@@ -131,7 +133,7 @@ def compute_signals(
         model_quality = word_quality(frame.probs, frame.labels, frame.label_names, cfg.word_quality)
         reference = None
         if cfg.reference.file is not None:
-            reference = _reference(frame, cfg, vectors, model_quality, cl.token_quality, consistency)
+            reference = _reference(frame, cfg, vectors, model_quality, cl.token_quality, consistency, decided)
             # the evidence doubts a word and has a different tag to offer
             doubted = reference.doubted()
             flagged |= (doubted >= 0) & (doubted != frame.labels)
@@ -159,6 +161,7 @@ def _reference(
     model_quality: np.ndarray,
     cleanlab_quality: np.ndarray,
     consistency: np.ndarray,
+    decided: DecidedWords | None = None,
 ) -> ReferenceEvidence:
     """The verified sample's evidence for the audited words (auditor.scoring.reference)."""
     if vectors is None:
@@ -177,6 +180,7 @@ def _reference(
         k=cfg.reference.k,
         weight=None if cfg.reference.weight == "auto" else float(cfg.reference.weight),
         words=frame.tokens,
+        decided=decided,
     )
 
 
@@ -209,15 +213,17 @@ def score_corpus(
     progress: bool = True,
     evidence_splits: list[str] | None = None,
     vectors: SentenceVectors | None = None,
+    decided: DecidedWords | None = None,
 ) -> ScoringResult:
     """Rank likely label errors of the audited sentences (those present in `preds`).
 
     The consistency signal takes its evidence from `evidence_splits` (the training and audited
     splits; default all). Returns the issue table (ISSUE_COLUMNS, ranked by `score`, lower =
     more likely wrong) and a summary. Raises DataError when the predictions do not match the corpus.
-    vectors: the audited words' encoder vectors, for a verified sample (cfg.reference).
+    vectors: the audited words' encoder vectors, for a verified sample (cfg.reference);
+    decided: the review's decided words as more neighbours (cfg.reference.decisions).
     """
-    frame, signals = compute_signals(corpus, preds, cfg, progress, evidence_splits, vectors)
+    frame, signals = compute_signals(corpus, preds, cfg, progress, evidence_splits, vectors, decided)
     issues = build_issues(frame, signals, cfg, progress)
     if cfg.max_issues is not None:
         issues = issues.head(cfg.max_issues).reset_index(drop=True)
@@ -248,8 +254,9 @@ def _records(table: pd.DataFrame, key: str) -> list[dict]:
 
 
 def _reference_example(frame: ScoringFrame, ref: ReferenceEvidence | None, lo: int, hi: int, width: int = 60) -> str:
-    """The verified word a span's doubt rests on, quoted in its sentence with the curator's
-    change ('“Japan” in “Japan beat Syria 2-1 .” (B-LOC→B-ORG)'), or "" when there is none."""
+    """The corrected word a span's doubt rests on, quoted in its sentence with the curator's
+    change and where the curator made it ('“Japan” in “Japan beat Syria 2-1 .” (B-LOC→B-ORG,
+    verified sample)'; "decided in review" for a second pass's decided word), or "" for none."""
     if ref is None or hi <= lo:
         return ""
     word = lo + int(np.argmin(ref.quality[lo:hi]))
@@ -261,7 +268,8 @@ def _reference_example(frame: ScoringFrame, ref: ReferenceEvidence | None, lo: i
     if len(text) > width:
         text = text[: width - 1] + "…"
     names = frame.label_names
-    return f"“{frame.tokens[e]}” in “{text}” ({names[frame.labels[e]]}→{names[ref.verified_tags[e]]})"
+    where = "decided in review" if ref.from_review(e) else "verified sample"
+    return f"“{frame.tokens[e]}” in “{text}” ({names[frame.labels[e]]}→{names[ref.curator_tag(e)]}, {where})"
 
 
 def build_issues(frame: ScoringFrame, signals: WordEvidence, cfg: ScoringConfig, progress: bool = False) -> pd.DataFrame:
