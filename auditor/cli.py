@@ -7,6 +7,7 @@ Errors a user can cause (AuditorError) end as one line on stderr and exit code 2
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -461,6 +462,12 @@ def evaluate_detection_cmd(
     console.print(f"stored in {RunDir(run_dir).metrics} (section \"detection\")")
 
 
+class Where(StrEnum):
+    """Where `auditor sample --where` draws most of a test sample (auditor.sample_design)."""
+
+    disagree = "disagree"
+
+
 @app.command("sample")
 def sample_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder holding corpus/ (after the load stage)")],
@@ -471,7 +478,7 @@ def sample_cmd(
         str | None, typer.Option("--split", help="draw from this split, stratified by language (default: the audited splits)")
     ] = None,
     where: Annotated[
-        str | None,
+        Where | None,
         typer.Option("--where", help="disagree: draw most of a test sample where the run's before and after taggers "
                      "disagree, each sentence weighted by what it stands for (needs --split test and a retrained run)"),
     ] = None,
@@ -488,13 +495,11 @@ def sample_cmd(
     tag a sentence differently, the only sentences that can move F1 between them; each
     sentence is weighted by the test sentences it stands for, so the F1 stays the whole test
     split's, and the sign of a small change needs far fewer checks."""
-    from auditor.data.sample import draw_sample, write_sample
+    from auditor.data.sample import draw_sample, require_splits, write_sample
     from auditor.sample_design import STRATUM, is_focus
 
     if out.exists() and not force:
         raise AuditorError(f"{out} exists (it may hold a curator's corrections); choose another --out or add --force")
-    if where is not None and where != "disagree":
-        raise AuditorError(f"--where {where!r}: the one choice is 'disagree'")
     if where is not None and split != "test":
         raise AuditorError("--where disagree draws test sentences; add --split test")
     rd = RunDir(run_dir)
@@ -507,8 +512,7 @@ def sample_cmd(
     if where is not None:
         from auditor.test_predictions import disagreement_mask, read_test_predictions
 
-        if split not in corpus:
-            raise AuditorError(f"the corpus has no split(s) ['{split}'] (it has {sorted(corpus)})")
+        require_splits(corpus, splits)  # before reading the split's ids
         focus = disagreement_mask(read_test_predictions(rd.test_predictions), list(corpus[split]["id"]))
     rows = draw_sample(corpus, splits, n, seed, by_language=split is not None, focus=focus)
     write_sample(out, rows)

@@ -132,23 +132,11 @@ def weighted_scores(true_tags: list[list[str]], pred_tags: list[list[str]], weig
 
     weights: (N,) non-negative. support stays the true entities of the N sentences scored (what
     was checked), not the weighted estimate. Equal weights give seqeval_scores' numbers."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
     if len(true_tags) != len(pred_tags) or len(true_tags) != len(weights):
         raise ValueError(f"{len(true_tags)} true sentences, {len(pred_tags)} predicted, {len(weights)} weights")
-    per_type: dict[str, np.ndarray] = {}
-    support: dict[str, int] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for w, t, p in zip(weights, true_tags, pred_tags):
-            if len(t) != len(p):
-                raise ValueError(f"{len(t)} true tags but {len(p)} predicted in a sentence")
-            true_set, pred_set = set(get_entities(list(t))), set(get_entities(list(p)))
-            for e in true_set | pred_set:
-                c = per_type.setdefault(e[0], np.zeros(3))
-                c += w * np.array([e in true_set and e in pred_set, e not in true_set, e not in pred_set], dtype=np.float64)
-            for e in true_set:
-                support[e[0]] = support.get(e[0], 0) + 1
+    types, counts, true_counts = typed_entity_counts(true_tags, pred_tags)
+    per_type = np.einsum("n,ntc->tc", np.asarray(weights, dtype=np.float64), counts)
+    support = true_counts.sum(axis=0)
 
     def scores_of(c: np.ndarray) -> tuple[float, float, float]:
         tp, fp, fn = (float(x) for x in c)
@@ -156,9 +144,8 @@ def weighted_scores(true_tags: list[list[str]], pred_tags: list[list[str]], weig
         recall = tp / (tp + fn) if tp + fn > 0 else 0.0
         return precision, recall, float(micro_f1(c))
 
-    total = sum(per_type.values(), np.zeros(3))
-    types = {name: TypeScores(*scores_of(per_type[name]), support.get(name, 0)) for name in sorted(per_type)}
-    return Scores(*scores_of(total), sum(support.values()), types)
+    by_type = {name: TypeScores(*scores_of(per_type[j]), int(support[j])) for j, name in enumerate(types)}
+    return Scores(*scores_of(per_type.sum(axis=0)), int(support.sum()), by_type)
 
 
 def _entity_types(true_tags: list[list[str]], pred_tags: list[list[str]]) -> list[str]:
@@ -207,20 +194,40 @@ def entity_counts(true_tags: list[list[str]], pred_tags: list[list[str]]) -> np.
     entity is (type, start, end); TP = in both, FP = predicted only, FN = true only).
     Summing the rows and applying micro_f1 gives seqeval's micro F1 exactly.
     """
+    _, counts, _ = typed_entity_counts(true_tags, pred_tags)
+    return counts.sum(axis=1)
+
+
+def typed_entity_counts(true_tags: list[list[str]], pred_tags: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """entity_counts per entity type: (types, counts, true).
+
+    types: the T type names, sorted (seqeval's order); counts: (N, T, 3) int, TP/FP/FN of
+    sentence i and type j; true: (N, T) int, the true entities (seqeval's support)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
     if len(true_tags) != len(pred_tags):
         raise ValueError(f"{len(true_tags)} true sentences but {len(pred_tags)} predicted")
-    counts = np.zeros((len(true_tags), 3), dtype=np.int64)
+    sets = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns on tags it does not recognise, e.g. "O" variants
         for i, (t, p) in enumerate(zip(true_tags, pred_tags)):
             if len(t) != len(p):
                 raise ValueError(f"sentence {i}: {len(t)} true tags but {len(p)} predicted")
-            true_set, pred_set = set(get_entities(list(t))), set(get_entities(list(p)))
-            tp = len(true_set & pred_set)
-            counts[i] = (tp, len(pred_set) - tp, len(true_set) - tp)
-    return counts
+            sets.append((set(get_entities(list(t))), set(get_entities(list(p)))))
+    types = sorted({e[0] for pair in sets for side in pair for e in side})
+    index = {name: j for j, name in enumerate(types)}
+    counts = np.zeros((len(sets), len(types), 3), dtype=np.int64)
+    true = np.zeros((len(sets), len(types)), dtype=np.int64)
+    for i, (true_set, pred_set) in enumerate(sets):
+        for e in true_set & pred_set:
+            counts[i, index[e[0]], 0] += 1
+        for e in pred_set - true_set:
+            counts[i, index[e[0]], 1] += 1
+        for e in true_set - pred_set:
+            counts[i, index[e[0]], 2] += 1
+        for e in true_set:
+            true[i, index[e[0]]] += 1
+    return types, counts, true
 
 
 def micro_f1(counts: np.ndarray) -> np.ndarray | float:

@@ -87,10 +87,10 @@ def read_verified_test(path: str | Path, test, label_names: list[str]) -> Verifi
     if not tags:
         what = f"none of its {len(rows)} sentences is verified yet; check them with `auditor verify {p}`" if rows else "it is empty"
         raise DataError(f"{p} (retrain.verified_test) holds no verified sentence: {what}")
-    return VerifiedTest(tags, len(rows), str(p), sample_design(p, rows))
+    return VerifiedTest(tags, len(rows), str(p), read_design(p, rows))
 
 
-def sample_design(path: str | Path, rows: list) -> SampleDesign | None:
+def read_design(path: str | Path, rows: list) -> SampleDesign | None:
     """The design of a sample file's verified lines (in file order) from the "stratum" and
     "stratum_size" keys a weighted draw writes; None when no line has them. rows: every line
     of the file (auditor.data.sample.read_sample). All lines or none must have them: a sample

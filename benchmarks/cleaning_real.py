@@ -820,7 +820,7 @@ def sign_question(results: dict, test_tags: dict, test_sets: dict, args) -> list
     full corrected-test delta, the silver delta, and per subsample size how often a paired
     bootstrap on the corrected tags of just those sentences gets the full sign: "by_n" for a
     uniform draw, "by_n_focus" for the product's draw where the taggers disagree, weighted
-    (auditor.data.sample.draw_sample(focus=...), auditor.verified_test.sample_design)."""
+    (auditor.data.sample.draw_sample(focus=...), auditor.verified_test.read_design)."""
     cache = Path(args.work) / "sign.jsonl"
     done = {}
     if cache.is_file():

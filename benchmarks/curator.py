@@ -36,7 +36,7 @@ from auditor.data.sample import SampleRow
 from auditor.review.bulk import BulkDecision, plan_bulk
 from auditor.review.ordering import groups_first_order, score_order
 from auditor.review.queue import IssueTable
-from auditor.review.store import DecisionStore
+from auditor.review.store import DecisionStore, issue_sentences
 from auditor.review.verified import verified_issue_mask
 
 ORDERS = ("score", "groups")
@@ -177,16 +177,25 @@ def review(
     store_path: Path,
     spent: int = 0,
     sample: list[SampleRow] | None = None,
+    store: DecisionStore | None = None,
 ) -> tuple[DecisionStore, CuratorRun]:
     """Work down the queue until the budget (None: every issue) is spent; spent: actions
-    already used (the sample); sample: the verified sample's lines, whose sentences' issues
-    the queue starts decided. Decisions are written to a fresh store at store_path."""
+    already used (the sample, earlier rounds); sample: the verified sample's lines, whose
+    sentences' issues the queue starts decided. Decisions are written to a fresh store at
+    store_path, or appended to `store` (a later round of review: its decided issues stay
+    decided, as the review UI shows them)."""
     table = IssueTable(pa.Table.from_pandas(issues, preserve_index=False))
     frame = table.table.to_pandas()
     order = queue_order(table, settings)
     is_open = ~verified_issue_mask(table.table, sample or [])
-    store_path.unlink(missing_ok=True)
-    store = DecisionStore(store_path, curator="simulated")
+    # each decision remembers its sentence, as the UI's do: it applies after a re-score too
+    sentences = issue_sentences(frame)
+    if store is None:
+        store_path.unlink(missing_ok=True)
+        store = DecisionStore(store_path, curator="simulated", sentences=sentences)
+    else:
+        store.sentences = {**(store.sentences or {}), **sentences}
+        is_open &= ~np.isin(frame["issue_id"].to_numpy(dtype=object), list(store.latest()))
     run = CuratorRun(budget=None, sample=spent, actions=spent, issues_total=table.n)
     rows = frame.to_dict("records")
 

@@ -200,6 +200,11 @@ def test_decided_words_follow_the_apply_rules(world, tmp_path):
     assert words.tags[keep["id"]][0] == "B-LOC"  # kept: the given tag, confirmed
     assert words.covered[sport["id"]] == [True] * 4
     assert len(words) == 6
+    # re-scored with them, a correction keeps its issue (its own decision doubts the word), so it
+    # stays decided in the queue; every decision still applies
+    rescored = _score(world, words).issues
+    assert {accept["issue_id"], sport["issue_id"]} <= set(rescored["issue_id"])
+    assert apply_decisions(corpus, rescored, store.latest()).summary.stale == 0
 
 
 def test_the_second_pass_needs_a_sample_and_curators():

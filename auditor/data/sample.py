@@ -103,6 +103,13 @@ def save_row(path: str | Path, row: SampleRow) -> list[SampleRow]:
     return rows
 
 
+def require_splits(corpus, splits: list[str]) -> None:
+    """DataError naming the splits a sample asks for that the corpus does not have."""
+    missing = [s for s in splits if s not in corpus]
+    if missing:
+        raise DataError(f"the corpus has no split(s) {missing} (it has {sorted(corpus)})")
+
+
 def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: bool = False,
                 focus: np.ndarray | None = None) -> list[SampleRow]:
     """n seeded random sentences of `splits` (fewer when there are fewer), in corpus order,
@@ -122,9 +129,7 @@ def draw_sample(corpus, splits: list[str], n: int, seed: int = 0, by_language: b
     (auditor.sample_design): the change between the taggers is measured where it happens."""
     from auditor.data.corpus import entity_types, label_names
 
-    missing = [s for s in splits if s not in corpus]
-    if missing:
-        raise DataError(f"the corpus has no split(s) {missing} (it has {sorted(corpus)})")
+    require_splits(corpus, splits)
     if n < 1:
         raise DataError("the sample needs at least one sentence")
     names = label_names(corpus)

@@ -367,8 +367,11 @@ def reference_evidence(
         source_corrected = source & (source_tags != labels)
     sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     n_labels = len(label_names)
+    # a decided word stays a target, its own decision its nearest neighbour: a correction keeps
+    # its word doubted, so the issue it was decided on stays in the queue, decided
+    target = ~verified
     quality, suggestion, example = neighbour_evidence(
-        vectors, given_type, source, ~verified, source_corrected, source_tags, n_labels, k
+        vectors, given_type, source, target, source_corrected, source_tags, n_labels, k
     )
     wrong_sentence = np.zeros(len(offsets) - 1, dtype=bool)
     np.logical_or.at(wrong_sentence, sentence, corrected)
