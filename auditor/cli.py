@@ -91,7 +91,7 @@ def main() -> None:
 
 # --- commands are added below, one function each ---------------------------------------
 
-STAGE_HELP = "one of load, crossval, score, review, apply, retrain, report, export"
+STAGE_HELP = "one of load, crossval, score, review, apply, retrain, judge, report, export"
 JsonOption = Annotated[bool, typer.Option("--json", help="print the results as one JSON document on stdout")]
 ThreadsOption = Annotated[
     int | None,

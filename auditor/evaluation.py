@@ -40,6 +40,7 @@ from auditor.data.corpus import CLEAN_COLUMN, has_clean_tags, label_names
 from auditor.errors import DataError
 from auditor.run_dir import RunDir
 from auditor.sample_design import SampleDesign
+from auditor.test_predictions import TestPrediction
 from auditor.verified_test import VerifiedTest
 
 MODELS = ("before", "after")
@@ -682,17 +683,29 @@ def run_retrain(
     run_dir: Path,
     progress: bool = True,
 ) -> RetrainResult:
-    """Train "before" (original) and "after" (cleaned) taggers per experiment and score them.
+    """Train "before" (original) and "after" (cleaned) taggers per experiment and score them:
+    train_retrain, then judge_retrain on its test predictions (the retrain and judge stages)."""
+    return judge_retrain(original, cleaned, cfg, train_retrain(original, cleaned, cfg, run_dir, progress))
 
-    Models are saved to run_dir/models/{before,after}/<experiment>/. Without a cleaned
-    corpus only "before" is trained. Returns every (model, label set, test language) score,
-    each with its bootstrap interval, and the paired interval of each after - before.
+
+def train_retrain(
+    original: DatasetDict,
+    cleaned: DatasetDict | None,
+    cfg: PipelineConfig,
+    run_dir: Path,
+    progress: bool = True,
+) -> list[TestPrediction]:
+    """Train "before" (original) and "after" (cleaned) taggers per experiment and tag the test
+    split of each of its test languages.
+
+    Models are saved to run_dir/models/{before,after}/<experiment>/, the tags to
+    run_dir/test-predictions.parquet (auditor.test_predictions; what judge_retrain scores and
+    `auditor sample --where disagree` reads). Without a cleaned corpus only "before" is trained.
     """
     from auditor.distributed import is_main_process
     from auditor.modeling.factory import resolve_model
     from auditor.modeling.training import train_tagger
-    from auditor.test_predictions import TestPrediction, write_test_predictions
-    from auditor.verified_test import read_verified_test
+    from auditor.test_predictions import write_test_predictions
 
     run_dir = Path(run_dir)
     names = label_names(original)
@@ -700,39 +713,87 @@ def run_retrain(
         raise DataError("retrain: the cleaned corpus has a different label set than the original; re-run apply")
     training_cfg = _training_cfg(cfg)
     model_path = resolve_model(cfg.model, original, run_dir)
-    languages = corpus_languages(original, list(cfg.data.languages))
-    plans = plan_experiments(cfg.retrain.experiments, languages)
-    reviewed = cfg.retrain.reviewed_test and TEST_SPLIT in cfg.data.audit
     corpora = {"before": original} if cleaned is None else {"before": original, "after": _complete(cleaned, original)}
-    verified = None
-    if cfg.retrain.verified_test:
-        if TEST_SPLIT not in original:
-            raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
-        verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names)
-
-    result = RetrainResult(verified_weighted=verified is not None and verified.design is not None)
     kept: list[TestPrediction] = []
-    for plan in plans:
-        tests = eval_sets(original, cleaned, plan.test, reviewed, verified)
-        exp = ExperimentResult(plan.name, plan.train, plan.test)
-        preds: dict[str, list[list[list[str]]]] = {}
+    for plan in _plans(original, cfg):
+        test = _test_split(original, plan.test)
         for model_name, corpus in corpora.items():
             train, evaluation = training_data(corpus, cfg.data.train_splits, plan.train, training_cfg.seed)
             out_dir = RunDir(run_dir).model(model_name, plan.name)
             tagger = train_tagger(train, evaluation, names, model_path, cfg.model, training_cfg, out_dir, progress,
                                   progress_desc=f"retrain {plan.name} ({model_name})")
-            preds[model_name] = [predict_tags(tagger, ts.data, cfg, progress) for ts in tests]
+            pred = predict_tags(tagger, test, cfg, progress)
+            kept.extend(TestPrediction(plan.name, model_name, sid, tags) for sid, tags in zip(test["id"], pred))
+    if is_main_process():
+        write_test_predictions(RunDir(run_dir).test_predictions, kept)
+    return kept
+
+
+def judge_retrain(
+    original: DatasetDict,
+    cleaned: DatasetDict | None,
+    cfg: PipelineConfig,
+    predictions: list[TestPrediction],
+) -> RetrainResult:
+    """Score the kept test predictions of every experiment on each test language: F1 on every
+    label set the run has (silver, clean, reviewed, and the verified test sentences of
+    retrain.verified_test, weighted when the sample was), each with its bootstrap interval, and
+    the paired interval of each after - before. No training: a re-verified test sample is
+    judged again from the same taggers' tags. Raises DataError when a prediction is missing
+    (the retrain stage did not tag that test sentence)."""
+    from auditor.verified_test import read_verified_test
+
+    names = label_names(original)
+    reviewed = cfg.retrain.reviewed_test and TEST_SPLIT in cfg.data.audit
+    verified = None
+    if cfg.retrain.verified_test:
+        if TEST_SPLIT not in original:
+            raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
+        verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names)
+    by_key: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in predictions:
+        by_key.setdefault((r.experiment, r.model), {})[r.id] = list(r.tags)
+    result = RetrainResult(verified_weighted=verified is not None and verified.design is not None)
+    for plan in _plans(original, cfg):
+        tests = eval_sets(original, cleaned, plan.test, reviewed, verified)
+        exp = ExperimentResult(plan.name, plan.train, plan.test)
+        preds: dict[str, list[list[list[str]]]] = {}
+        for model_name in ("before", "after"):
+            tags = by_key.get((plan.name, model_name))
+            if tags is None:
+                if model_name == "before" or cleaned is not None:
+                    raise DataError(f"retrain: no test predictions of the {model_name} tagger of experiment {plan.name}; "
+                                    "run the retrain stage again (auditor run PIPELINE --from retrain)")
+                continue
+            preds[model_name] = [_predicted(tags, ts, plan.name, model_name) for ts in tests]
             for ts, pred in zip(tests, preds[model_name]):
-                kept.extend(TestPrediction(plan.name, model_name, sid, tags) for sid, tags in zip(ts.data["id"], pred))
                 for label_set in LABEL_SETS:
                     if label_set in ts.labels:
                         exp.results.append(EvalRow(model_name, label_set, ts.lang, ts.scores(label_set, pred)))
-        exp.intervals = score_intervals(tests, preds, seed=training_cfg.seed)
+        exp.intervals = score_intervals(tests, preds, seed=_training_cfg(cfg).seed)
         result.experiments.append(exp)
-    if is_main_process():
-        # kept for `auditor sample --split test --where disagree` (auditor.test_predictions)
-        write_test_predictions(RunDir(run_dir).test_predictions, kept)
     return result
+
+
+def _plans(original: DatasetDict, cfg: PipelineConfig) -> list[ExperimentPlan]:
+    return plan_experiments(cfg.retrain.experiments, corpus_languages(original, list(cfg.data.languages)))
+
+
+def _test_split(original: DatasetDict, langs: Sequence[str]) -> Dataset:
+    """The test sentences of the given languages, in the test split's order."""
+    if TEST_SPLIT not in original:
+        raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
+    test = original[TEST_SPLIT]
+    wanted = set(langs)
+    return test.select([i for i, x in enumerate(test["lang"]) if x in wanted]).select_columns(_TRAIN_COLUMNS)
+
+
+def _predicted(tags: dict[str, list[str]], ts: EvalSet, experiment: str, model: str) -> list[list[str]]:
+    missing = next((sid for sid in ts.data["id"] if sid not in tags), None)
+    if missing is not None:
+        raise DataError(f"retrain: the {model} tagger of experiment {experiment} has no test prediction for {missing}; "
+                        "run the retrain stage again (auditor run PIPELINE --from retrain)")
+    return [tags[sid] for sid in ts.data["id"]]
 
 
 def score_intervals(tests: list[EvalSet], preds: dict[str, list[list[list[str]]]], seed: int = 0) -> list[IntervalRow]:

@@ -1,7 +1,7 @@
 """The runner of the audit-retrain cycle: stages over a run directory (their bodies are in
 auditor.stages, one module each).
 
-    load -> crossval -> score -> review -> apply -> retrain -> report -> export
+    load -> crossval -> score -> review -> apply -> retrain -> judge -> report -> export
 
 Each stage reads its inputs from runs/<name>/ and writes its artifact there (atomically).
 A stage records a stamp (runs/<name>/.stages/<stage>.json) holding the hash of what it
@@ -33,12 +33,12 @@ from auditor.errors import AuditorError
 from auditor.metrics import drop_metrics
 from auditor.run_dir import RunDir
 from auditor.run_lock import run_lock
-from auditor.stages import apply, crossval, export, load, report, retrain, review, score
+from auditor.stages import apply, crossval, export, judge, load, report, retrain, review, score
 from auditor.stages.context import RunContext, StopPipeline
 
 __all__ = ["PIPELINE", "STAGES", "RunContext", "RunResult", "Stage", "StageReport", "StopPipeline", "run_pipeline"]
 
-STAGES = ("load", "crossval", "score", "review", "apply", "retrain", "report", "export")
+STAGES = ("load", "crossval", "score", "review", "apply", "retrain", "judge", "report", "export")
 
 
 @dataclass
@@ -57,6 +57,9 @@ class Stage:
     check: Callable[[RunContext], str | None] | None = None
     # extra input outside the config (a file the config names): its digest joins the input hash
     input_state: Callable[[RunContext], str] | None = None
+    # dotted config keys inside config_keys that do not feed this stage (another stage reads
+    # them): they hash as unset, so changing one skips this stage
+    ignored_config: tuple[str, ...] = ()
     # metrics.json sections the stage writes: dropped before it runs, so a section it no longer
     # writes (curve disabled, no clean tags for detection) does not outlive it
     sections: tuple[str, ...] = ()
@@ -112,10 +115,14 @@ PIPELINE: dict[str, Stage] = {
         ),
         Stage(
             "retrain", ("retrain", "training", "model", "curve"), ("apply",), retrain.run, retrain.artifacts,
-            input_state=retrain.input_state, sections=("retrain", "analysis", "curve"), all_ranks=True,
+            check=retrain.check, input_state=retrain.input_state, ignored_config=retrain.IGNORED_CONFIG,
+            sections=("analysis", "curve"), all_ranks=True,
         ),
+        # scores the kept test predictions: more verified test sentences re-judge, never retrain
+        Stage("judge", ("retrain", "training"), ("retrain",), judge.run, lambda ctx: [], input_state=judge.input_state,
+              sections=("retrain",)),
         Stage(
-            "report", ("report",), ("retrain",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"],
+            "report", ("report",), ("judge",), report.run, lambda ctx: [ctx.cfg.report_dir / "report.html"],
             sections=("report",),
         ),
         Stage("export", ("export",), ("apply",), export.run, lambda ctx: [ctx.export_dir / f for f in ctx.cfg.export.formats]),
@@ -146,6 +153,10 @@ def _input_hash(ctx: RunContext, stage: Stage, outputs: dict[str, str]) -> str:
     from auditor import __version__
 
     sections = {k: getattr(ctx.cfg, k).model_dump(mode="json") for k in stage.config_keys}
+    for dotted in stage.ignored_config:
+        top, _, key = dotted.partition(".")
+        if top in sections and key in sections[top]:
+            sections[top][key] = None
     key = {"stage": stage.name, "version": __version__, "config": sections, "deps": [outputs[d] for d in stage.deps]}
     extra = stage.input_state(ctx) if stage.input_state else ""
     if extra:  # only when there is one, so runs without it keep their stamps

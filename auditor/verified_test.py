@@ -1,6 +1,6 @@
 """Verified test sentences: the judge of the cleaning when the test tags share its errors.
 
-The retrain stage measures each tagger on the test split's given (silver) tags. On a corpus
+The judge stage measures each retrained tagger on the test split's given (silver) tags. On a corpus
 whose errors are a wrong *convention*, those tags carry the convention too, so a tagger
 trained on corrected tags is marked down for being right (CoNLL with expert corrections:
 -0.049 F1 on the original test tags, +0.009 on the corrected ones). A few hundred test

@@ -95,16 +95,16 @@ def launch(tmp_path: Path, mode: str, runs: str = "runs") -> tuple[list[dict], l
 def test_only_rank0_runs_what_does_not_train_and_a_second_run_skips_everywhere(tmp_path):
     results, codes, lines = launch(tmp_path, "ok")
     assert codes == [0, 0], results
-    assert results[0]["statuses"] == results[1]["statuses"] == ["ran"] * 8
+    assert results[0]["statuses"] == results[1]["statuses"] == ["ran"] * 9
     by_stage: dict[str, set[str]] = {}
     for line in lines:
         stage, rank = line.split()
         by_stage.setdefault(stage, set()).add(rank)
     assert by_stage.pop("crossval") == by_stage.pop("retrain") == {"0", "1"}  # DDP training
-    assert by_stage == {name: {"0"} for name in ("load", "score", "review", "apply", "report", "export")}
+    assert by_stage == {name: {"0"} for name in ("load", "score", "review", "apply", "judge", "report", "export")}
 
     again, codes, lines_again = launch(tmp_path, "ok")
-    assert codes == [0, 0] and again[0]["statuses"] == again[1]["statuses"] == ["skipped"] * 8
+    assert codes == [0, 0] and again[0]["statuses"] == again[1]["statuses"] == ["skipped"] * 9
     assert lines_again == lines  # nothing ran
 
 

@@ -89,7 +89,7 @@ def test_crash_resumes_at_the_failed_stage(fake_stages):
     calls.clear()
     state["fail"] = None
     run(cfg)
-    assert calls == ["score", "review", "apply", "retrain", "report", "export"]
+    assert calls == ["score", "review", "apply", "retrain", "judge", "report", "export"]
 
 
 def test_config_change_reruns_that_stage_and_what_depends_on_it(fake_stages):
@@ -98,7 +98,7 @@ def test_config_change_reruns_that_stage_and_what_depends_on_it(fake_stages):
     calls.clear()
     cfg.scoring.weights.consistency = 0.9
     run(cfg)
-    assert calls == ["score", "review", "apply", "retrain", "report", "export"]
+    assert calls == ["score", "review", "apply", "retrain", "judge", "report", "export"]
     calls.clear()
     cfg.report.top_sentences = 5
     run(cfg)
@@ -111,7 +111,7 @@ def test_new_decisions_rerun_apply_and_after(fake_stages):
     calls.clear()
     state["decisions"] = "d1"
     run(cfg)
-    assert calls == ["apply", "retrain", "report", "export"]
+    assert calls == ["apply", "retrain", "judge", "report", "export"]
 
 
 def test_missing_artifact_reruns_the_stage(fake_stages):

@@ -292,7 +292,7 @@ def test_report_from_an_empty_run_dir_says_everything_is_missing(tmp_path):
     paths = build_report(run_dir, tmp_path / "out")
     md = paths.markdown.read_text()
     assert "No readable config.yaml" in md and "xlm-roberta-base" not in md
-    assert "before/after F1" in md and "the retrain stage" in md
+    assert "before/after F1" in md and "the retrain and judge stages" in md
     assert paths.figures == []
 
 

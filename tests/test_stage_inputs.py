@@ -123,8 +123,9 @@ def test_force_computes_folds_and_features_again(tmp_path, monkeypatch):
 
 @pytest.fixture
 def recorded(monkeypatch, tmp_path):
-    """Stage bodies that write their declared artifacts; retrain saves two models and writes
-    metrics.json["retrain"] (and "curve" while state["curve"])."""
+    """Stage bodies that write their declared artifacts; retrain saves two models and their
+    test predictions (and metrics.json["curve"] while state["curve"]), judge writes
+    metrics.json["retrain"]."""
     calls: list[str] = []
     state = {"curve": True}
 
@@ -132,13 +133,18 @@ def recorded(monkeypatch, tmp_path):
         def run(ctx):
             calls.append(name)
             if name == "retrain":
+                from auditor.test_predictions import TestPrediction, write_test_predictions
+
                 for m in ("before", "after"):
                     (ctx.rd.model(m, "all")).mkdir(parents=True, exist_ok=True)
+                write_test_predictions(ctx.rd.test_predictions,
+                                       [TestPrediction("all", m, "de/test/000000", ["O"]) for m in ("before", "after")])
+                if state["curve"]:
+                    update_metrics(ctx.run_dir, "curve", {"points": []})
+            if name == "judge":
                 from auditor.evaluation import ExperimentResult, RetrainResult
 
                 update_metrics(ctx.run_dir, "retrain", RetrainResult([ExperimentResult("all", ["de"], ["de"])]).to_dict())
-                if state["curve"]:
-                    update_metrics(ctx.run_dir, "curve", {"points": []})
             for p in pipeline.PIPELINE[name].artifacts(ctx):
                 p.parent.mkdir(parents=True, exist_ok=True)
                 if not p.exists():
@@ -167,6 +173,38 @@ def test_deleted_models_are_trained_again(recorded):
     shutil.rmtree(cfg.run_dir / "models")
     quiet_run(cfg)
     assert calls == ["retrain"]  # the same inputs: the report stays
+
+
+def test_deleted_or_damaged_test_predictions_are_made_again(recorded):
+    from auditor.stages import retrain
+    from auditor.stages.context import RunContext
+
+    cfg, calls, _ = recorded
+    quiet_run(cfg)
+    calls.clear()
+    path = cfg.run_dir / "test-predictions.parquet"
+    path.unlink()
+    quiet_run(cfg)
+    assert calls == ["retrain"]
+    ctx = RunContext(cfg, cfg.run_dir, Console(quiet=True))
+    assert retrain.check(ctx) is None
+    path.write_text("not parquet")  # the runner's check (left out by this fixture) re-runs the stage
+    assert "cannot read test predictions" in retrain.check(ctx)
+
+
+def test_a_verified_test_file_re_judges_and_never_retrains(recorded, tmp_path):
+    cfg, calls, _ = recorded
+    quiet_run(cfg)
+    calls.clear()
+    verified = tmp_path / "test_verified.jsonl"
+    verified.write_text("{}\n")
+    cfg.retrain.verified_test = str(verified)
+    quiet_run(cfg)
+    assert calls == ["judge", "report"]
+    calls.clear()
+    verified.write_text("{}\n{}\n")  # the curator verified more
+    quiet_run(cfg)
+    assert calls == ["judge", "report"]
 
 
 def test_every_export_format_is_an_artifact(recorded):

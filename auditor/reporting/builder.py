@@ -28,7 +28,7 @@ SECTIONS = {
     "detection": ("detection quality", "the score stage on a corpus with known clean labels"),
     "review": ("review summary", "the review stage"),
     "apply": ("cleaning summary", "the apply stage"),
-    "retrain": ("before/after F1", "the retrain stage"),
+    "retrain": ("before/after F1", "the retrain and judge stages"),
     "analysis": ("error analysis", "`auditor analyze`"),
     "curve": ("learning curve", "`auditor curve`"),
 }
