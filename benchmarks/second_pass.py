@@ -114,6 +114,48 @@ def in_rounds(audit, sampled, budget: float, rounds: int, sample_n: int, cfg, ve
     return out
 
 
+def crossval_again(audit, sampled, budget: float, sample_n: int, work: Path) -> dict:
+    """Two rounds with a new audit between them: round 1 as in in_rounds(R = 2), then the
+    product's cycle run again on the cleaned tags (probe crossval on them, the frozen
+    vectors reused; scored without the sample, whose sentences now hold its tags), round 2 on
+    that queue with a new store, as a curator starting a second cycle would."""
+    import shutil
+
+    from datasets import DatasetDict
+
+    from auditor.modeling.crossval import run_crossval
+    from auditor.scoring.score import score_corpus
+    from auditor.tables import OofPredictions
+
+    dev = audit.corpus["dev"]
+    total = int(round(budget * len(dev)))
+    rows = read_sample(sampled.path)
+    truth = truth_of(audit.corpus)
+    settings = CuratorSettings("score", groups=False)
+    half = sample_n + int(round((total - sample_n) / 2))
+    store1, run1 = review(sampled.issues, truth, half, settings, work / "r1.sqlite", spent=sample_n, sample=rows)
+    first = cleaned_tags(audit.corpus, sampled.issues, store1, "dev", run1, rows)
+    keep = ["id", "tokens", "ner_tags", "lang", CLEAN_COLUMN]
+    cleaned = apply_decisions(audit.corpus, sampled.issues, store1.latest(), rows, ["dev"]).cleaned
+    corpus2 = DatasetDict({"dev": cleaned["dev"].select_columns(keep),
+                           **({"train": audit.corpus["train"]} if "train" in audit.corpus else {})})
+    run_dir = work / "audit2"
+    features = audit.run_dir / "folds" / "probe-features"
+    if not (run_dir / "folds" / "probe-features").is_dir():
+        shutil.copytree(features, run_dir / "folds" / "probe-features")
+    t0 = time.perf_counter()
+    cv = run_crossval(corpus2, audit.cfg, run_dir, progress=False)
+    issues2 = score_corpus(corpus2, OofPredictions.read(cv.predictions), audit.cfg.scoring, progress=False).issues
+    seconds = time.perf_counter() - t0
+    store2, run2 = review(issues2, truth, total, settings, work / "r2.sqlite", spent=run1.actions, sample=rows)
+    tags = cleaned_tags(corpus2, issues2, store2, "dev", run2, rows)
+    return {"actions": run2.actions, "wrong_tokens": [run1.wrong_tokens_before, run2.wrong_tokens_after],
+            "wrong_sentences": [run1.wrong_sentences_before, run2.wrong_sentences_after],
+            "after_round_1": [run1.wrong_tokens_after, run1.wrong_sentences_after], "issues_2": len(issues2),
+            "crossval_seconds": seconds, "rounds": [{"actions": run1.actions - sample_n}, {"actions": run2.actions - run1.actions}],
+            "tags": tags, "first_tags_changed": sum(a != b for a, b in zip(first, dev["ner_tags"]))}
+
+
 def _ms(xs: list[float]) -> str:
     return f"{statistics.mean(xs):.3f} ± {statistics.stdev(xs):.3f}" if len(xs) > 1 else f"{xs[0]:.3f}"
 
@@ -127,6 +169,8 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--sample", type=int, default=100)
     p.add_argument("--budgets", type=float, nargs="+", default=[0.1, 0.2, 0.3])
     p.add_argument("--rounds", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--crossval-again", action="store_true",
+                   help="also: two rounds with the probe crossval run again on the cleaned tags between them")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
@@ -163,6 +207,16 @@ def main(argv: list[str] | None = None) -> str:
                 versions[f"{b:g} × {r}"] = runs[(b, r)]["tags"]
                 print(f"# half {h}: budget {b:g} in {r} round(s): {runs[(b, r)]['actions']} actions, wrong tokens "
                       f"{runs[(b, r)]['wrong_tokens']} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if args.crossval_again:
+            for b in args.budgets:
+                cache = out_dir / f"h{h}-b{b:g}-cv.json"
+                if not cache.is_file():
+                    got = crossval_again(a, s, b, args.sample, out_dir / "cv-again" / f"h{h}-b{b:g}")
+                    cache.write_text(json.dumps(got), encoding="utf-8")
+                runs[(b, "cv")] = json.loads(cache.read_text(encoding="utf-8"))
+                versions[f"{b:g} × cv"] = runs[(b, "cv")]["tags"]
+                print(f"# half {h}: budget {b:g}, crossval again: {runs[(b, 'cv')]['actions']} actions, wrong tokens "
+                      f"{runs[(b, 'cv')]['wrong_tokens']} (crossval {runs[(b, 'cv')]['crossval_seconds']:.0f} s)", flush=True)
         for label, tags in versions.items():
             for seed in args.seeds:
                 cache = out_dir / "preds" / f"h{h}-{label.replace(' ', '_')}-s{seed}.json"
@@ -187,20 +241,22 @@ def main(argv: list[str] | None = None) -> str:
     def f1s(h: int, label: str) -> list[float]:
         return [results[(h, label, s_)] for s_ in args.seeds]
 
+    kinds = list(args.rounds) + (["cv"] if args.crossval_again else [])
     for b in args.budgets:
-        for r in args.rounds:
+        for r in kinds:
             per_seed_gain, per_seed_full = [], []
             for i, _ in enumerate(args.seeds):
                 per_seed_gain.append(statistics.mean(f1s(h, f"{b:g} × {r}")[i] - f1s(h, "original")[i] for h in args.halves))
                 per_seed_full.append(statistics.mean(f1s(h, "all corrected")[i] - f1s(h, "original")[i] for h in args.halves))
             share = statistics.mean(per_seed_gain) / statistics.mean(per_seed_full)
-            summary.append(f"| {b:g} | {r} | {statistics.mean(per_seed_gain):+.4f} ± {statistics.stdev(per_seed_gain):.4f} | {share:.0%} |")
+            what = "2, crossval again between" if r == "cv" else r
+            summary.append(f"| {b:g} | {what} | {statistics.mean(per_seed_gain):+.4f} ± {statistics.stdev(per_seed_gain):.4f} | {share:.0%} |")
             for h in args.halves:
                 run = results[("runs", h)][(b, r)]
                 gain = [x - o for x, o in zip(f1s(h, f"{b:g} × {r}"), f1s(h, "original"))]
                 full = statistics.mean(x - o for x, o in zip(f1s(h, "all corrected"), f1s(h, "original")))
                 repeat = sum(x.get("open_on_decided", 0) for x in run["rounds"])
-                lines.append(f"| {h} | {b:g} | {r} | {run['actions']} | {run['wrong_tokens'][0]} → {run['wrong_tokens'][1]} | "
+                lines.append(f"| {h} | {b:g} | {what} | {run['actions']} | {run['wrong_tokens'][0]} → {run['wrong_tokens'][1]} | "
                              f"{run['wrong_sentences'][1]} | {repeat} | {_ms(f1s(h, f'{b:g} × {r}'))} | {_ms(gain)} | "
                              f"{statistics.mean(gain) / full:.0%} |")
                 if r == 2:
