@@ -43,6 +43,9 @@ class Disagreement:
     lang: str
     silver: float  # after - before on the silver test tags (all test sentences of lang)
     verified: F1Interval  # after - before on the verified sentences, with its paired interval
+    # how the tables name the silver numbers: "clean test tags" where silver equals clean and
+    # only the clean rows are shown (RetrainResult.shown_label_sets)
+    silver_name: str = "silver test tags"
 
     def sentence(self) -> str:
         v = self.verified
@@ -55,7 +58,7 @@ class Disagreement:
             else "trust the verified sentences"
         )
         return (
-            f"Trained on {self.experiment}, tested on {self.lang}: the silver test tags say cleaning {hurt_helped[0]} "
+            f"Trained on {self.experiment}, tested on {self.lang}: the {self.silver_name} say cleaning {hurt_helped[0]} "
             f"({self.silver:+.3f} F1), the {v.n_sentences} verified test sentences say it {hurt_helped[1]} "
             f"({v.f1:+.3f}, {v.level:.0%} interval {v.low:+.3f} to {v.high:+.3f}); {verdict}."
         )
@@ -65,6 +68,7 @@ def disagreements(result: RetrainResult) -> list[Disagreement]:
     """Every (experiment, test language) where silver and verified after - before differ in sign
     (a difference under NO_CHANGE has none), in experiment and language order."""
     out = []
+    name = judged_on("clean") if "silver" not in result.shown_label_sets() else judged_on("silver")
     for exp in result.experiments:
         f1 = {(r.model, r.labels, r.lang): r.scores.f1 for r in exp.results}
         for lang in exp.test:
@@ -74,5 +78,5 @@ def disagreements(result: RetrainResult) -> list[Disagreement]:
                 continue
             silver = after - before
             if abs(silver) >= NO_CHANGE and abs(verified.f1) >= NO_CHANGE and (silver > 0) != (verified.f1 > 0):
-                out.append(Disagreement(exp.name, lang, silver, verified))
+                out.append(Disagreement(exp.name, lang, silver, verified, name))
     return out

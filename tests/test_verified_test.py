@@ -302,6 +302,15 @@ def test_a_sign_disagreement_is_said_in_one_sentence():
     assert "[+0.020, +0.050]" in out  # the paired interval beside the verified delta
 
 
+def test_the_sentence_names_the_rows_the_table_shows():
+    # silver equal to clean: the tables show the clean rows only, and so does the sentence
+    result = _result(0.80, 0.75, 0.70, 0.73)
+    exp = result.experiments[0]
+    exp.results += [EvalRow(r.model, "clean", r.lang, r.scores) for r in exp.results if r.labels == "silver"]
+    [d] = disagreements(result)
+    assert d.sentence().startswith("Trained on all, tested on en: the clean test tags say cleaning hurt (-0.050 F1)")
+
+
 def test_agreement_or_no_change_says_nothing():
     assert disagreements(_result(0.80, 0.82, 0.70, 0.73)) == []
     assert disagreements(_result(0.80, 0.8002, 0.70, 0.65)) == []  # silver did not move
