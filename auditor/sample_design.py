@@ -14,7 +14,11 @@ TP/FP/FN sums (a ratio estimator, consistent for the whole test split's F1).
 Intervals resample within each stratum with the rescaling bootstrap of Rao & Wu (1988):
 m_h = n_h - 1 draws with replacement, weights rescaled by lambda_h = sqrt(1 - n_h / N_h),
 so a stratum verified in full adds no sampling noise (it is the population) and a small
-share of a big stratum adds nearly the plain bootstrap's.
+share of a big stratum adds nearly the plain bootstrap's. A stratum with a single verified
+sentence of several cannot show its own noise (one sentence resampled is always itself), so
+for the intervals only it is pooled with its language's other stratum (collapsed strata, a
+standard and slightly conservative variance estimate); left alone, its sentence would keep
+its weight in every resample and the interval would be too narrow without saying so.
 """
 
 from __future__ import annotations
@@ -42,15 +46,18 @@ class SampleDesign:
 
     strata: (N,) int, each sentence's stratum; weights: (N,) float, the test sentences each
     one stands for (N_h / n_h); fraction: (N,) float, its stratum's sampled share n_h / N_h
-    (in (0, 1]). Sentence i here is sentence i of the tag lists it is used with."""
+    (in (0, 1]); groups: (N,) int, the strata the bootstrap resamples within (None: the
+    strata; design_from_strata pools a one-sentence stratum, see the module docstring).
+    Sentence i here is sentence i of the tag lists it is used with."""
 
     strata: np.ndarray
     weights: np.ndarray
     fraction: np.ndarray
+    groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.strata)
-        if len(self.weights) != n or len(self.fraction) != n:
+        if len(self.weights) != n or len(self.fraction) != n or (self.groups is not None and len(self.groups) != n):
             raise ValueError(f"sample design: {n} strata, {len(self.weights)} weights, {len(self.fraction)} fractions")
 
     def __len__(self) -> int:
@@ -60,18 +67,21 @@ class SampleDesign:
         """The design of some of the sentences (e.g. one language's): each keeps the weight of
         its place in the whole sample (a domain estimate)."""
         idx = np.asarray(idx, dtype=np.int64)
-        return SampleDesign(self.strata[idx], self.weights[idx], self.fraction[idx])
+        groups = None if self.groups is None else self.groups[idx]
+        return SampleDesign(self.strata[idx], self.weights[idx], self.fraction[idx], groups)
 
     def bootstrap_weights(self, n_boot: int, rng: np.random.Generator) -> np.ndarray:
         """(n_boot, N) rescaled bootstrap weights (Rao-Wu, m_h = n_h - 1; see the module
         docstring). Non-negative; a stratum of one sentence or verified in full keeps its
         weights in every resample."""
         out = np.tile(self.weights, (n_boot, 1))
-        for h in np.unique(self.strata):
-            units = np.flatnonzero(self.strata == h)
+        groups = self.strata if self.groups is None else self.groups
+        for h in np.unique(groups):
+            units = np.flatnonzero(groups == h)
             n = len(units)
-            lam = float(np.sqrt(max(0.0, 1.0 - float(self.fraction[units[0]]))))
-            if n < 2 or lam == 0.0:
+            # per sentence: a pooled group may hold strata sampled at different shares
+            lam = np.sqrt(np.clip(1.0 - self.fraction[units].astype(np.float64), 0.0, None))
+            if n < 2 or not lam.any():
                 continue
             draws = rng.integers(0, n, size=(n_boot, n - 1))
             times = np.zeros((n_boot, n))
@@ -95,7 +105,23 @@ def design_from_strata(strata: list[str], population: dict[str, int]) -> SampleD
     over = next((s for s, k, big in zip(names, n_h, size) if k > big), None)
     if over is not None:
         raise ValueError(f"stratum {over!r} has {n_h[index[over]]} verified sentences but only {population[over]} in the test split")
-    return SampleDesign(codes, (size / n_h)[codes], (n_h / size)[codes])
+    return SampleDesign(codes, (size / n_h)[codes], (n_h / size)[codes], _pooled(names, n_h, size)[codes])
+
+
+def _pooled(names: list[str], n_h: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """(H,) the bootstrap group of each stratum: its own, except that a stratum with one
+    verified sentence of several joins its language's other stratum ("agree/de" with
+    "disagree/de"), else the stratum with the most verified sentences."""
+    group = np.arange(len(names))
+    for h, name in enumerate(names):
+        if n_h[h] != 1 or size[h] <= 1:
+            continue
+        lang = name.split("/", 1)[1] if "/" in name else None
+        same = [k for k, other in enumerate(names) if k != h and lang is not None and other.endswith("/" + lang)]
+        others = same or [k for k in range(len(names)) if k != h]
+        if others:
+            group[h] = group[max(others, key=lambda k: n_h[k])]
+    return group
 
 
 def is_focus(stratum: str) -> bool:

@@ -54,6 +54,23 @@ def test_the_rescaled_bootstrap_keeps_a_census_fixed_and_is_unbiased():
     assert w[:, 5:].std() > 1.0
 
 
+def test_a_stratum_with_one_verified_sentence_is_pooled_so_its_noise_shows():
+    # one verified sentence stands for 100: resampled alone it would always be itself, and the
+    # interval would leave its stratum's noise out; pooled with its language's other stratum,
+    # its weight varies across resamples (and stays unbiased)
+    strata = ["agree/de"] + ["disagree/de"] * 6 + ["agree/fr"] * 3 + ["disagree/fr"] * 3
+    d = design_from_strata(strata, {"agree/de": 100, "disagree/de": 30, "agree/fr": 50, "disagree/fr": 10})
+    assert d.weights[0] == 100.0  # the point estimate is untouched
+    assert len(set(d.groups[:7])) == 1 and len(set(d.groups[7:])) == 2  # only de's one-line stratum is pooled
+    w = d.bootstrap_weights(4000, np.random.default_rng(0))
+    assert w[:, 0].std() > 10.0
+    assert w[:, 0].mean() == pytest.approx(100.0, rel=0.05)
+    assert d.subset([0, 3]).groups.tolist() == [d.groups[0]] * 2  # a language's subset keeps the pooling
+    # a stratum verified in full stays the population, one sentence or not
+    census = design_from_strata(["agree/de", "disagree/de", "disagree/de"], {"agree/de": 1, "disagree/de": 20})
+    assert (census.bootstrap_weights(100, np.random.default_rng(0))[:, 0] == 1.0).all()
+
+
 # --- the weighted F1 --------------------------------------------------------------------------
 
 TRUE = [["B-PER", "O"], ["B-LOC", "O"], ["B-PER", "I-PER"], ["O", "B-ORG"]]
