@@ -57,6 +57,10 @@ def test_whole_cycle_then_second_run_skips_everything(tmp_path):
     # the oracle curator changed exactly the flagged noisy spans; the report says a policy decided
     assert metrics["review"]["policy"] == "oracle"
     assert metrics["apply"]["changed_sentences"] > 0
+    from auditor.review.store import DecisionStore
+
+    # a policy's decisions remember their sentence, as the UI's do: a re-score cannot strand them
+    assert all(d.sentence for d in DecisionStore(run_dir / "review.sqlite").latest().values())
     langs = {r["lang"] for e in metrics["retrain"]["experiments"] for r in e["results"]}
     assert langs == {"de", "fr"}
     html = (tmp_path / "reports" / "e2e" / "report.html").read_text()

@@ -47,7 +47,10 @@ def run(ctx: RunContext) -> str:
     from auditor.review.verified import settled_issues
 
     settled = settled_issues(ctx.rd, issues)
-    store = DecisionStore(ctx.store_path, curator=review.curator)
+    from auditor.review.store import issue_sentences
+
+    # each decision remembers its sentence, as the UI's do: it still applies after a re-score
+    store = DecisionStore(ctx.store_path, curator=review.curator, sentences=issue_sentences(issues))
     summary = apply_policy(
         issues[~settled].reset_index(drop=True), ctx.load_corpus(), review.model_copy(update={"policy": policy}), store,
         run_dir=ctx.run_dir,
