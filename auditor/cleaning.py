@@ -627,9 +627,10 @@ def decided_words(result: ApplyResult) -> DecidedWords:
     accept, relabel and keep rows, so a decision counts only where apply would place it (stale
     ones do not, a later overlapping one wins). The verified sample's rows and IOB2 repairs
     are not decisions: a repaired word counts only inside a decided span."""
+    from auditor.review.store import SPAN_ACTIONS
     from auditor.scoring.reference import DecidedWords
 
-    rows = result.changelog[result.changelog["action"].isin(["accept", "relabel", "keep"])]
+    rows = result.changelog[result.changelog["action"].isin([*SPAN_ACTIONS, "keep"])]
     out = DecidedWords()
     names = corpus_label_names(result.cleaned)
     for split, part in rows.groupby("split", sort=True):

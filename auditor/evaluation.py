@@ -40,7 +40,7 @@ from auditor.data.corpus import CLEAN_COLUMN, has_clean_tags, label_names
 from auditor.errors import DataError
 from auditor.run_dir import RunDir
 from auditor.sample_design import SampleDesign
-from auditor.test_predictions import TestPrediction
+from auditor.test_predictions import TestPrediction, by_tagger
 from auditor.verified_test import VerifiedTest
 
 MODELS = ("before", "after")
@@ -750,9 +750,7 @@ def judge_retrain(
         if TEST_SPLIT not in original:
             raise DataError(f"retrain: the corpus has no '{TEST_SPLIT}' split (splits: {', '.join(original)})")
         verified = read_verified_test(cfg.retrain.verified_test, original[TEST_SPLIT], names)
-    by_key: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for r in predictions:
-        by_key.setdefault((r.experiment, r.model), {})[r.id] = list(r.tags)
+    by_key = by_tagger(predictions)
     result = RetrainResult(verified_weighted=verified is not None and verified.design is not None)
     for plan in _plans(original, cfg):
         tests = eval_sets(original, cleaned, plan.test, reviewed, verified)

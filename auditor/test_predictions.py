@@ -69,15 +69,21 @@ def read_test_predictions(path: str | os.PathLike) -> list[TestPrediction]:
     return [TestPrediction(r["experiment"], r["model"], r["id"], list(r["tags"])) for r in table.to_pylist()]
 
 
+def by_tagger(rows: list[TestPrediction]) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """(experiment, model) -> sentence id -> that tagger's tags."""
+    out: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in rows:
+        out.setdefault((r.experiment, r.model), {})[r.id] = list(r.tags)
+    return out
+
+
 def disagreement_mask(rows: list[TestPrediction], ids: list[str]) -> np.ndarray:
     """(len(ids),) bool: True where, in any experiment, the after tagger's tags of that test
     sentence differ from the before tagger's. ids: the test split's sentence ids, in order.
 
     Raises DataError when no experiment has both taggers (nothing was cleaned, or retrain
     trained "before" only) or a prediction names a sentence the test split lacks."""
-    by_key: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for r in rows:
-        by_key.setdefault((r.experiment, r.model), {})[r.id] = r.tags
+    by_key = by_tagger(rows)
     experiments = sorted({e for e, m in by_key if m == "before" and (e, "after") in by_key})
     if not experiments:
         raise DataError("the run's test predictions hold no experiment with both a before and an after tagger; "

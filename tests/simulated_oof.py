@@ -54,3 +54,20 @@ def simulate_oof(
         probs=probs.astype(np.float32),
         label_names=list(arrays.label_names),
     )
+
+
+def agreeing_oof(rows: Sequence[dict], labels: Sequence[str], p_given: float = 0.98) -> OofPredictions:
+    """A model that learned the corpus's conventions, wrong ones included: p(given tag) =
+    p_given for every word of rows (dicts with id and ner_tags as tag names), the rest spread
+    evenly. Only evidence from outside the model (a verified sample) can doubt such a word."""
+    ids, word, probs = [], [], []
+    rest = (1.0 - p_given) / (len(labels) - 1)
+    for r in rows:
+        for i, t in enumerate(r["ner_tags"]):
+            p = np.full(len(labels), rest)
+            p[list(labels).index(t)] = p_given
+            ids.append(r["id"])
+            word.append(i)
+            probs.append(p)
+    return OofPredictions(np.array(ids, dtype=object), np.array(word), np.zeros(len(ids), dtype=np.int64),
+                          np.array(probs, np.float32), list(labels))

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import agreeing_oof
 
 from auditor.config import ReferenceConfig, ScoringConfig
 from auditor.data.corpus import dataset_from_records
@@ -23,7 +24,7 @@ from auditor.scoring.reference import (
     verified_words,
 )
 from auditor.scoring.score import score_corpus
-from auditor.tables import OofPredictions, SentenceVectors
+from auditor.tables import SentenceVectors
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 COUNTRIES = ["Japan", "Syria", "Italy", "Chile", "Ghana", "Peru", "Wales", "Spain"]
@@ -69,19 +70,6 @@ def _corpus(rows: list[dict]) -> DatasetDict:
     return DatasetDict({"train": dataset_from_records(recs, LABELS)})
 
 
-def _agreeing_preds(rows: list[dict]) -> OofPredictions:
-    """A model that learned the corpus's convention: p(given tag) = 0.98 everywhere."""
-    ids, word, probs = [], [], []
-    for r in rows:
-        for i, t in enumerate(r["ner_tags"]):
-            p = np.full(len(LABELS), 0.005)
-            p[LABELS.index(t)] = 0.98
-            ids.append(r["id"])
-            word.append(i)
-            probs.append(p / p.sum())
-    return OofPredictions(np.array(ids, dtype=object), np.array(word), np.zeros(len(ids), dtype=np.int64), np.array(probs, np.float32), LABELS)
-
-
 def _write_sample(rows: list[dict], path, n_sport: int = 6, n_politics: int = 12) -> None:
     picked = [r for r in rows if r["kind"] == "sport"][:n_sport] + [r for r in rows if r["kind"] == "politics"][:n_politics]
     path.write_text("".join(json.dumps({"id": r["id"], "ner_tags": r["clean_ner_tags"]}) + "\n" for r in picked))
@@ -92,7 +80,7 @@ def world(tmp_path):
     rows = _sentences()
     sample = tmp_path / "verified.jsonl"
     _write_sample(rows, sample)
-    return rows, _corpus(rows), _agreeing_preds(rows), _vectors(rows), sample
+    return rows, _corpus(rows), agreeing_oof(rows, LABELS), _vectors(rows), sample
 
 
 # --- the pure parts ---------------------------------------------------------------------------

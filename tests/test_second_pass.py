@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 from datasets import DatasetDict
+from simulated_oof import agreeing_oof
 
 from auditor.cleaning import apply_decisions, decided_words
 from auditor.config import ReferenceConfig, ScoringConfig, config_from_dict
@@ -21,7 +22,7 @@ from auditor.errors import ConfigError, DataError
 from auditor.review.store import DecisionStore, issue_sentences
 from auditor.scoring.reference import REFERENCE_FLAG_BELOW, DecidedWords, decided_mask
 from auditor.scoring.score import score_corpus
-from auditor.tables import OofPredictions, SentenceVectors
+from auditor.tables import SentenceVectors
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 COUNTRIES = ["Japan", "Syria", "Italy", "Chile", "Ghana", "Peru", "Wales", "Spain"]
@@ -59,20 +60,6 @@ def _vectors(rows: list[dict]) -> SentenceVectors:
     return SentenceVectors(np.array([r["id"] for r in rows], dtype=object), np.array(offsets), np.array(vecs, np.float32))
 
 
-def _preds(rows: list[dict]) -> OofPredictions:
-    """A model that learned the corpus's conventions: p(given tag) = 0.98 everywhere."""
-    ids, word, probs = [], [], []
-    for r in rows:
-        for i, t in enumerate(r["ner_tags"]):
-            p = np.full(len(LABELS), 0.005)
-            p[LABELS.index(t)] = 0.98
-            ids.append(r["id"])
-            word.append(i)
-            probs.append(p / p.sum())
-    return OofPredictions(np.array(ids, dtype=object), np.array(word), np.zeros(len(ids), dtype=np.int64),
-                          np.array(probs, np.float32), LABELS)
-
-
 @pytest.fixture
 def world(tmp_path):
     rows = _rows()
@@ -100,7 +87,7 @@ def _relabelled(rows: list[dict], n: int) -> DecidedWords:
 
 def _score(world, decided=None):
     rows, corpus, cfg = world
-    return score_corpus(corpus, _preds(rows), cfg, progress=False, vectors=_vectors(rows), decided=decided)
+    return score_corpus(corpus, agreeing_oof(rows, LABELS), cfg, progress=False, vectors=_vectors(rows), decided=decided)
 
 
 def test_decided_corrections_raise_the_rest_of_a_convention_the_sample_never_showed(world):
